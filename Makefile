@@ -1,0 +1,36 @@
+# Set-up is idempotent: `make demo` and `make test` install whatever is missing first.
+VENV  := .venv
+PY    := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+SUDO  := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: setup demo test lint clean
+
+setup: $(STAMP) /usr/bin/redis-server
+
+/usr/bin/redis-server:
+	$(SUDO) apt-get update -qq
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server
+	# adcraft starts its own redis-server per stack; the distribution's service is not used.
+	-$(SUDO) service redis-server stop
+
+# torch first and pinned: an unpinned resolve would pull several GB of CUDA wheels.
+$(STAMP): pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -e '.[dev]' torch==2.13.0
+	touch $@
+
+demo: setup
+	$(VENV)/bin/adcraft demo
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy shared
+
+test: lint
+	$(PY) -m pytest
+
+clean:
+	rm -rf $(VENV) .adcraft

@@ -1,0 +1,1 @@
+"""adcraft's workers and command-line entry points."""

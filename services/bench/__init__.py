@@ -1,0 +1,1 @@
+"""Benchmarks: scripts that print figures (``adcraft bench <name>``); never tests."""

@@ -1,0 +1,47 @@
+"""Raw produce and consume rates of a broker, the baseline every stream figure is set against."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+from shared import kafka
+from shared.settings import KafkaSettings
+
+
+def produce_rate(settings: KafkaSettings, topic: str, payloads: list[bytes]) -> float:
+    """Produce ``payloads`` (keyed round-robin) and return msgs/s until all are acknowledged."""
+    producer = kafka.producer(settings, **{"linger.ms": 20})
+    keys = [str(i).encode() for i in range(64)]
+    start = time.perf_counter()
+    for i, payload in enumerate(payloads):
+        while True:
+            try:
+                producer.produce(topic, value=payload, key=keys[i % 64])
+                break
+            except BufferError:
+                producer.poll(0.01)
+    remaining = producer.flush(60)
+    elapsed = time.perf_counter() - start
+    if remaining:
+        raise RuntimeError(f"{remaining} messages not acknowledged")
+    return len(payloads) / elapsed
+
+
+def consume_rate(settings: KafkaSettings, topic: str, count: int, timeout_s: float = 120) -> float:
+    """Read ``count`` messages with a fresh group and return msgs/s from the first message on."""
+    consumer = kafka.consumer(settings, f"bench-{uuid.uuid4().hex[:8]}")
+    consumer.subscribe([topic])
+    seen, start = 0, None
+    deadline = time.monotonic() + timeout_s
+    try:
+        while seen < count and time.monotonic() < deadline:
+            batch = consumer.consume(num_messages=1000, timeout=0.5)
+            if batch and start is None:
+                start = time.perf_counter()
+            seen += sum(1 for message in batch if message.error() is None)
+        if seen < count or start is None:
+            raise RuntimeError(f"consumed {seen} of {count} messages before the deadline")
+        return count / (time.perf_counter() - start)
+    finally:
+        consumer.close()

@@ -1,0 +1,110 @@
+"""The ``adcraft`` command line: wiring only; the work lives in the modules it calls."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import orjson
+import typer
+
+from shared import codec
+from shared.stack import Stack
+
+app = typer.Typer(help="adcraft: real-time creative personalization.", no_args_is_help=True)
+stack_app = typer.Typer(help="Local broker, Redis and Triton on 127.0.0.1.", no_args_is_help=True)
+schemas_app = typer.Typer(help="Event schemas for upstream producers.", no_args_is_help=True)
+bench_app = typer.Typer(help="Benchmarks that print figures.", no_args_is_help=True)
+app.add_typer(stack_app, name="stack")
+app.add_typer(schemas_app, name="schemas")
+app.add_typer(bench_app, name="bench")
+
+RunDir = Annotated[Path, typer.Option(help="Where state and logs of the stack live.")]
+Json = Annotated[bool, typer.Option("--json", help="End with one JSON object of the figures.")]
+
+
+def _print_status(stack: Stack) -> bool:
+    healthy = True
+    for name, info in stack.status().items():
+        ports = " ".join(f"{k}=127.0.0.1:{v}" for k, v in info["ports"].items())  # type: ignore[union-attr]
+        state = "healthy" if info["healthy"] else "UNHEALTHY"
+        healthy &= bool(info["healthy"])
+        typer.echo(f"{name:<7} {state:<9} pid={info['pid']:<8} {ports}  log={info['log']}")
+    return healthy
+
+
+@stack_app.command("up")
+def stack_up(
+    run_dir: RunDir = Path(".adcraft/stack"),
+    model: Annotated[list[str] | None, typer.Option(help="Load only these models.")] = None,
+) -> None:
+    """Start broker, redis-server and tritonserver; print where they listen."""
+    stack = Stack(run_dir=run_dir, models=model or None).up()
+    _print_status(stack)
+    typer.echo("\n# point adcraft at this stack:")
+    for key, value in stack.environment().items():
+        typer.echo(f"export {key}={value}")
+
+
+@stack_app.command("status")
+def stack_status(run_dir: RunDir = Path(".adcraft/stack")) -> None:
+    """Show each service's PID, ports and health; exit 1 if any is unhealthy."""
+    stack = Stack(run_dir=run_dir)
+    if not stack.running:
+        typer.echo("stack is down")
+        raise typer.Exit(1)
+    if not _print_status(stack):
+        raise typer.Exit(1)
+
+
+@stack_app.command("down")
+def stack_down(run_dir: RunDir = Path(".adcraft/stack")) -> None:
+    """Stop every service the stack started."""
+    Stack(run_dir=run_dir).down()
+    typer.echo("stack is down")
+
+
+@schemas_app.command("export")
+def schemas_export(directory: Path) -> None:
+    """Write one JSON Schema per event type into DIRECTORY."""
+    for path in codec.export_schemas(directory):
+        typer.echo(path)
+
+
+@bench_app.command("broker")
+def bench_broker(
+    messages: int = 200_000,
+    size: int = 100,
+    run_dir: RunDir = Path(".adcraft/bench"),
+    as_json: Json = False,
+) -> None:
+    """Raw produce/consume msgs/s on the local broker and the codec's events/s."""
+    from services.bench import broker
+
+    figures = broker.run(messages, size, run_dir)
+    _print_figures(figures, as_json)
+
+
+def _print_figures(figures: dict[str, object], as_json: bool) -> None:
+    for key, value in figures.items():
+        shown = f"{value:>14,}" if isinstance(value, int | float) else str(value)
+        typer.echo(f"{key:<32} {shown}")
+    if as_json:
+        typer.echo(orjson.dumps(figures).decode())
+
+
+@app.command()
+def demo(run_dir: RunDir = Path(".adcraft/demo")) -> None:
+    """The main job: bring the local stack up, show it working end to end, stop it."""
+    from services import demo as demo_job
+
+    with Stack(run_dir=run_dir) as stack:
+        _print_status(stack)
+        for line in demo_job.smoke(stack.settings()):
+            typer.echo(line)
+    typer.echo(json.dumps({"stack": "stopped"}))
+
+
+if __name__ == "__main__":
+    app()

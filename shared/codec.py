@@ -1,0 +1,70 @@
+"""orjson encoding and strict decoding of events; the only place bytes become events."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TypeVar
+
+import orjson
+from pydantic import ValidationError
+
+from shared.events import EVENT_TYPES, Event
+
+E = TypeVar("E", bound=Event)
+
+
+class DecodeError(ValueError):
+    """Bytes that are not a valid event; ``reason`` names the offending field."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def encode(event: Event) -> bytes:
+    """Serialise an event to JSON bytes.
+
+    >>> from shared.events import ClickRecorded
+    >>> encode(ClickRecorded(event_id="e1", ts_ms=1, ad_id="a", request_id="r", user_id="u"))
+    b'{"event_id":"e1","ts_ms":1,"ad_id":"a","request_id":"r","user_id":"u"}'
+    """
+    return orjson.dumps(event.model_dump())
+
+
+def decode(raw: bytes | None, event_type: type[E]) -> E:
+    """Parse and validate ``raw`` as ``event_type``; raise :class:`DecodeError` if invalid.
+
+    >>> from shared.events import ClickRecorded
+    >>> decode(b'{"event_id":"e1","ts_ms":"x","ad_id":"a","request_id":"r","user_id":"u"}',
+    ...        ClickRecorded)
+    Traceback (most recent call last):
+    ...
+    shared.codec.DecodeError: ts_ms: Input should be a valid integer
+    """
+    if raw is None:
+        raise DecodeError("empty message")
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise DecodeError(f"invalid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise DecodeError(f"expected a JSON object, got {type(data).__name__}")
+    try:
+        return event_type.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(part) for part in first["loc"]) or "<root>"
+        raise DecodeError(f"{field}: {first['msg']}") from None
+
+
+def export_schemas(directory: Path) -> list[Path]:
+    """Write one JSON Schema per event type into ``directory``; return the paths."""
+    directory.mkdir(parents=True, exist_ok=True)
+    written = []
+    for event_type in EVENT_TYPES:
+        schema = event_type.model_json_schema()
+        schema["$id"] = event_type.topic
+        path = directory / f"{event_type.topic}.schema.json"
+        path.write_bytes(orjson.dumps(schema, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS))
+        written.append(path)
+    return written

@@ -1,0 +1,68 @@
+"""Fixtures that start the real services once per session, on loopback and free ports."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+
+from shared import score_store
+from shared.settings import KafkaSettings, Settings
+from shared.stack import Stack
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _stack(tmp_path_factory: pytest.TempPathFactory, *services: str, **kwargs) -> Iterator[Stack]:
+    run_dir = tmp_path_factory.mktemp("-".join(services))
+    with Stack(
+        run_dir=run_dir, services=services, model_repo=ROOT / "model_repo", **kwargs
+    ) as stack:
+        yield stack
+
+
+@pytest.fixture(scope="session")
+def broker_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    yield from _stack(tmp_path_factory, "broker")
+
+
+@pytest.fixture(scope="session")
+def redis_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    yield from _stack(tmp_path_factory, "redis")
+
+
+@pytest.fixture(scope="session")
+def triton_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    yield from _stack(tmp_path_factory, "triton", models=["element_sampler"])
+
+
+@pytest.fixture
+def kafka_settings(broker_stack: Stack) -> KafkaSettings:
+    return broker_stack.settings().kafka
+
+
+@pytest.fixture
+def settings(broker_stack: Stack, redis_stack: Stack) -> Settings:
+    """Settings pointing at the session's broker and Redis."""
+    return Settings(kafka=broker_stack.settings().kafka, redis=redis_stack.settings().redis)
+
+
+@pytest.fixture
+def redis_client(redis_stack: Stack) -> Iterator[redis.Redis]:
+    client = score_store.client(redis_stack.settings().redis)
+    client.flushdb()
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def unique_topic() -> str:
+    return f"test-{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture
+def unique_group() -> str:
+    return f"group-{uuid.uuid4().hex[:10]}"
