@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import signal
+import threading
 from pathlib import Path
 from typing import Annotated
 
@@ -16,9 +18,11 @@ app = typer.Typer(help="adcraft: real-time creative personalization.", no_args_i
 stack_app = typer.Typer(help="Local broker, Redis and Triton on 127.0.0.1.", no_args_is_help=True)
 schemas_app = typer.Typer(help="Event schemas for upstream producers.", no_args_is_help=True)
 bench_app = typer.Typer(help="Benchmarks that print figures.", no_args_is_help=True)
+worker_app = typer.Typer(help="Stream workers.", no_args_is_help=True)
 app.add_typer(stack_app, name="stack")
 app.add_typer(schemas_app, name="schemas")
 app.add_typer(bench_app, name="bench")
+app.add_typer(worker_app, name="worker")
 
 RunDir = Annotated[Path, typer.Option(help="Where state and logs of the stack live.")]
 Json = Annotated[bool, typer.Option("--json", help="End with one JSON object of the figures.")]
@@ -65,6 +69,35 @@ def stack_down(run_dir: RunDir = Path(".adcraft/stack")) -> None:
     typer.echo("stack is down")
 
 
+@worker_app.command("rewards")
+def worker_rewards(
+    catalog: Annotated[
+        Path | None,
+        typer.Option(help="Ad catalogue JSON (overrides ADCRAFT_REWARDS__CATALOG_PATH)."),
+    ] = None,
+) -> None:
+    """Learn element rewards from impressions, clicks and conversions (until SIGTERM)."""
+    from prometheus_client import CollectorRegistry, start_http_server
+
+    from services.reward_updater.app import RewardWorker
+    from shared.catalog import AdCatalog
+    from shared.settings import Settings
+
+    settings = Settings()
+    path = catalog or settings.rewards.catalog_path
+    if path is None:
+        raise typer.BadParameter(
+            "no catalogue: pass --catalog or set ADCRAFT_REWARDS__CATALOG_PATH"
+        )
+    registry = CollectorRegistry()
+    host, port = settings.metrics_address.rsplit(":", 1)
+    start_http_server(int(port), host, registry)
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    RewardWorker(settings, AdCatalog.load(Path(path)), registry).run(stop)
+
+
 @schemas_app.command("export")
 def schemas_export(directory: Path) -> None:
     """Write one JSON Schema per event type into DIRECTORY."""
@@ -84,6 +117,21 @@ def bench_broker(
 
     figures = broker.run(messages, size, run_dir)
     _print_figures(figures, as_json)
+
+
+@bench_app.command("rewards")
+def bench_rewards(
+    impressions: int = 250_000,
+    load: float = 5_000.0,
+    seconds: float = 15.0,
+    ads: int = 40,
+    run_dir: RunDir = Path(".adcraft/bench"),
+    as_json: Json = False,
+) -> None:
+    """Reward-path events/s next to raw consume; click-to-score latency at LOAD events/s."""
+    from services.bench import rewards
+
+    _print_figures(rewards.run(run_dir, impressions, load, seconds, ads), as_json)
 
 
 def _print_figures(figures: dict[str, object], as_json: bool) -> None:

@@ -92,6 +92,9 @@ class ElementScored(Event):
     score: float = Field(description="Posterior mean click probability.")
     uncertainty: float = Field(ge=0, description="Posterior standard deviation.")
     observations: float = Field(ge=0)
+    conversion_score: float = Field(
+        default=0.0, ge=0, le=1, description="Value-weighted conversion probability per impression."
+    )
     model_version: str
 
     def key(self) -> bytes:

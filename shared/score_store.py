@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import cast
 
-import orjson
 import redis
+from redis.typing import EncodableT, FieldT
 
+from shared import codec
 from shared.events import ElementScored
 from shared.settings import RedisSettings
 
@@ -44,9 +47,19 @@ def state_key(name: str) -> str:
     return f"{PREFIX}:state:{name}"
 
 
-def field(slot: str, element_id: str) -> str:
+def element_field(slot: str, element_id: str) -> str:
     """Hash field of one element within its ad and segment."""
     return f"{slot}|{element_id}"
+
+
+@dataclass
+class StateWrite:
+    """Changes to one worker state: whole blobs, and a chunk for its changelog (a
+    snapshot blob written with ``reset_log`` supersedes the log)."""
+
+    blobs: dict[str, bytes] = field(default_factory=dict)
+    log_chunk: bytes | None = None
+    reset_log: bool = False
 
 
 class ScoreStore:
@@ -58,22 +71,50 @@ class ScoreStore:
     def write(self, scores: Iterable[ElementScored]) -> int:
         """Write scores in one pipelined round trip; return how many were written."""
         pipe = self._redis.pipeline(transaction=False)
-        count = 0
-        for score in scores:
-            pipe.hset(
-                scores_key(score.ad_id, score.segment),
-                field(score.slot, score.element_id),
-                orjson.dumps(score.model_dump()),
-            )
-            count += 1
+        count = self._queue_scores(pipe, ((score, codec.encode(score)) for score in scores))
         pipe.execute()
         return count
 
+    def checkpoint(
+        self, scores: Iterable[tuple[ElementScored, bytes]], states: dict[str, StateWrite]
+    ) -> None:
+        """Write encoded scores and worker state changes atomically (one MULTI/EXEC)."""
+        pipe = self._redis.pipeline(transaction=True)
+        self._queue_scores(pipe, scores)
+        for name, write in states.items():
+            for part, blob in write.blobs.items():
+                pipe.set(state_key(f"{name}:{part}"), blob)
+            if write.reset_log:
+                pipe.delete(state_key(f"{name}:log"))
+            if write.log_chunk is not None:
+                pipe.rpush(state_key(f"{name}:log"), write.log_chunk)
+        pipe.execute()
+
+    def load_blob(self, name: str, part: str) -> bytes | None:
+        """One blob saved by :meth:`checkpoint`, or None."""
+        return cast(bytes | None, self._redis.get(state_key(f"{name}:{part}")))
+
+    def load_log(self, name: str) -> list[bytes]:
+        """The changelog chunks written since the last reset, oldest first."""
+        return cast(list[bytes], self._redis.lrange(state_key(f"{name}:log"), 0, -1))
+
+    @staticmethod
+    def _queue_scores(
+        pipe: redis.client.Pipeline, scores: Iterable[tuple[ElementScored, bytes]]
+    ) -> int:
+        by_key: dict[str, dict[FieldT, EncodableT]] = {}
+        for score, value in scores:
+            key = scores_key(score.ad_id, score.segment)
+            by_key.setdefault(key, {})[element_field(score.slot, score.element_id)] = value
+        for key, mapping in by_key.items():
+            pipe.hset(key, mapping=mapping)
+        return sum(map(len, by_key.values()))
+
     def read(self, ad_id: str, segment: str) -> dict[tuple[str, str], ElementScored]:
         """All element scores of one ad and segment, keyed by (slot, element id)."""
-        raw = self._redis.hgetall(scores_key(ad_id, segment))
+        raw = cast(dict[bytes, bytes], self._redis.hgetall(scores_key(ad_id, segment)))
         result = {}
         for value in raw.values():
-            score = ElementScored.model_validate(orjson.loads(value))
+            score = codec.decode(value, ElementScored)
             result[(score.slot, score.element_id)] = score
         return result

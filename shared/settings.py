@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -68,6 +68,56 @@ class TritonSettings(_Section):
     ssl: bool = False
 
 
+class RewardSettings(_Section):
+    """The reward stream worker: attribution windows, learning cadence, publishing."""
+
+    group_id: str = "adcraft-rewards"
+    catalog_path: str | None = None
+    click_window_ms: int = Field(default=30 * 60_000, gt=0)
+    conversion_window_ms: int = Field(default=24 * 3_600_000, gt=0)
+    hold_ms: int = Field(
+        default=60_000, ge=0, description="How long feedback waits for its impression."
+    )
+    allowed_lateness_ms: int = Field(default=50, ge=0)
+    learn_interval_ms: int = Field(
+        default=50, gt=0, description="Event-time width of a learning batch."
+    )
+    flush_interval_ms: int = Field(default=100, gt=0, description="Bound on score staleness.")
+    flush_max_events: int = Field(default=200_000, gt=0)
+    snapshot_every: int = Field(
+        default=300,
+        gt=0,
+        description="Flushes between full snapshots of the join state (a changelog in between).",
+    )
+    consume_batch: int = Field(default=1_000, gt=0)
+    fetch_wait_max_ms: int = Field(
+        default=20,
+        ge=0,
+        description="How long the broker may "
+        "hold a fetch waiting for data (latency vs idle requests).",
+    )
+    prior_variance: float = Field(default=1.0, gt=0)
+    pair_prior_variance: float = Field(default=0.25, gt=0)
+    forgetting: float = Field(default=0.0, ge=0, lt=1)
+    value_scale: float = Field(default=50.0, gt=0)
+    conversion_negative_rate: float = Field(
+        default=0.1,
+        gt=0,
+        le=1,
+        description="Share of "
+        "unconverted impressions the conversion head "
+        "learns from (re-weighted).",
+    )
+
+    @model_validator(mode="after")
+    def _windows_nest(self) -> RewardSettings:
+        if self.conversion_window_ms < self.click_window_ms + self.learn_interval_ms:
+            raise ValueError(
+                "conversion_window_ms must exceed click_window_ms by at least learn_interval_ms"
+            )
+        return self
+
+
 class Settings(BaseSettings):
     """All of adcraft's settings; ``Settings()`` reads the environment."""
 
@@ -78,4 +128,5 @@ class Settings(BaseSettings):
     kafka: KafkaSettings = KafkaSettings()
     redis: RedisSettings = RedisSettings()
     triton: TritonSettings = TritonSettings()
+    rewards: RewardSettings = RewardSettings()
     metrics_address: str = "127.0.0.1:9400"

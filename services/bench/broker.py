@@ -41,7 +41,7 @@ def run(messages: int, size: int, run_dir: Path) -> dict[str, float]:
         topic = f"bench-raw-{os.getpid()}"
         kafka.ensure_topics(settings, [topic], partitions=4)
         produced = produce_rate(settings, topic, [os.urandom(size) for _ in range(messages)])
-        consumed = consume_rate(settings, topic, messages)
+        consumed = consume_rate(settings, [topic], messages)
     return {
         "messages": messages,
         "message_bytes": size,

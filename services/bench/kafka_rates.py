@@ -28,10 +28,12 @@ def produce_rate(settings: KafkaSettings, topic: str, payloads: list[bytes]) -> 
     return len(payloads) / elapsed
 
 
-def consume_rate(settings: KafkaSettings, topic: str, count: int, timeout_s: float = 120) -> float:
+def consume_rate(
+    settings: KafkaSettings, topics: list[str], count: int, timeout_s: float = 120
+) -> float:
     """Read ``count`` messages with a fresh group and return msgs/s from the first message on."""
     consumer = kafka.consumer(settings, f"bench-{uuid.uuid4().hex[:8]}")
-    consumer.subscribe([topic])
+    consumer.subscribe(topics)
     seen, start = 0, None
     deadline = time.monotonic() + timeout_s
     try:

@@ -6,7 +6,7 @@ import pytest
 
 from shared import codec, kafka
 from shared.codec import DecodeError
-from shared.dead_letter import DeadLetters
+from shared.dead_letter import DeadLetters, Source
 from shared.events import ClickRecorded
 
 pytestmark = pytest.mark.integration
@@ -78,7 +78,7 @@ def test_malformed_bytes_are_dead_lettered_with_reason(kafka_settings, unique_to
         try:
             decoded.append(codec.decode(message.value(), ClickRecorded))
         except DecodeError as exc:
-            dead.publish(message, exc.reason, kind="decode")
+            dead.publish(Source.of(message), exc.reason, kind="decode")
     consumer.close()
     producer.flush(10)
     assert decoded == [good]

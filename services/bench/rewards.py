@@ -1,0 +1,170 @@
+"""``adcraft bench rewards``: the full reward path next to the raw consume rate of the same
+broker, and click-to-score-visible latency at a fixed offered load."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import orjson
+
+from services.bench.kafka_rates import consume_rate
+from services.reward_updater.app import RewardWorker
+from services.reward_updater.partition import INPUTS
+from services.traffic import SEGMENTS, SyntheticWorld, live_traffic, publish, traffic
+from shared import codec, kafka, score_store, topics
+from shared.events import ClickRecorded, ImpressionServed
+from shared.settings import RewardSettings, Settings
+from shared.stack import Stack
+from shared.stack.process import free_port
+
+# Short windows so that a benchmark-sized stream releases labels; production uses minutes.
+WINDOWS = {"click_window_ms": 5_000, "conversion_window_ms": 30_000, "hold_ms": 5_000}
+
+
+def throughput(run_dir: Path, impressions: int, ads: int) -> dict[str, float]:
+    """Backlog of events through raw consume, then through the whole reward path."""
+    world = SyntheticWorld.create(ads=ads)
+    # Event times 20 µs apart: the backlog stands for a 50k impressions/s stream.
+    events = list(traffic(world, impressions, spacing_ms=0.02))
+    with Stack(run_dir=run_dir, services=("broker", "redis")) as stack:
+        base = stack.settings()
+        settings = Settings(kafka=base.kafka, redis=base.redis, rewards=RewardSettings(**WINDOWS))
+        kafka.ensure_topics(settings.kafka, topics.ALL, compacted=topics.COMPACTED)
+        publish(kafka.producer(settings.kafka), events)
+        raw = consume_rate(settings.kafka, list(INPUTS), len(events))
+        worker = RewardWorker(settings, world.catalog)
+        worker.start()
+        applied, first = 0, 0.0
+        while applied < len(events):
+            got = worker.poll_once(0.5)
+            if got and not first:
+                first = time.perf_counter()
+            applied += got
+        worker.flush()
+        path = len(events) / (time.perf_counter() - first)
+        worker.close()
+    return {
+        "events": len(events),
+        "raw_consume_msgs_per_s": round(raw),
+        "reward_path_events_per_s": round(path),
+        "ratio": round(path / raw, 3),
+    }
+
+
+def latency(run_dir: Path, events_per_s: float, duration_s: float, ads: int) -> dict[str, float]:
+    """Live traffic into a running ``adcraft worker rewards``; time from each click until
+    Redis holds scores learned from it."""
+    world = SyntheticWorld.create(ads=ads)
+    catalog = run_dir / "catalog.json"
+    with Stack(run_dir=run_dir, services=("broker", "redis")) as stack:
+        settings = stack.settings()
+        kafka.ensure_topics(settings.kafka, topics.ALL, compacted=topics.COMPACTED)
+        catalog.write_bytes(orjson.dumps(world.catalog.model_dump()))
+        env = (
+            os.environ
+            | stack.environment()
+            | {f"ADCRAFT_REWARDS__{key.upper()}": str(value) for key, value in WINDOWS.items()}
+            | {"ADCRAFT_METRICS_ADDRESS": f"127.0.0.1:{free_port()}"}
+        )
+        with open(run_dir / "worker.log", "wb") as log:
+            worker = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "services.cli",
+                    "worker",
+                    "rewards",
+                    "--catalog",
+                    str(catalog),
+                ],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        try:
+            return _measure(settings, world, events_per_s, duration_s)
+        finally:
+            worker.terminate()
+            worker.wait(30)
+
+
+def _measure(
+    settings: Settings, world: SyntheticWorld, events_per_s: float, duration_s: float
+) -> dict[str, float]:
+    bucket = RewardSettings(**WINDOWS).learn_interval_ms
+    warmup_s = 8.0  # the first consumer-group join takes a few seconds
+    clicks: list[tuple[int, str, str]] = []  # (ts, ad, segment)
+    segments: dict[str, str] = {}
+    sent = [0]
+    warm_until = time.time() + warmup_s
+
+    def produce() -> None:
+        producer = kafka.producer(settings.kafka, **{"linger.ms": 1})
+        for event in live_traffic(world, events_per_s, warmup_s + duration_s):
+            producer.produce(event.topic, key=event.key(), value=codec.encode(event))
+            producer.poll(0)
+            sent[0] += 1
+            if isinstance(event, ImpressionServed):
+                segments[event.request_id] = event.segment
+            elif isinstance(event, ClickRecorded) and event.ts_ms / 1000 > warm_until:
+                clicks.append((event.ts_ms, event.ad_id, segments[event.request_id]))
+        producer.flush(10)
+
+    thread = threading.Thread(target=produce, daemon=True)
+    thread.start()
+    redis = score_store.client(settings.redis)
+    probe = {
+        ad: score_store.element_field(slot, elements[0])
+        for ad, slots in world.catalog.ads.items()
+        for slot, elements in [*slots.items()][:1]
+    }
+    keys = [(ad, segment) for ad in world.catalog.ads for segment in SEGMENTS]
+    latencies: list[float] = []
+    pending: list[tuple[int, str, str]] = []
+    deadline = time.time() + warmup_s + duration_s + 10
+    while time.time() < deadline:
+        taken = len(clicks)  # the producer thread only appends
+        pending += clicks[:taken]
+        del clicks[:taken]
+        pipe = redis.pipeline(transaction=False)
+        for ad, segment in keys:
+            pipe.hget(score_store.scores_key(ad, segment), probe[ad])
+        now_ms = time.time() * 1000
+        visible = {
+            key: orjson.loads(raw)["ts_ms"] if raw else -1
+            for key, raw in zip(keys, pipe.execute(), strict=True)
+        }
+        waiting = []
+        for ts, ad, segment in pending:
+            if visible[ad, segment] >= (ts // bucket + 1) * bucket:
+                latencies.append(now_ms - ts)
+            else:
+                waiting.append((ts, ad, segment))
+        pending = waiting
+        if not thread.is_alive() and not clicks and not pending:
+            break
+        time.sleep(0.01)
+    elapsed = warmup_s + duration_s
+    if not latencies:
+        raise RuntimeError("no click became visible in Redis; see the worker log")
+    return {
+        "offered_load_events_per_s": round(sent[0] / elapsed),
+        "click_to_score_p50_ms": round(float(np.percentile(latencies, 50)), 1),
+        "click_to_score_p99_ms": round(float(np.percentile(latencies, 99)), 1),
+        "clicks_measured": len(latencies),
+    }
+
+
+def run(
+    run_dir: Path, impressions: int, events_per_s: float, duration_s: float, ads: int
+) -> dict[str, float]:
+    """Both measurements, in one run."""
+    figures = throughput(run_dir / "throughput", impressions, ads)
+    figures |= latency(run_dir / "latency", events_per_s, duration_s, ads)
+    return figures

@@ -1,0 +1,1 @@
+"""The reward stream: clicks and conversions in, per-element reward scores out."""

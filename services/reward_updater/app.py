@@ -1,0 +1,203 @@
+"""The reward worker: consume a batch → apply → learn → publish → checkpoint → commit.
+
+Built on confluent-kafka batches rather than a faust agent: the hot path pays no
+per-message framework cost. Exactly-once *effects* on top of at-least-once delivery come
+from each partition's state carrying the offsets it has applied, written to Redis in the
+same MULTI/EXEC as the scores; on assignment the worker seeks to those offsets.
+"""
+
+from __future__ import annotations
+
+import gc
+import threading
+import time
+
+from confluent_kafka import Consumer, TopicPartition
+from prometheus_client import CollectorRegistry
+
+from services.reward_updater.join import Rejection
+from services.reward_updater.metrics import RewardMetrics
+from services.reward_updater.partition import INPUTS, PartitionState
+from shared import codec, kafka, score_store, topics
+from shared.catalog import AdCatalog
+from shared.dead_letter import DeadLetters, Source
+from shared.settings import Settings
+
+
+class RewardWorker:
+    """Owns the partition states of its assignment; see the module docstring."""
+
+    def __init__(
+        self, settings: Settings, catalog: AdCatalog, registry: CollectorRegistry | None = None
+    ) -> None:
+        self.settings = settings
+        self.config = settings.rewards
+        self.catalog = catalog
+        self.states: dict[int, PartitionState] = {}
+        # Range assignment gives one consumer the same partition number of every input.
+        self.consumer = kafka.consumer(
+            settings.kafka,
+            self.config.group_id,
+            **{
+                "partition.assignment.strategy": "range",
+                "fetch.wait.max.ms": self.config.fetch_wait_max_ms,
+            },
+        )
+        self.producer = kafka.producer(settings.kafka)
+        self.store = score_store.ScoreStore(score_store.client(settings.redis))
+        self.dead_letters = DeadLetters(self.producer)
+        self.metrics = RewardMetrics(
+            lambda: list(self.states.values()), registry or CollectorRegistry()
+        )
+        self.metrics.dead_lettered = self.dead_letters.counts
+        self._rejections: list[Rejection] = []
+        self._checkpointed: dict[int, dict[str, int]] = {}
+        self._unflushed = 0
+        self._flushes = 0
+        self._last_flush = time.monotonic()
+
+    def start(self) -> None:
+        """Create missing topics, check co-partitioning, subscribe."""
+        kafka.ensure_topics(self.settings.kafka, topics.ALL, compacted=topics.COMPACTED)
+        metadata = self.consumer.list_topics(timeout=10).topics
+        counts = {topic: len(metadata[topic].partitions) for topic in INPUTS}
+        if len(set(counts.values())) != 1:
+            raise RuntimeError(f"input topics must be co-partitioned, got {counts}")
+        self.consumer.subscribe(
+            list(INPUTS),
+            on_assign=self._on_assign,
+            on_revoke=self._on_revoke,
+            on_lost=self._on_lost,
+        )
+
+    def run(self, stop: threading.Event) -> None:
+        """Process until ``stop`` is set, then flush and close."""
+        self.start()
+        try:
+            while not stop.is_set():
+                self.poll_once()
+            self.flush()
+        finally:
+            self.close()
+
+    def poll_once(self, timeout_s: float = 0.02) -> int:
+        """Consume and apply one batch; flush when the staleness bound is due."""
+        messages = self.consumer.consume(self.config.consume_batch, timeout=timeout_s)
+        started = time.perf_counter()
+        for message in messages:
+            state = self.states.get(message.partition() or 0)
+            if message.error() is None and state is not None:
+                rejected = state.apply(Source.of(message))
+                if rejected:
+                    self._rejections += rejected
+        for partition, idle in self._idle_inputs().items():
+            self._rejections += self.states[partition].advance(idle)
+        if messages:
+            self.metrics.update_seconds.observe(time.perf_counter() - started)
+        self._unflushed += len(messages)
+        elapsed_ms = (time.monotonic() - self._last_flush) * 1000
+        if self._unflushed >= self.config.flush_max_events or (
+            elapsed_ms >= self.config.flush_interval_ms and self._changed()
+        ):
+            self.flush()
+        return len(messages)
+
+    def _idle_inputs(self) -> dict[int, set[str]]:
+        """Per partition, the inputs read up to the high-water mark of the last fetch."""
+        idle: dict[int, set[str]] = {}
+        for partition, state in self.states.items():
+            idle[partition] = set()
+            for topic in INPUTS:
+                _, high = self.consumer.get_watermark_offsets(
+                    TopicPartition(topic, partition), cached=True
+                )
+                applied = state.offsets.get(topic, 0)
+                if high >= 0:
+                    self.metrics.lag[topic, partition] = max(high - applied, 0)
+                    if applied >= high:
+                        idle[partition].add(topic)
+        return idle
+
+    def _changed(self) -> bool:
+        return bool(self._rejections) or any(
+            state.offsets != self._checkpointed.get(p) for p, state in self.states.items()
+        )
+
+    def flush(self) -> None:
+        """Publish dead letters and scores, checkpoint to Redis, then commit offsets."""
+        started = time.perf_counter()
+        scores = [
+            (score, codec.encode(score))
+            for state in self.states.values()
+            for score in state.scores()
+        ]
+        for rejection in self._rejections:
+            self.dead_letters.publish(rejection.source, rejection.reason, rejection.kind)
+        for score, value in scores:
+            self._produce(topics.ELEMENT_SCORES, score.key(), value)
+        if self.producer.flush(30):
+            raise RuntimeError("element scores or dead letters were not acknowledged")
+        changed = {p: s for p, s in self.states.items() if s.offsets != self._checkpointed.get(p)}
+        self._flushes += 1
+        snapshot = self._flushes % self.config.snapshot_every == 0
+        self.store.checkpoint(
+            scores, {self._state_name(p): s.checkpoint(snapshot) for p, s in changed.items()}
+        )
+        offsets = [
+            TopicPartition(topic, p, offset)
+            for p, state in changed.items()
+            for topic, offset in state.offsets.items()
+        ]
+        if offsets:
+            self.consumer.commit(offsets=offsets, asynchronous=False)
+        self._checkpointed.update({p: dict(s.offsets) for p, s in changed.items()})
+        self._rejections = []
+        self._unflushed = 0
+        self._last_flush = time.monotonic()
+        self.metrics.flush_seconds.observe(time.perf_counter() - started)
+        # The join holds many long-lived objects and creates no reference cycles: exempt
+        # them from cyclic GC scans, which otherwise grow with the state (refcounting still
+        # frees them).
+        gc.freeze()
+
+    def _produce(self, topic: str, key: bytes, value: bytes) -> None:
+        while True:
+            try:
+                self.producer.produce(topic, key=key, value=value)
+                return
+            except BufferError:
+                self.producer.poll(0.05)
+
+    def _state_name(self, partition: int) -> str:
+        return f"rewards:{self.config.group_id}:{partition}"
+
+    def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        for partition in sorted({tp.partition for tp in partitions}):
+            state = PartitionState(partition, self.catalog, self.config)
+            if state.restore(self.store, self._state_name(partition)):
+                self._checkpointed[partition] = dict(state.offsets)
+            self.states[partition] = state
+        for tp in partitions:
+            applied = self.states[tp.partition].offsets.get(tp.topic)
+            if applied is not None:
+                tp.offset = applied
+        consumer.assign(partitions)
+
+    def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        self.flush()
+        for partition in {tp.partition for tp in partitions}:
+            self.states.pop(partition, None)
+            self._checkpointed.pop(partition, None)
+        consumer.unassign()
+
+    def _on_lost(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        # Another member may own these now: drop unsaved work, it will be reprocessed there.
+        for partition in {tp.partition for tp in partitions}:
+            self.states.pop(partition, None)
+            self._checkpointed.pop(partition, None)
+        self._rejections = [r for r in self._rejections if r.source.partition in self.states]
+
+    def close(self) -> None:
+        """Leave the group and flush the producer."""
+        self.consumer.close()
+        self.producer.flush(10)
