@@ -201,3 +201,4 @@ class RewardWorker:
         """Leave the group and flush the producer."""
         self.consumer.close()
         self.producer.flush(10)
+        gc.unfreeze()
