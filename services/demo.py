@@ -1,18 +1,27 @@
-"""The local demo: drive one event through each real service and report what came back."""
+"""The local demo: real services, the reward worker, synthetic traffic, converging scores."""
 
 from __future__ import annotations
 
 import asyncio
+import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
+from scipy.stats import spearmanr
 
+from services.reward_updater.app import RewardWorker
+from services.traffic import SEGMENTS, SyntheticWorld, live_traffic
 from shared import codec, kafka, score_store, topics
 from shared.events import ClickRecorded, ElementScored
-from shared.settings import Settings
+from shared.settings import RewardSettings, Settings
 from shared.triton_client import TritonClient
+
+# Attribution windows short enough for negatives to appear within a demo's seconds.
+DEMO_REWARDS = RewardSettings(click_window_ms=2_000, conversion_window_ms=10_000, hold_ms=2_000)
 
 
 def smoke(settings: Settings) -> Iterator[str]:
@@ -35,7 +44,6 @@ def smoke(settings: Settings) -> Iterator[str]:
             yield f"kafka   {topics.CLICKS} round-trip ok: {echoed.event_id == click.event_id}"
             break
     consumer.close()
-
     store = score_store.ScoreStore(score_store.client(settings.redis))
     score = ElementScored(
         event_id="s1",
@@ -51,7 +59,6 @@ def smoke(settings: Settings) -> Iterator[str]:
     )
     store.write([score])
     yield f"redis   score round-trip ok: {store.read('ad-demo', 'all')[('title', 't1')] == score}"
-
     rank = asyncio.run(_sample(settings))
     yield f"triton  element_sampler ranked [0.1, 0.9, 0.5] as {rank}"
 
@@ -66,3 +73,109 @@ async def _sample(settings: Settings) -> list[int]:
         return out["RANK"][0].tolist()
     finally:
         await client.close()
+
+
+class RewardDemo:
+    """Synthetic traffic into the reward worker, watched through Redis."""
+
+    def __init__(self, settings: Settings, events_per_s: float, seconds: float) -> None:
+        self.settings = settings.model_copy(update={"rewards": DEMO_REWARDS})
+        self.world = SyntheticWorld.create(ads=2, seed=0)
+        self.events_per_s, self.seconds = events_per_s, seconds
+        self.store = score_store.ScoreStore(score_store.client(settings.redis))
+        self.history: list[tuple[float, float, dict[str, float]]] = []
+        self.stop = threading.Event()
+
+    def run(self, out: Path) -> Iterator[str]:
+        """Yield a terminal view each second; write the convergence plot at the end."""
+        worker = RewardWorker(self.settings, self.world.catalog)
+        threads = [
+            threading.Thread(target=worker.run, args=(self.stop,)),
+            threading.Thread(target=self._produce, daemon=True),
+        ]
+        for thread in threads:
+            thread.start()
+        started = time.monotonic()
+        try:
+            while threads[1].is_alive():
+                time.sleep(1.0)
+                yield self._view(time.monotonic() - started)
+        finally:
+            self.stop.set()
+            threads[0].join(30)
+        yield f"plot    {plot(self.history, out)}"
+
+    def _produce(self) -> None:
+        producer = kafka.producer(self.settings.kafka, **{"linger.ms": 5})
+        for event in live_traffic(self.world, self.events_per_s, self.seconds):
+            if self.stop.is_set():
+                break
+            producer.produce(event.topic, key=event.key(), value=codec.encode(event))
+            producer.poll(0)
+        producer.flush(10)
+
+    def _view(self, elapsed: float) -> str:
+        learned, truth = [], []
+        lines = []
+        titles: dict[str, float] = {}
+        for ad, slots in self.world.catalog.ads.items():
+            for segment in SEGMENTS:
+                scores = self.store.read(ad, segment)
+                for slot, elements in slots.items():
+                    if not all((slot, e) in scores for e in elements):
+                        continue
+                    p = np.array([scores[slot, e].score for e in elements])
+                    t = np.array(
+                        [self.world.element_effect(ad, segment, slot, e) for e in elements]
+                    )
+                    learned += list(np.log(p / (1 - p)) - np.log(p / (1 - p)).mean())
+                    truth += list(t - t.mean())
+                    if ad == "ad0" and segment == "young":
+                        ranked = sorted(elements, key=lambda e: -scores[slot, e].score)
+                        best = max(
+                            elements, key=lambda e: self.world.element_effect(ad, segment, slot, e)
+                        )
+                        lines.append(
+                            f"  {slot:<9} "
+                            + "  ".join(
+                                f"{e}:{scores[slot, e].score:.3f}±{scores[slot, e].uncertainty:.3f}"
+                                for e in ranked
+                            )
+                            + f"   (truly best: {best})"
+                        )
+                        if slot == "title":
+                            titles = {e: scores[slot, e].score for e in elements}
+        rho = float(spearmanr(learned, truth).statistic) if len(learned) > 2 else float("nan")
+        self.history.append((elapsed, rho, titles))
+        header = f"t={elapsed:5.1f}s  Spearman(learned, true element effects) = {rho:.3f}"
+        return "\n".join([header, "  ad0 / segment young, elements by learned score:", *lines])
+
+
+def plot(history: list[tuple[float, float, dict[str, float]]], out: Path) -> Path:
+    """Spearman over time and ad0/young title scores over time, as a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
+    times = [t for t, _, _ in history]
+    left.plot(times, [rho for _, rho, _ in history], marker="o")
+    left.set(
+        title="Ranking vs ground truth", xlabel="seconds", ylabel="Spearman rho", ylim=(-0.2, 1.05)
+    )
+    left.axhline(0.9, linestyle="--", color="grey")
+    for element in sorted({e for _, _, titles in history for e in titles}):
+        right.plot(times, [titles.get(element, np.nan) for _, _, titles in history], label=element)
+    right.set(title="ad0 / young: title scores", xlabel="seconds", ylabel="P(click)")
+    right.legend()
+    fig.tight_layout()
+    fig.savefig(out)
+    plt.close(fig)
+    return out
+
+
+def clear_screen() -> str:
+    """ANSI clear when writing to a terminal, else a separator."""
+    return "\x1b[2J\x1b[H" if sys.stdout.isatty() else "-" * 72

@@ -10,6 +10,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 from confluent_kafka import Producer
 from scipy.special import expit
 
@@ -189,3 +190,37 @@ def _mean_click_rate(world: SyntheticWorld, samples: int = 2000) -> float:
         }
         total += world.click_probability(ad, SEGMENTS[i % len(SEGMENTS)], elements)
     return total / samples
+
+
+def logged_feedback(world: SyntheticWorld, impressions: int, seed: int = 2) -> pd.DataFrame:
+    """Logged bandit feedback in the wide format of :mod:`services.offline_eval.logged`,
+    from a uniformly random logging policy."""
+    rows = []
+    for event in traffic(world, impressions, seed=seed, click_delay_ms=1):
+        if isinstance(event, ImpressionServed):
+            rows.append(
+                {
+                    "impression_id": event.request_id,
+                    "ad_id": event.ad_id,
+                    "segment": event.segment,
+                    "propensity": event.propensity,
+                    "reward": 0.0,
+                    **{f"slot:{slot}": element for slot, element in event.elements.items()},
+                }
+            )
+        elif isinstance(event, ClickRecorded):
+            rows[int(event.request_id.rsplit("-", 1)[1])]["reward"] = 1.0
+    return pd.DataFrame(rows)
+
+
+def true_value(world: SyntheticWorld, contexts: Iterable[tuple[str, str]], policy) -> float:
+    """The evaluated policy's real click rate over ``contexts`` (ad, segment)."""
+    values = []
+    for ad, segment in contexts:
+        predicted, best = policy.predictions(ad, segment)
+        truth = {combo: world.click_probability(ad, segment, dict(combo)) for combo in predicted}
+        values.append(
+            (1 - policy.epsilon) * truth[best]
+            + policy.epsilon * float(np.mean(list(truth.values())))
+        )
+    return float(np.mean(values))

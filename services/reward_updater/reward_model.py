@@ -125,18 +125,28 @@ class ElementRewardModel:
         return layout
 
     def _example_ids(self, example: Example) -> tuple[int, ...]:
-        key = (example.ad_id, example.segment, example.elements)
+        return self._combination_ids(example.ad_id, example.segment, example.elements)
+
+    def _combination_ids(
+        self, ad: str, segment: str, elements: tuple[tuple[str, str], ...]
+    ) -> tuple[int, ...]:
+        key = (ad, segment, elements)
         ids = self._cache.get(key)
         if ids is None:
-            layout = self.register(example.ad_id, example.segment)
-            slots = self.catalog[example.ad_id]
-            index = {slot: slots[slot].index(element) for slot, element in example.elements}
-            row = [layout.bias, layout.segments[example.segment]]
+            layout = self.register(ad, segment)
+            slots = self.catalog[ad]
+            index = {slot: slots[slot].index(element) for slot, element in elements}
+            row = [layout.bias, layout.segments[segment]]
             for slot, i in index.items():
-                row += [layout.elements[slot][i], layout.personal[slot, example.segment][i]]
+                row += [layout.elements[slot][i], layout.personal[slot, segment][i]]
             row += [grid[index[a], index[b]] for (a, b), grid in layout.pairs.items()]
             ids = self._cache[key] = tuple(int(i) for i in row)
         return ids
+
+    def predict(self, ad: str, segment: str, elements: tuple[tuple[str, str], ...]) -> float:
+        """Posterior-mean click probability of showing ``elements`` (pairs included)."""
+        ids = list(self._combination_ids(ad, segment, elements))
+        return float(expit(self.click.mean[ids].sum()))
 
     def learn(self, examples: Sequence[Example]) -> set[tuple[str, str]]:
         """Update both heads from a batch of finalized examples; return the (ad, segment)

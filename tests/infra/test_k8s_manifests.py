@@ -44,3 +44,14 @@ def test_a_misspelt_setting_is_rejected(monkeypatch):
     monkeypatch.setenv("ADCRAFT_KAFKA__BOOTSTRAP_SERVER", "x:1")
     with pytest.raises(ValueError, match="bootstrap_server"):
         Settings()
+
+
+def test_reward_worker_scales_by_lag_up_to_the_partition_count():
+    (scaler,) = _kind("ScaledObject")
+    partitions = {doc["spec"]["partitions"] for doc in _kind("KafkaTopic")}
+    assert scaler["spec"]["maxReplicaCount"] in partitions
+    (trigger,) = scaler["spec"]["triggers"]
+    assert trigger["type"] == "kafka" and trigger["metadata"]["consumerGroup"] == "adcraft-rewards"
+    assert trigger["metadata"]["topic"] == topics.IMPRESSIONS
+    (worker,) = [d for d in _kind("Deployment") if d["metadata"]["name"].endswith("updater")]
+    assert worker["spec"]["template"]["spec"]["containers"][0]["args"] == ["worker", "rewards"]

@@ -1,0 +1,1 @@
+"""Offline policy evaluation from logged bandit feedback (``adcraft evaluate``)."""
