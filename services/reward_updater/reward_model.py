@@ -22,7 +22,7 @@ re-centres: elements and pairs to mean zero per slot, personalisation per segmen
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
 
@@ -89,6 +89,7 @@ class ElementRewardModel:
         self.registered: list[tuple[str, str]] = []
         self._layouts: dict[str, _Layout] = {}
         self._cache: dict[tuple, tuple[int, ...]] = {}
+        self._centring: list[_Stage] | None = None
 
     def _ids(self, names: list[str], pair: bool = False) -> np.ndarray:
         ids = self.click.feature_ids(names)
@@ -118,6 +119,7 @@ class ElementRewardModel:
                 },
             )
         if segment not in layout.segments:
+            self._centring = None
             self.registered.append((ad, segment))
             layout.segments[segment] = int(self._ids([f"{ad}|segment={segment}"])[0])
             for s, els in slots.items():
@@ -170,31 +172,16 @@ class ElementRewardModel:
                 sampled = np.array([e.weight for e in batch])
                 weights = np.where(y > 0, np.clip(value, 0.1, 10.0), sampled)
             head.learn_batch(ids, y, weights)
-            for ad in {ad for ad, _ in touched}:
-                self._recentre(head.mean, self._layouts[ad])
+            self._recentre(head.mean)
         return touched
 
-    @staticmethod
-    def _recentre(mean: np.ndarray, layout: _Layout) -> None:
-        for (a, b), grid in layout.pairs.items():
-            rows = mean[grid].mean(axis=1)
-            mean[grid] -= rows[:, None]
-            mean[layout.elements[a]] += rows
-            cols = mean[grid].mean(axis=0)
-            mean[grid] -= cols[None, :]
-            mean[layout.elements[b]] += cols
-        for (_, segment), ids in layout.personal.items():
-            shift = mean[ids].mean()
-            mean[ids] -= shift
-            mean[layout.segments[segment]] += shift
-        for ids in layout.elements.values():
-            shift = mean[ids].mean()
-            mean[ids] -= shift
-            mean[layout.bias] += shift
-        segments = np.fromiter(layout.segments.values(), dtype=np.int64)
-        shift = mean[segments].mean()
-        mean[segments] -= shift
-        mean[layout.bias] += shift
+    def _recentre(self, mean: np.ndarray) -> None:
+        if self._centring is None:
+            self._centring = _centring(self._layouts.values())
+        for flat, starts, sizes, targets in self._centring:
+            shifts = np.add.reduceat(mean[flat], starts) / sizes
+            mean[flat] -= np.repeat(shifts, sizes)
+            np.add.at(mean, targets, shifts)
 
     def element_scores(self, ad: str, segment: str) -> list[ElementEstimate]:
         """Each catalogue element's click probability with the other slots at their average
@@ -238,3 +225,37 @@ class ElementRewardModel:
         split = 8 + int.from_bytes(blob[:8], "little")
         self.click.load_bytes(blob[8:split])
         self.conversion.load_bytes(blob[split:])
+
+
+_Stage = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+
+
+def _centring(layouts: Iterable[_Layout]) -> list[_Stage]:
+    """Re-centring as stages of (member ids, group starts, group sizes, target ids): each
+    group's mean moves from its members to its target. Pairs go first (rows into the first
+    slot's elements, then columns into the second's), then personalisation into segment
+    biases, elements into the bias, and segment biases into the bias."""
+    stages: list[list[tuple[np.ndarray, int]]] = [[], [], [], [], []]
+    for layout in layouts:
+        for (a, b), grid in layout.pairs.items():
+            stages[0] += [(grid[i], layout.elements[a][i]) for i in range(grid.shape[0])]
+            stages[1] += [(grid[:, j], layout.elements[b][j]) for j in range(grid.shape[1])]
+        stages[2] += [
+            (ids, layout.segments[segment]) for (_, segment), ids in layout.personal.items()
+        ]
+        stages[3] += [(ids, layout.bias) for ids in layout.elements.values()]
+        stages[4].append((np.fromiter(layout.segments.values(), dtype=np.int64), layout.bias))
+    packed = []
+    for groups in stages:
+        if groups:
+            sizes = np.array([len(ids) for ids, _ in groups])
+            starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+            packed.append(
+                (
+                    np.concatenate([ids for ids, _ in groups]),
+                    starts,
+                    sizes,
+                    np.array([target for _, target in groups], dtype=np.int64),
+                )
+            )
+    return packed

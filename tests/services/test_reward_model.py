@@ -69,7 +69,7 @@ def test_recentring_changes_no_prediction(batches):
     ids = np.array(model._example_ids(shown))
     model.click.mean[ids] += np.linspace(0.1, 0.9, len(ids))  # knock it off centre
     before = model.click.mean[ids].sum()
-    model._recentre(model.click.mean, model._layouts[shown.ad_id])
+    model._recentre(model.click.mean)
     assert model.click.mean[ids].sum() == pytest.approx(before)
 
 
