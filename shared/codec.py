@@ -46,15 +46,14 @@ def decode(raw: bytes | None, event_type: type[E]) -> E:
     if raw is None:
         raise DecodeError("empty message")
     try:
-        data = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise DecodeError(f"invalid JSON: {exc}") from None
-    if not isinstance(data, dict):
-        raise DecodeError(f"expected a JSON object, got {type(data).__name__}")
-    try:
-        return event_type.model_validate(data)
+        return event_type.model_validate_json(raw)
     except ValidationError as exc:
-        first = exc.errors()[0]
+        first = exc.errors(include_url=False)[0]
+        if first["type"] == "json_invalid":
+            raise DecodeError(f"invalid JSON: {first['ctx']['error']}") from None
+        if first["type"] == "model_type":
+            kind = type(orjson.loads(raw)).__name__
+            raise DecodeError(f"expected a JSON object, got {kind}") from None
         field = ".".join(str(part) for part in first["loc"]) or "<root>"
         raise DecodeError(f"{field}: {first['msg']}") from None
 

@@ -3,6 +3,7 @@ broker, and click-to-score-visible latency at a fixed offered load."""
 
 from __future__ import annotations
 
+import gc
 import os
 import subprocess
 import sys
@@ -49,6 +50,8 @@ def throughput(run_dir: Path, impressions: int, ads: int) -> dict[str, float]:
         worker.flush()
         path = len(events) / (time.perf_counter() - first)
         worker.close()
+        del worker
+        gc.collect()  # its clients would otherwise retry the stopped broker during latency
     return {
         "events": len(events),
         "raw_consume_msgs_per_s": round(raw),

@@ -85,9 +85,17 @@ class RewardWorker:
         messages = self.consumer.consume(self.config.consume_batch, timeout=timeout_s)
         started = time.perf_counter()
         for message in messages:
-            state = self.states.get(message.partition() or 0)
-            if message.error() is None and state is not None:
-                rejected = state.apply(Source.of(message))
+            partition = message.partition()
+            state = self.states.get(partition)  # type: ignore[arg-type]
+            if state is not None and message.error() is None:
+                source = Source(
+                    message.topic(),
+                    partition,
+                    message.offset(),  # type: ignore[arg-type]
+                    message.key(),
+                    message.value(),
+                )
+                rejected = state.apply(source)
                 if rejected:
                     self._rejections += rejected
         for partition, idle in self._idle_inputs().items():
