@@ -70,17 +70,18 @@ class ScoreStore:
 
     def write(self, scores: Iterable[ElementScored]) -> int:
         """Write scores in one pipelined round trip; return how many were written."""
+        return self.write_encoded((score, codec.encode(score)) for score in scores)
+
+    def write_encoded(self, scores: Iterable[tuple[ElementScored, bytes]]) -> int:
+        """Write scores already encoded with :func:`shared.codec.encode`."""
         pipe = self._redis.pipeline(transaction=False)
-        count = self._queue_scores(pipe, ((score, codec.encode(score)) for score in scores))
+        count = self._queue_scores(pipe, scores)
         pipe.execute()
         return count
 
-    def checkpoint(
-        self, scores: Iterable[tuple[ElementScored, bytes]], states: dict[str, StateWrite]
-    ) -> None:
-        """Write encoded scores and worker state changes atomically (one MULTI/EXEC)."""
+    def checkpoint(self, states: dict[str, StateWrite]) -> None:
+        """Write worker state changes atomically (one MULTI/EXEC)."""
         pipe = self._redis.pipeline(transaction=True)
-        self._queue_scores(pipe, scores)
         for name, write in states.items():
             for part, blob in write.blobs.items():
                 pipe.set(state_key(f"{name}:{part}"), blob)

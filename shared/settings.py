@@ -83,6 +83,11 @@ class RewardSettings(_Section):
         default=50, gt=0, description="Event-time width of a learning batch."
     )
     flush_interval_ms: int = Field(default=100, gt=0, description="Bound on score staleness.")
+    checkpoint_interval_ms: int = Field(
+        default=1_000,
+        gt=0,
+        description="How often state and offsets are checkpointed and committed.",
+    )
     flush_max_events: int = Field(default=200_000, gt=0)
     snapshot_every: int = Field(
         default=300,

@@ -1,4 +1,4 @@
-"""The reward worker: consume a batch → apply → learn → publish → checkpoint → commit.
+"""The reward worker: consume a batch → apply → learn → publish; checkpoint → commit.
 
 Built on confluent-kafka batches rather than a faust agent: the hot path pays no
 per-message framework cost. Exactly-once *effects* on top of at-least-once delivery come
@@ -8,9 +8,11 @@ same MULTI/EXEC as the scores; on assignment the worker seeks to those offsets.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import threading
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 
 from confluent_kafka import Consumer, TopicPartition
 from prometheus_client import CollectorRegistry
@@ -21,6 +23,7 @@ from services.reward_updater.partition import INPUTS, PartitionState
 from shared import codec, kafka, score_store, topics
 from shared.catalog import AdCatalog
 from shared.dead_letter import DeadLetters, Source
+from shared.score_store import StateWrite
 from shared.settings import Settings
 
 
@@ -53,8 +56,10 @@ class RewardWorker:
         self._rejections: list[Rejection] = []
         self._checkpointed: dict[int, dict[str, int]] = {}
         self._unflushed = 0
-        self._flushes = 0
-        self._last_flush = time.monotonic()
+        self._checkpoints = 0
+        self._checkpointer = ThreadPoolExecutor(1, thread_name_prefix="checkpoint")
+        self._pending: Future[None] | None = None
+        self._last_publish = self._last_checkpoint = time.monotonic()
 
     def start(self) -> None:
         """Create missing topics, check co-partitioning, subscribe."""
@@ -103,11 +108,15 @@ class RewardWorker:
         if messages:
             self.metrics.update_seconds.observe(time.perf_counter() - started)
         self._unflushed += len(messages)
-        elapsed_ms = (time.monotonic() - self._last_flush) * 1000
+        now = time.monotonic()
         if self._unflushed >= self.config.flush_max_events or (
-            elapsed_ms >= self.config.flush_interval_ms and self._changed()
+            (now - self._last_checkpoint) * 1000 >= self.config.checkpoint_interval_ms
+            and self._changed()
         ):
-            self.flush()
+            self.publish()
+            self._checkpoint(background=True)
+        elif (now - self._last_publish) * 1000 >= self.config.flush_interval_ms:
+            self.publish()
         return len(messages)
 
     def _idle_inputs(self) -> dict[int, set[str]]:
@@ -131,42 +140,71 @@ class RewardWorker:
             state.offsets != self._checkpointed.get(p) for p, state in self.states.items()
         )
 
-    def flush(self) -> None:
-        """Publish dead letters and scores, checkpoint to Redis, then commit offsets."""
+    def publish(self) -> None:
+        """Send dead letters and refreshed scores to Kafka and Redis, without waiting for
+        acknowledgements: this bounds score staleness."""
         started = time.perf_counter()
+        for rejection in self._rejections:
+            self.dead_letters.publish(rejection.source, rejection.reason, rejection.kind)
+        self._rejections = []
         scores = [
             (score, codec.encode(score))
             for state in self.states.values()
             for score in state.scores()
         ]
-        for rejection in self._rejections:
-            self.dead_letters.publish(rejection.source, rejection.reason, rejection.kind)
         for score, value in scores:
             self._produce(topics.ELEMENT_SCORES, score.key(), value)
-        if self.producer.flush(30):
-            raise RuntimeError("element scores or dead letters were not acknowledged")
+        self.producer.poll(0)
+        if scores:
+            self.store.write_encoded(scores)
+        self._last_publish = time.monotonic()
+        self.metrics.publish_seconds.observe(time.perf_counter() - started)
+        # The join holds many long-lived objects and creates no reference cycles: exempt
+        # them from cyclic GC scans, which otherwise grow with the state (refcounting still
+        # frees them).
+        gc.freeze()
+
+    def flush(self) -> None:
+        """Publish, then checkpoint and wait until it is stored."""
+        self.publish()
+        self._checkpoint(background=False)
+
+    def _checkpoint(self, background: bool) -> None:
+        """Snapshot every changed partition now; then, on the checkpoint thread, wait until
+        Kafka acknowledged everything produced, write the snapshot to Redis in one
+        transaction, and commit its offsets. Checkpoints are stored in order; a failed one
+        is raised here, so the worker restarts from the last one stored.
+
+        Scores published after the last checkpoint are recomputed identically after a crash,
+        so Redis and the scores topic converge on the checkpointed state."""
+        if self._pending is not None:
+            self._pending.result()
+            self._pending = None
         changed = {p: s for p, s in self.states.items() if s.offsets != self._checkpointed.get(p)}
-        self._flushes += 1
-        snapshot = self._flushes % self.config.snapshot_every == 0
-        self.store.checkpoint(
-            scores, {self._state_name(p): s.checkpoint(snapshot) for p, s in changed.items()}
-        )
+        self._checkpoints += 1
+        snapshot = self._checkpoints % self.config.snapshot_every == 0
+        writes = {self._state_name(p): s.checkpoint(snapshot) for p, s in changed.items()}
         offsets = [
             TopicPartition(topic, p, offset)
             for p, state in changed.items()
             for topic, offset in state.offsets.items()
         ]
+        self._checkpointed.update({p: dict(s.offsets) for p, s in changed.items()})
+        self._unflushed = 0
+        self._last_checkpoint = time.monotonic()
+        self._pending = self._checkpointer.submit(self._store_checkpoint, writes, offsets)
+        if not background:
+            self._pending.result()
+            self._pending = None
+
+    def _store_checkpoint(self, writes: dict[str, StateWrite], offsets: list) -> None:
+        started = time.perf_counter()
+        if self.producer.flush(30):
+            raise RuntimeError("element scores or dead letters were not acknowledged")
+        self.store.checkpoint(writes)
         if offsets:
             self.consumer.commit(offsets=offsets, asynchronous=False)
-        self._checkpointed.update({p: dict(s.offsets) for p, s in changed.items()})
-        self._rejections = []
-        self._unflushed = 0
-        self._last_flush = time.monotonic()
-        self.metrics.flush_seconds.observe(time.perf_counter() - started)
-        # The join holds many long-lived objects and creates no reference cycles: exempt
-        # them from cyclic GC scans, which otherwise grow with the state (refcounting still
-        # frees them).
-        gc.freeze()
+        self.metrics.checkpoint_seconds.observe(time.perf_counter() - started)
 
     def _produce(self, topic: str, key: bytes, value: bytes) -> None:
         while True:
@@ -199,14 +237,20 @@ class RewardWorker:
         consumer.unassign()
 
     def _on_lost(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
-        # Another member may own these now: drop unsaved work, it will be reprocessed there.
+        # Another member may own these now: let an in-flight checkpoint land (its commit may
+        # fail), then drop unsaved work; it will be reprocessed there.
+        if self._pending is not None:
+            with contextlib.suppress(Exception):
+                self._pending.result()
+            self._pending = None
         for partition in {tp.partition for tp in partitions}:
             self.states.pop(partition, None)
             self._checkpointed.pop(partition, None)
         self._rejections = [r for r in self._rejections if r.source.partition in self.states]
 
     def close(self) -> None:
-        """Leave the group and flush the producer."""
+        """Leave the group (its revocation checkpoints) and flush the producer."""
         self.consumer.close()
+        self._checkpointer.shutdown(wait=True)
         self.producer.flush(10)
         gc.unfreeze()

@@ -10,6 +10,8 @@ from prometheus_client.registry import Collector
 
 from services.reward_updater.partition import PartitionState
 
+LATENCY_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0)
+
 
 class RewardMetrics(Collector):
     """Counts and gauges come from the partition states (so they survive restarts with
@@ -19,17 +21,19 @@ class RewardMetrics(Collector):
         self._states = states
         self.dead_lettered: dict[str, int] = {}
         self.lag: dict[tuple[str, int], int] = {}
-        self.update_seconds = Histogram(
-            "adcraft_rewards_update_seconds",
-            "Time to apply one consumed batch and learn.",
-            buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0),
-            registry=registry,
-        )
-        self.flush_seconds = Histogram(
-            "adcraft_rewards_flush_seconds",
-            "Time to publish, checkpoint and commit.",
-            buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0),
-            registry=registry,
+
+        def seconds(name: str, documentation: str) -> Histogram:
+            return Histogram(
+                f"adcraft_rewards_{name}_seconds",
+                documentation,
+                buckets=LATENCY_BUCKETS,
+                registry=registry,
+            )
+
+        self.update_seconds = seconds("update", "Time to apply one consumed batch and learn.")
+        self.publish_seconds = seconds("publish", "Time to publish refreshed scores.")
+        self.checkpoint_seconds = seconds(
+            "checkpoint", "Time to await acks, checkpoint state and commit offsets."
         )
         registry.register(self)
 

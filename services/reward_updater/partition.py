@@ -8,6 +8,7 @@ checkpointed together with the offsets they reflect.
 from __future__ import annotations
 
 import orjson
+from pydantic import TypeAdapter
 
 from services.reward_updater.join import AttributionJoiner, Rejection
 from services.reward_updater.reward_model import ElementRewardModel
@@ -24,6 +25,7 @@ from shared.events import (
 from shared.score_store import ScoreStore, StateWrite
 from shared.settings import RewardSettings
 
+_SCORES = TypeAdapter(list[ElementScored])  # validates a whole refresh in one call
 INPUTS = {
     topics.IMPRESSIONS: ImpressionServed,
     topics.CLICKS: ClickRecorded,
@@ -101,27 +103,29 @@ class PartitionState:
     def scores(self) -> list[ElementScored]:
         """Scores of every (ad, segment) that learned since the last call."""
         version = f"p{self.partition}-{self.learned['click']}-{self.learned['conversion']}"
-        scores = []
-        for ad, segment in sorted(self.dirty):
-            for est in self.model.element_scores(ad, segment):
-                # Built from the model's own numbers: no need to validate them again.
-                scores.append(
-                    ElementScored.model_construct(
-                        event_id=f"{ad}|{segment}|{est.slot}|{est.element_id}|{version}",
-                        ts_ms=max(self.joiner.watermark, 0),
-                        ad_id=ad,
-                        segment=segment,
-                        slot=est.slot,
-                        element_id=est.element_id,
-                        score=est.score,
-                        uncertainty=est.uncertainty,
-                        observations=est.observations,
-                        conversion_score=est.conversion_score,
-                        model_version=version,
-                    )
-                )
+        keys, estimates = self.model.estimates(sorted(self.dirty))
         self.dirty.clear()
-        return scores
+        ts = max(self.joiner.watermark, 0)
+        return _SCORES.validate_python(
+            [
+                {
+                    "event_id": f"{ad}|{segment}|{slot}|{element}|{version}",
+                    "ts_ms": ts,
+                    "ad_id": ad,
+                    "segment": segment,
+                    "slot": slot,
+                    "element_id": element,
+                    "score": score,
+                    "uncertainty": std,
+                    "observations": seen,
+                    "conversion_score": conversion,
+                    "model_version": version,
+                }
+                for (ad, segment, slot, element), (score, std, seen, conversion) in zip(
+                    keys, estimates, strict=True
+                )
+            ]
+        )
 
     def checkpoint(self, snapshot: bool) -> StateWrite:
         """What changed since the last checkpoint, for one atomic write with the scores;

@@ -56,7 +56,7 @@ class _Layout:
     pairs: dict[tuple[str, str], np.ndarray]
     segments: dict[str, int] = field(default_factory=dict)
     personal: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)
-    own: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)
+    estimate_ids: dict[str, tuple[list, np.ndarray, np.ndarray]] = field(default_factory=dict)
 
 
 class ElementRewardModel:
@@ -184,34 +184,58 @@ class ElementRewardModel:
             np.add.at(mean, targets, shifts)
 
     def element_scores(self, ad: str, segment: str) -> list[ElementEstimate]:
-        """Each catalogue element's click probability with the other slots at their average
-        element (zero after re-centring), its standard deviation, and the value-weighted
-        conversion probability."""
-        layout = self.register(ad, segment)
-        base = [layout.bias, layout.segments[segment]]
-        estimates = []
-        for slot, ids in layout.elements.items():
-            own = layout.own.get((slot, segment))
-            if own is None:
-                own = layout.own[slot, segment] = np.stack([ids, layout.personal[slot, segment]])
-            click = expit(self.click.mean[base].sum() + self.click.mean[own].sum(axis=0))
-            conversion = expit(
-                self.conversion.mean[base].sum() + self.conversion.mean[own].sum(axis=0)
-            )
-            std = click * (1 - click) * np.sqrt((1.0 / self.click.precision[own]).sum(axis=0))
-            seen = self.click.count[ids]
-            for i, element in enumerate(self.catalog[ad][slot]):
-                estimates.append(
-                    ElementEstimate(
-                        slot,
-                        element,
-                        float(click[i]),
-                        float(std[i]),
-                        float(seen[i]),
-                        float(conversion[i]),
-                    )
+        """Each catalogue element's estimate for one ad and segment (see :meth:`estimates`)."""
+        keys, estimates = self.estimates([(ad, segment)])
+        return [
+            ElementEstimate(slot, element, *values)
+            for (_, _, slot, element), values in zip(keys, estimates, strict=True)
+        ]
+
+    def estimates(
+        self, pairs: Sequence[tuple[str, str]]
+    ) -> tuple[list[tuple[str, str, str, str]], list[tuple[float, float, float, float]]]:
+        """For every catalogue element of each (ad, segment): click probability with the
+        other slots at their average element (zero after re-centring), its standard
+        deviation, observations, and the value-weighted conversion probability."""
+        keys: list[tuple[str, str, str, str]] = []
+        base, own = [], []
+        for ad, segment in pairs:
+            layout = self.register(ad, segment)
+            if segment not in layout.estimate_ids:
+                layout.estimate_ids[segment] = (
+                    [
+                        (ad, segment, slot, e)
+                        for slot in layout.elements
+                        for e in self.catalog[ad][slot]
+                    ],
+                    np.tile(
+                        [[layout.bias], [layout.segments[segment]]],
+                        sum(map(len, layout.elements.values())),
+                    ),
+                    np.concatenate(
+                        [
+                            np.stack([ids, layout.personal[slot, segment]])
+                            for slot, ids in layout.elements.items()
+                        ],
+                        axis=1,
+                    ),
                 )
-        return estimates
+            pair_keys, pair_base, pair_own = layout.estimate_ids[segment]
+            keys += pair_keys
+            base.append(pair_base)
+            own.append(pair_own)
+        if not keys:
+            return [], []
+        own_ids, base_ids = np.concatenate(own, axis=1), np.concatenate(base, axis=1)
+        click = expit(self.click.mean[base_ids].sum(0) + self.click.mean[own_ids].sum(0))
+        conversion = expit(
+            self.conversion.mean[base_ids].sum(0) + self.conversion.mean[own_ids].sum(0)
+        )
+        std = click * (1 - click) * np.sqrt((1.0 / self.click.precision[own_ids]).sum(0))
+        seen = self.click.count[own_ids[0]]
+        return keys, list(
+            zip(click.tolist(), std.tolist(), seen.tolist(), conversion.tolist(), strict=True)
+        )
 
     def to_bytes(self) -> bytes:
         """Both heads' arrays; :attr:`registered` says how to rebuild the feature ids."""
