@@ -96,7 +96,7 @@ class RewardSettings(_Section):
     )
     consume_batch: int = Field(default=1_000, gt=0)
     fetch_wait_max_ms: int = Field(
-        default=20,
+        default=100,
         ge=0,
         description="How long the broker may "
         "hold a fetch waiting for data (latency vs idle requests).",
