@@ -28,36 +28,52 @@ from shared.stack.process import free_port
 WINDOWS = {"click_window_ms": 5_000, "conversion_window_ms": 30_000, "hold_ms": 5_000}
 
 
-def throughput(run_dir: Path, impressions: int, ads: int) -> dict[str, float]:
-    """Backlog of events through raw consume, then through the whole reward path."""
+def throughput(run_dir: Path, impressions: int, ads: int, repeats: int = 3) -> dict[str, float]:
+    """Backlog of events through raw consume and through the whole reward path, alternated
+    ``repeats`` times (fresh consumer group each time); medians, since this machine's
+    run-to-run noise is as large as the effects measured."""
     world = SyntheticWorld.create(ads=ads)
     # Event times 20 µs apart: the backlog stands for a 50k impressions/s stream.
     events = list(traffic(world, impressions, spacing_ms=0.02))
+    raw, path = [], []
     with Stack(run_dir=run_dir, services=("broker", "redis")) as stack:
         base = stack.settings()
-        settings = Settings(kafka=base.kafka, redis=base.redis, rewards=RewardSettings(**WINDOWS))
-        kafka.ensure_topics(settings.kafka, topics.ALL, compacted=topics.COMPACTED)
-        publish(kafka.producer(settings.kafka), events)
-        raw = consume_rate(settings.kafka, list(INPUTS), len(events))
-        worker = RewardWorker(settings, world.catalog)
-        worker.start()
-        applied, first = 0, 0.0
-        while applied < len(events):
-            got = worker.poll_once(0.5)
-            if got and not first:
-                first = time.perf_counter()
-            applied += got
-        worker.flush()
-        path = len(events) / (time.perf_counter() - first)
-        worker.close()
-        del worker
-        gc.collect()  # its clients would otherwise retry the stopped broker during latency
+        kafka.ensure_topics(base.kafka, topics.ALL, compacted=topics.COMPACTED)
+        publish(kafka.producer(base.kafka), events)
+        for repeat in range(repeats):
+            raw.append(consume_rate(base.kafka, list(INPUTS), len(events)))
+            rewards = RewardSettings(**WINDOWS, group_id=f"bench-{repeat}")
+            path.append(
+                _reward_path(
+                    Settings(kafka=base.kafka, redis=base.redis, rewards=rewards),
+                    world,
+                    len(events),
+                )
+            )
     return {
         "events": len(events),
-        "raw_consume_msgs_per_s": round(raw),
-        "reward_path_events_per_s": round(path),
-        "ratio": round(path / raw, 3),
+        "raw_consume_msgs_per_s": round(float(np.median(raw))),
+        "reward_path_events_per_s": round(float(np.median(path))),
+        "ratio": round(float(np.median(path) / np.median(raw)), 3),
     }
+
+
+def _reward_path(settings: Settings, world: SyntheticWorld, count: int) -> float:
+    """Events/s of a fresh worker through ``count`` backlogged events, flush included."""
+    worker = RewardWorker(settings, world.catalog)
+    worker.start()
+    applied, first = 0, 0.0
+    while applied < count:
+        got = worker.poll_once(0.5)
+        if got and not first:
+            first = time.perf_counter()
+        applied += got
+    worker.flush()
+    rate = count / (time.perf_counter() - first)
+    worker.close()
+    del worker
+    gc.collect()  # free its clients and state before the next measurement
+    return rate
 
 
 def latency(run_dir: Path, events_per_s: float, duration_s: float, ads: int) -> dict[str, float]:
