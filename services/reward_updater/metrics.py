@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping
 
 from prometheus_client import CollectorRegistry, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
@@ -39,47 +40,68 @@ class RewardMetrics(Collector):
 
     def collect(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
         states = self._states()
-        consumed = CounterMetricFamily(
-            "adcraft_rewards_events_applied", "Messages applied, by topic.", labels=["topic"]
-        )
-        outcomes = CounterMetricFamily(
-            "adcraft_rewards_join_outcomes",
-            "What the join did with each event.",
-            labels=["outcome"],
-        )
-        learned = CounterMetricFamily(
-            "adcraft_rewards_examples_learned", "Labelled examples learned.", labels=["kind"]
-        )
-        dead = CounterMetricFamily(
-            "adcraft_rewards_dead_lettered",
-            "Messages sent to the dead-letter topic.",
-            labels=["kind"],
-        )
-        occupancy = GaugeMetricFamily(
-            "adcraft_rewards_join_window_occupancy",
-            "Impressions and early feedback waiting in the join.",
-            labels=["state"],
-        )
-        lag = GaugeMetricFamily(
-            "adcraft_rewards_consumer_lag",
-            "High-water mark minus next offset.",
-            labels=["topic", "partition"],
-        )
-        totals: dict[str, dict[str, int]] = {"topic": {}, "outcome": {}, "kind": {}}
+        applied: Counter[str] = Counter()
+        outcomes: Counter[str] = Counter()
+        learned: Counter[str] = Counter()
         for state in states:
-            for topic, offset in state.offsets.items():
-                totals["topic"][topic] = totals["topic"].get(topic, 0) + offset
-            for outcome, count in state.joiner.counts.items():
-                totals["outcome"][outcome] = totals["outcome"].get(outcome, 0) + count
-            for kind, count in state.learned.items():
-                totals["kind"][kind] = totals["kind"].get(kind, 0) + count
-        for family, key in ((consumed, "topic"), (outcomes, "outcome"), (learned, "kind")):
-            for label, value in sorted(totals[key].items()):
-                family.add_metric([label], value)
-        for kind, count in sorted(self.dead_lettered.items()):
-            dead.add_metric([kind], count)
-        occupancy.add_metric(["shown"], sum(len(s.joiner.shown) for s in states))
-        occupancy.add_metric(["held"], sum(len(s.joiner.held) for s in states))
-        for (topic, partition), value in sorted(self.lag.items()):
-            lag.add_metric([topic, str(partition)], value)
-        yield from (consumed, outcomes, learned, dead, occupancy, lag)
+            applied.update(state.offsets)
+            outcomes.update(state.joiner.counts)
+            learned.update(state.learned)
+        yield _family(
+            CounterMetricFamily,
+            "events_applied",
+            "Messages applied, by topic.",
+            ["topic"],
+            {(k,): v for k, v in applied.items()},
+        )
+        yield _family(
+            CounterMetricFamily,
+            "join_outcomes",
+            "What the join did with each event.",
+            ["outcome"],
+            {(k,): v for k, v in outcomes.items()},
+        )
+        yield _family(
+            CounterMetricFamily,
+            "examples_learned",
+            "Labelled examples learned.",
+            ["kind"],
+            {(k,): v for k, v in learned.items()},
+        )
+        yield _family(
+            CounterMetricFamily,
+            "dead_lettered",
+            "Messages sent to the dead-letter topic.",
+            ["kind"],
+            {(k,): v for k, v in self.dead_lettered.items()},
+        )
+        yield _family(
+            GaugeMetricFamily,
+            "join_window_occupancy",
+            "Impressions and early feedback waiting in the join.",
+            ["state"],
+            {
+                ("shown",): sum(len(s.joiner.shown) for s in states),
+                ("held",): sum(len(s.joiner.held) for s in states),
+            },
+        )
+        yield _family(
+            GaugeMetricFamily,
+            "consumer_lag",
+            "High-water mark minus next offset.",
+            ["topic", "partition"],
+            {(topic, str(p)): value for (topic, p), value in self.lag.items()},
+        )
+
+
+def _family(
+    kind: type[CounterMetricFamily] | type[GaugeMetricFamily],
+    name: str,
+    documentation: str,
+    labels: list[str],
+    values: Mapping[tuple[str, ...], float],
+) -> CounterMetricFamily | GaugeMetricFamily:
+    family = kind(f"adcraft_rewards_{name}", documentation, labels=labels)
+    for label_values, value in sorted(values.items()):
+        family.add_metric(list(label_values), value)
+    return family
