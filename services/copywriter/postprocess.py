@@ -1,0 +1,124 @@
+"""Post-processing of generated copy: pure functions, no model and no I/O.
+
+Order: take the first line, strip banned terms, make sure a call to action is present
+(insert one of the requested style if not), fit the placement's length limit (the body is
+shortened at a word boundary, the CTA kept), then drop near-duplicates of recent copy.
+
+>>> rules = CopyRules(limits={"description": 70}, banned=("guaranteed",))
+>>> finish("Guaranteed soft knit that drapes beautifully all day long\\nmore", "direct",
+...        "description", rules, key="p1")
+'Soft knit that drapes beautifully all day long. Order yours online.'
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from services.copywriter.cta import compose, find_cta
+from shared.settings import CopySettings
+
+_SPACES = re.compile(r"\s+")
+_WORD = re.compile(r"[a-z0-9']+")
+
+
+@dataclass(frozen=True)
+class CopyRules:
+    """Per-placement character limits, banned (compliance) terms, duplicate threshold."""
+
+    limits: dict[str, int] = field(default_factory=lambda: {"headline": 30, "description": 90})
+    banned: tuple[str, ...] = ()
+    duplicate_similarity: float = 0.8
+
+    @classmethod
+    def from_settings(cls, settings: CopySettings) -> CopyRules:
+        return cls(
+            limits={
+                "headline": settings.headline_max_chars,
+                "description": settings.description_max_chars,
+            },
+            banned=tuple(settings.banned_terms),
+            duplicate_similarity=settings.duplicate_similarity,
+        )
+
+    def banned_pattern(self) -> re.Pattern[str] | None:
+        if not self.banned:
+            return None
+        words = "|".join(re.escape(term) for term in sorted(self.banned, key=len, reverse=True))
+        return re.compile(rf"\b({words})\b[,;:]?\s*", re.IGNORECASE)
+
+
+def first_line(raw: str) -> str:
+    """The first non-empty line, without wrapping quotes, whitespace collapsed."""
+    for line in raw.splitlines():
+        text = _SPACES.sub(" ", line).strip().strip('"').strip()
+        if text:
+            return text
+    return ""
+
+
+def remove_banned(text: str, rules: CopyRules) -> str:
+    """``text`` without banned terms (whole words, any case), re-capitalised."""
+    pattern = rules.banned_pattern()
+    if pattern is None:
+        return text
+    cleaned = _SPACES.sub(" ", pattern.sub("", text)).strip()
+    return cleaned[:1].upper() + cleaned[1:]
+
+
+def fit(text: str, cta: str, limit: int) -> str:
+    """``text`` ending with a call to action within ``limit`` characters: its own CTA when
+    it ends with one, else ``cta``; the body is cut at a word boundary."""
+    body = text
+    found = find_cta(text)
+    if found is not None and text.endswith(found) and len(found) < limit:
+        body, cta = text[: len(text) - len(found)].rstrip(), found
+    room = limit - len(cta) - 2  # a closing stop and a space
+    if len(body) > room:
+        cut = body[: max(room, 0) + 1]
+        body = cut.rsplit(" ", 1)[0] if " " in cut else ""
+    body = body.rstrip(" ,;:-–")
+    if body and body[-1] not in ".!?":
+        body += "."
+    return f"{body} {cta}" if body else cta[:limit]
+
+
+def finish(raw: str, cta_style: str, placement: str, rules: CopyRules, key: str) -> str:
+    """Generated text → publishable copy: one line, no banned term, a CTA, within limit."""
+    limit = rules.limits[placement]
+    text = remove_banned(first_line(raw), rules)
+    cta = find_cta(text) or compose(cta_style, key, limit)
+    if len(text) <= limit and find_cta(text) is not None:
+        return text
+    return fit(text, cta, limit)
+
+
+def _shingles(text: str, n: int = 3) -> set[str]:
+    text = text.lower()
+    return {text[i : i + n] for i in range(max(len(text) - n + 1, 1))}
+
+
+def similarity(a: str, b: str) -> float:
+    """Jaccard similarity of character 3-gram sets."""
+    sa, sb = _shingles(a), _shingles(b)
+    return len(sa & sb) / len(sa | sb)
+
+
+def is_near_duplicate(text: str, recent: Iterable[str], rules: CopyRules) -> bool:
+    """Whether ``text`` is at least ``rules.duplicate_similarity`` similar to recent copy."""
+    return any(similarity(text, other) >= rules.duplicate_similarity for other in recent)
+
+
+def word_ngrams(text: str, n: int) -> list[tuple[str, ...]]:
+    """Lower-cased word n-grams of ``text``."""
+    words = _WORD.findall(text.lower())
+    return [tuple(words[i : i + n]) for i in range(len(words) - n + 1)]
+
+
+def novelty(text: str, corpus_ngrams: set[tuple[str, ...]], n: int = 3) -> float:
+    """Share of ``text``'s word n-grams absent from the training corpus (1 = all new)."""
+    grams = word_ngrams(text, n)
+    if not grams:
+        return 1.0
+    return sum(gram not in corpus_ngrams for gram in grams) / len(grams)

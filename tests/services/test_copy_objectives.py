@@ -1,0 +1,49 @@
+"""Each auxiliary loss term moves the way its objective says."""
+
+import torch
+
+from services.copywriter.objectives import diversity_loss, sentiment_loss
+
+VOCAB = 6
+VALENCE = torch.tensor([0.0, 3.0, -3.0, 0.0, 0.0, 0.0])  # token 1 positive, 2 negative
+
+
+def _probs(favoured: list[int], mass: float = 0.9) -> torch.Tensor:
+    """One sequence whose position t puts ``mass`` on token ``favoured[t]``."""
+    probs = torch.full((1, len(favoured), VOCAB), (1 - mass) / (VOCAB - 1))
+    for t, token in enumerate(favoured):
+        probs[0, t, token] = mass
+    return probs
+
+
+def test_sentiment_loss_prefers_positive_words_and_ignores_non_copy_positions():
+    mask = torch.tensor([[True, True, True]])
+    positive = sentiment_loss(_probs([1, 1, 3]), mask, VALENCE, target=0.8)
+    negative = sentiment_loss(_probs([2, 2, 3]), mask, VALENCE, target=0.8)
+    assert positive < negative
+    prompt_only = torch.tensor([[False, False, False]])
+    assert sentiment_loss(_probs([2, 2, 2]), prompt_only, VALENCE, 0.8) == 0.0
+
+
+def test_sentiment_gradient_moves_mass_toward_positive_tokens():
+    logits = torch.zeros(1, 2, VOCAB, requires_grad=True)
+    loss = sentiment_loss(logits.softmax(-1), torch.tensor([[True, True]]), VALENCE, 0.8)
+    loss.backward()
+    assert (logits.grad[0, :, 1] < 0).all()  # descending raises the positive token
+    assert (logits.grad[0, :, 2] > 0).all()
+
+
+def test_unlikelihood_penalises_repeating_earlier_tokens():
+    labels = torch.tensor([[4, 5, 3, 4]])  # target tokens of one copy
+    mask = torch.ones(1, 4, dtype=torch.bool)
+    repeating = _probs([4, 4, 5, 4])  # puts mass on tokens it already wrote
+    fresh = _probs([4, 5, 3, 1])
+    assert diversity_loss(repeating, labels, mask) > diversity_loss(fresh, labels, mask)
+
+
+def test_batch_term_penalises_identical_copies_for_different_briefs():
+    labels = torch.tensor([[3, 4], [3, 4]])
+    mask = torch.ones(2, 2, dtype=torch.bool)
+    same = torch.cat([_probs([3, 4]), _probs([3, 4])])
+    different = torch.cat([_probs([3, 4]), _probs([1, 5])])
+    assert diversity_loss(same, labels, mask) > diversity_loss(different, labels, mask)
