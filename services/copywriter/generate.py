@@ -6,7 +6,6 @@ Used in-process (evaluation, benchmarks) and by Triton's ``copy_generator`` mode
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass
 
 import torch
 from peft import PeftModel
@@ -14,19 +13,11 @@ from transformers import PreTrainedModel, StoppingCriteria, StoppingCriteriaList
 from transformers.tokenization_utils_base import PreTrainedTokenizerBase
 
 from services.copywriter import base_model, postprocess, prompts
-from services.copywriter.postprocess import CopyRules
+from services.copywriter.postprocess import CopyRules, Variant
 from services.copywriter.train import END_OF_TURN
 from services.copywriter.weights import CopyPaths
 from shared.copy_client import CopyBrief
 from shared.settings import CopySettings
-
-
-@dataclass(frozen=True)
-class Variant:
-    """One finished piece of copy and how new it is against the training corpus."""
-
-    text: str
-    novelty: float
 
 
 class FirstLineEnd(StoppingCriteria):
@@ -110,26 +101,18 @@ class CopyWriter:
     def write(
         self, briefs: list[CopyBrief], variants: list[int], max_new_tokens: int
     ) -> tuple[list[list[Variant]], list[int]]:
-        """Up to ``variants[i]`` finished variants for each brief, all sampled in one call,
-        and the tokens generated for each brief.
-
-        Near-duplicates of recent copy (or of another variant) are dropped, but every brief
-        keeps at least its first variant."""
+        """Up to ``variants[i]`` finished variants for each brief, all sampled in one call
+        (see :func:`postprocess.variants`), and the tokens generated for each brief."""
         expanded = [b for b, n in zip(briefs, variants, strict=True) for _ in range(n)]
         texts, counts = self.raw(expanded, max_new_tokens)
         results: list[list[Variant]] = []
         tokens: list[int] = []
         position = 0
         for brief, n in zip(briefs, variants, strict=True):
-            kept: list[Variant] = []
-            for text in texts[position : position + n]:
-                key = f"{brief.product}|{len(self.recent)}"
-                final = postprocess.finish(text, brief.cta_style, brief.placement, self.rules, key)
-                if kept and postprocess.is_near_duplicate(final, self.recent, self.rules):
-                    continue
-                self.recent.append(final)
-                kept.append(Variant(final, postprocess.novelty(final, self.corpus_ngrams)))
-            results.append(kept)
+            generated = texts[position : position + n]
+            results.append(
+                postprocess.variants(brief, generated, self.rules, self.recent, self.corpus_ngrams)
+            )
             tokens.append(sum(counts[position : position + n]))
             position += n
         return results, tokens

@@ -13,10 +13,12 @@ shortened at a word boundary, the CTA kept), then drop near-duplicates of recent
 from __future__ import annotations
 
 import re
+from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from services.copywriter.cta import compose, find_cta
+from shared.copy_client import CopyBrief
 from shared.settings import CopySettings
 
 _SPACES = re.compile(r"\s+")
@@ -92,6 +94,43 @@ def finish(raw: str, cta_style: str, placement: str, rules: CopyRules, key: str)
     if len(text) <= limit and find_cta(text) is not None:
         return text
     return fit(text, cta, limit)
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One finished piece of copy and how new it is against the training corpus."""
+
+    text: str
+    novelty: float
+
+
+def variants(
+    brief: CopyBrief,
+    generated: list[str],
+    rules: CopyRules,
+    recent: deque[str],
+    corpus_ngrams: set[tuple[str, ...]],
+) -> list[Variant]:
+    """Finished variants of one brief. A variant that is a near-duplicate of recent copy
+    (earlier variants included) is dropped, but the brief keeps its first; ``recent``
+    remembers what was kept.
+
+    >>> from collections import deque
+    >>> brief = CopyBrief("dress", "Dresses", ("soft",), "adult", "warm", "direct")
+    >>> generated = ["A soft, flowy dress for warm days. Shop now.",
+    ...              "A soft, flowy dress for warm days! Shop now.", "Twirl all summer. Buy it."]
+    >>> [v.text for v in variants(brief, generated, CopyRules(), deque(), set())]
+    ['A soft, flowy dress for warm days. Shop now.', 'Twirl all summer. Buy it.']
+    """
+    kept: list[Variant] = []
+    for text in generated:
+        key = f"{brief.product}|{len(recent)}"
+        final = finish(text, brief.cta_style, brief.placement, rules, key)
+        if kept and is_near_duplicate(final, recent, rules):
+            continue
+        recent.append(final)
+        kept.append(Variant(final, novelty(final, corpus_ngrams)))
+    return kept
 
 
 def _shingles(text: str, n: int = 3) -> set[str]:

@@ -233,9 +233,9 @@ class AttributionJoiner:
         self._schedule(shown.ts + self.click_window_ms, CLICK_END, rid)
         self._schedule(shown.ts + self.conversion_window_ms, CONVERSION_END, rid)
 
-    def _entries(self, rid: str) -> tuple[list | None, list | None]:
+    def _entries(self, rid: str) -> list[list | None]:
         shown, held = self.shown.get(rid), self.held.get(rid)
-        return (
+        return [
             None
             if shown is None
             else [
@@ -251,19 +251,19 @@ class AttributionJoiner:
             None
             if not held
             else [[kind, eid, ts, value, _plain(source)] for kind, eid, ts, value, source in held],
-        )
+        ]
 
     def changes(self) -> dict[str, list]:
         """Entries (pending impression, held feedback) of requests changed since the last
         call; ``[None, None]`` where a request is gone."""
-        changed = {rid: list(self._entries(rid)) for rid in self.touched}
+        changed = {rid: self._entries(rid) for rid in self.touched}
         self.touched.clear()
         return changed
 
     def entries(self) -> dict[str, list]:
         """Entries of every pending request (a full snapshot)."""
         self.touched.clear()
-        return {rid: list(self._entries(rid)) for rid in self.shown.keys() | self.held.keys()}
+        return {rid: self._entries(rid) for rid in self.shown.keys() | self.held.keys()}
 
     def restore(self, watermark: int, entries: dict[str, list], counts: dict[str, int]) -> None:
         """Rebuild from :meth:`entries` plus later :meth:`changes`; labels already released

@@ -126,9 +126,6 @@ class ElementRewardModel:
                 layout.personal[s, segment] = self._ids([f"{ad}|{s}={e}|{segment}" for e in els])
         return layout
 
-    def _example_ids(self, example: Example) -> tuple[int, ...]:
-        return self._combination_ids(example.ad_id, example.segment, example.elements)
-
     def _combination_ids(
         self, ad: str, segment: str, elements: tuple[tuple[str, str], ...]
     ) -> tuple[int, ...]:
@@ -162,9 +159,11 @@ class ElementRewardModel:
             batch = by_kind[kind]
             if not batch:
                 continue
-            rows = [self._example_ids(e) for e in batch]
+            rows = [self._combination_ids(e.ad_id, e.segment, e.elements) for e in batch]
             width = max(map(len, rows))
-            ids = np.array([row + (PAD,) * (width - len(row)) for row in rows], dtype=np.int64)
+            if width != min(map(len, rows)):  # ads with fewer slots: pad their rows
+                rows = [row + (PAD,) * (width - len(row)) for row in rows]
+            ids = np.array(rows, dtype=np.int64)
             y = np.array([e.label for e in batch], dtype=float)
             weights = None
             if kind == "conversion":

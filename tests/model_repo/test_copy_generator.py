@@ -11,7 +11,7 @@ import pytest
 from services.copywriter import dataset
 from services.copywriter.cta import find_cta
 from services.copywriter.evaluate import held_out_briefs
-from services.copywriter.generate import Variant
+from services.copywriter.postprocess import Variant
 from services.copywriter.train import TrainConfig, train
 from services.copywriter.weights import CopyPaths
 from shared.copy_client import CopyBrief, CopyClient, brief_inputs

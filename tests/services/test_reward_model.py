@@ -66,7 +66,7 @@ def test_recentring_changes_no_prediction(batches):
     model = ElementRewardModel(world.catalog.ads)
     model.learn(released[0])
     shown = released[0][0]
-    ids = np.array(model._example_ids(shown))
+    ids = np.array(model._combination_ids(shown.ad_id, shown.segment, shown.elements))
     model.click.mean[ids] += np.linspace(0.1, 0.9, len(ids))  # knock it off centre
     before = model.click.mean[ids].sum()
     model._recentre(model.click.mean)

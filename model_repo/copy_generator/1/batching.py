@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from services.copywriter.cta import STYLES
-from services.copywriter.generate import Variant
+from services.copywriter.postprocess import Variant
 from services.copywriter.prompts import PLACEMENTS, TONES
 from shared.copy_client import TEXT_INPUTS, CopyBrief
 
