@@ -14,7 +14,6 @@ from transformers.tokenization_utils_base import PreTrainedTokenizerBase
 
 from services.copywriter import base_model, postprocess, prompts
 from services.copywriter.postprocess import CopyRules, Variant
-from services.copywriter.train import END_OF_TURN
 from services.copywriter.weights import CopyPaths
 from shared.copy_client import CopyBrief
 from shared.settings import CopySettings
@@ -51,7 +50,7 @@ class CopyWriter:
         self.device = next(model.parameters()).device
         self.corpus_ngrams = {g for text in corpus or [] for g in postprocess.word_ngrams(text, 3)}
         self.recent: deque[str] = deque(maxlen=settings.recent_copies)
-        self.end_of_turn = tokenizer.convert_tokens_to_ids(END_OF_TURN)
+        self.end_of_turn = tokenizer.convert_tokens_to_ids(prompts.END_OF_TURN)
         newlines = [i for token, i in tokenizer.get_vocab().items() if "Ċ" in token]
         self.line_end = FirstLineEnd(torch.tensor(newlines, device=self.device))
 

@@ -90,10 +90,9 @@ def finish(raw: str, cta_style: str, placement: str, rules: CopyRules, key: str)
     """Generated text → publishable copy: one line, no banned term, a CTA, within limit."""
     limit = rules.limits[placement]
     text = remove_banned(first_line(raw), rules)
-    cta = find_cta(text) or compose(cta_style, key, limit)
     if len(text) <= limit and find_cta(text) is not None:
         return text
-    return fit(text, cta, limit)
+    return fit(text, compose(cta_style, key, limit), limit)
 
 
 @dataclass(frozen=True)

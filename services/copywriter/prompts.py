@@ -22,6 +22,7 @@ from shared.copy_client import CopyBrief
 
 VERSION = "copy-prompt/2"
 SYSTEM = "You write short, truthful ad copy for an online clothing shop."
+END_OF_TURN = "<|im_end|>"  # closes the assistant's answer in the chat template
 
 PERSONAS = {
     "young": "shoppers in their twenties who follow trends",

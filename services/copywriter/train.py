@@ -22,8 +22,6 @@ from services.copywriter.objectives import Batch, LossWeights, multi_objective_l
 from services.copywriter.weights import CopyPaths
 from shared.settings import CopySettings
 
-END_OF_TURN = "<|im_end|>"
-
 
 @dataclass(frozen=True)
 class TrainConfig:
@@ -46,7 +44,7 @@ def encode_copy(tokenizer, example: CopyExample, limit: int) -> dict[str, list[i
     loss, part of the copy, part of the call to action."""
     prompt = tokenizer(prompts.render(tokenizer, example.brief, limit), add_special_tokens=False)
     target = tokenizer(
-        example.copy + END_OF_TURN, add_special_tokens=False, return_offsets_mapping=True
+        example.copy + prompts.END_OF_TURN, add_special_tokens=False, return_offsets_mapping=True
     )
     start = example.copy.rfind(example.cta)
     end = start + len(example.cta)
