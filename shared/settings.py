@@ -84,6 +84,12 @@ class RewardSettings(_Section):
     learn_interval_ms: int = Field(
         default=50, gt=0, description="Event-time width of a learning batch."
     )
+    conversion_learn_interval_ms: int = Field(
+        default=1_000,
+        gt=0,
+        description="Event-time width of a conversion learning batch (conversions are rare "
+        "and their window long: coarser batches amortise the per-batch cost).",
+    )
     flush_interval_ms: int = Field(default=100, gt=0, description="Bound on score staleness.")
     checkpoint_interval_ms: int = Field(
         default=1_000,

@@ -1,10 +1,12 @@
 """Event-time join of clicks and conversions to the impressions they follow.
 
 Every label gets a *finalize time* that depends only on the events: a joined click or
-conversion at its own time, a missing one at the end of its window. Labels are collected in
-event-time buckets of ``bucket_ms``; a bucket is released, as one learning batch, once the
-watermark has passed its end. Nothing can join a released bucket (anything that would is
-behind the watermark, hence late), so a replay yields the same batches.
+conversion at its own time, a missing one at the end of its window; conversion labels, rare
+and slow, are then rounded up to a coarser ``conversion_bucket_ms`` so that they are learned
+in fewer, larger batches. Labels are collected in event-time buckets of ``bucket_ms``; a
+bucket is released, as one learning batch, once the watermark has passed its end. Nothing
+can join a released bucket (anything that would is behind the watermark, hence late), so a
+replay yields the same batches.
 """
 
 from __future__ import annotations
@@ -72,6 +74,7 @@ class AttributionJoiner:
     hold_ms: int
     bucket_ms: int
     conversion_negative_rate: float = 1.0
+    conversion_bucket_ms: int = 1
     watermark: int = -1
     shown: dict[str, Shown] = field(default_factory=dict)
     held: dict[str, list[tuple[int, str, int, float, Source]]] = field(default_factory=dict)
@@ -85,6 +88,8 @@ class AttributionJoiner:
         self.counts[outcome] = self.counts.get(outcome, 0) + 1
 
     def _schedule(self, ts: int, action: int, key: str) -> None:
+        if action in (CONVERSION, CONVERSION_END):
+            ts = -(-ts // self.conversion_bucket_ms) * self.conversion_bucket_ms
         bucket = ts // self.bucket_ms
         entries = self.buckets.get(bucket)
         if entries is None:
@@ -233,59 +238,36 @@ class AttributionJoiner:
         self._schedule(shown.ts + self.click_window_ms, CLICK_END, rid)
         self._schedule(shown.ts + self.conversion_window_ms, CONVERSION_END, rid)
 
-    def _entries(self, rid: str) -> list[list | None]:
-        shown, held = self.shown.get(rid), self.held.get(rid)
-        return [
-            None
-            if shown is None
-            else [
-                shown.ts,
-                shown.ad_id,
-                shown.segment,
-                shown.elements,
-                shown.event_ids,
-                shown.click_ts,
-                shown.conversion_ts,
-                shown.value,
-            ],
-            None
-            if not held
-            else [[kind, eid, ts, value, _plain(source)] for kind, eid, ts, value, source in held],
+    def _entry(self, rid: str) -> tuple[Shown | None, list | None]:
+        held = self.held.get(rid)
+        return self.shown.get(rid), None if not held else [
+            [kind, eid, ts, value, _plain(source)] for kind, eid, ts, value, source in held
         ]
 
-    def changes(self) -> dict[str, list]:
+    def changes(self) -> dict[str, tuple]:
         """Entries (pending impression, held feedback) of requests changed since the last
-        call; ``[None, None]`` where a request is gone."""
-        changed = {rid: self._entries(rid) for rid in self.touched}
+        call, ready for ``orjson.dumps``; ``(None, None)`` where a request is gone."""
+        changed = {rid: self._entry(rid) for rid in self.touched}
         self.touched.clear()
         return changed
 
-    def entries(self) -> dict[str, list]:
+    def entries(self) -> dict[str, tuple]:
         """Entries of every pending request (a full snapshot)."""
         self.touched.clear()
-        return {rid: self._entries(rid) for rid in self.shown.keys() | self.held.keys()}
+        return {rid: self._entry(rid) for rid in self.shown.keys() | self.held.keys()}
 
     def restore(self, watermark: int, entries: dict[str, list], counts: dict[str, int]) -> None:
-        """Rebuild from :meth:`entries` plus later :meth:`changes`; labels already released
-        are not scheduled again."""
+        """Rebuild from :meth:`entries` plus later :meth:`changes`, as JSON-decoded by
+        orjson; labels already released are not scheduled again."""
         self.watermark, self.counts = watermark, dict(counts)
         for rid, (shown, held) in entries.items():
             if shown is not None:
-                ts, ad, segment, elements, ids, click_ts, conversion_ts, value = shown
-                entry = Shown(
-                    ts,
-                    ad,
-                    segment,
-                    tuple(tuple(pair) for pair in elements),
-                    ids,
-                    click_ts,
-                    conversion_ts,
-                    value,
-                )
+                entry = Shown(**shown)
+                entry.elements = tuple(tuple(pair) for pair in entry.elements)
                 self.shown[rid] = entry
-                self.seen.update(ids)
+                self.seen.update(entry.event_ids)
                 self._schedule_ends(rid, entry)
-                for kind, at in ((CLICK, click_ts), (CONVERSION, conversion_ts)):
+                for kind, at in ((CLICK, entry.click_ts), (CONVERSION, entry.conversion_ts)):
                     if at is not None:
                         self._schedule(at, kind, rid)
             if held:

@@ -46,6 +46,7 @@ class PartitionState:
             config.hold_ms,
             config.learn_interval_ms,
             config.conversion_negative_rate,
+            config.conversion_learn_interval_ms,
         )
         self.model = ElementRewardModel(
             catalog.ads,

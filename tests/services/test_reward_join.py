@@ -1,5 +1,7 @@
 """The attribution join: windows, holds, duplicates, lateness, and checkpoint round trips."""
 
+import orjson
+
 from services.reward_updater.join import AttributionJoiner, Example
 from shared.dead_letter import Source
 from shared.events import ClickRecorded, ConversionRecorded, ImpressionServed
@@ -128,7 +130,8 @@ def test_restore_from_snapshot_and_changes_releases_the_same_labels():
     expected = labels(original.advance(10_000)[0])
 
     restored = joiner()
-    restored.restore(100, {**snapshot, **changes}, original.counts)
+    stored = orjson.loads(orjson.dumps({**snapshot, **changes}))
+    restored.restore(100, stored, original.counts)
     restored_labels = labels(restored.advance(10_000)[0])
     assert restored_labels == expected
     assert ("click", "h", True, 0.0) in expected
@@ -139,3 +142,13 @@ def test_examples_carry_the_combination():
     j.offer(impression("r1", 0), SOURCE)
     (batch,), _ = j.advance(1_100)
     assert batch == [Example(0 + 1_000, "click", "r1", "ad", "all", (("title", "t1"),), False)]
+
+
+def test_conversions_are_learned_on_their_coarser_cadence():
+    j = joiner(conversion_bucket_ms=1_000)
+    j.offer(impression("r1", 0), SOURCE)
+    j.offer(conversion("r1", 1_230), SOURCE)
+    early, _ = j.advance(1_900)
+    assert labels(early) == [("click", "r1", False, 0.0)]
+    (batch,), _ = j.advance(2_100)
+    assert [(e.kind, e.label, e.finalize_ts) for e in batch] == [("conversion", True, 2_000)]
