@@ -99,7 +99,12 @@ class ElementScored(Event):
 
     def key(self) -> bytes:
         """Compaction keeps the latest score per ad, segment and element."""
-        return f"{self.ad_id}|{self.segment}|{self.slot}|{self.element_id}".encode()
+        return self.key_of(self.ad_id, self.segment, self.slot, self.element_id)
+
+    @staticmethod
+    def key_of(ad_id: str, segment: str, slot: str, element_id: str) -> bytes:
+        """The message key of a score, from its identifying fields."""
+        return f"{ad_id}|{segment}|{slot}|{element_id}".encode()
 
 
 class RecommendationPublished(Event):

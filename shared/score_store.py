@@ -14,6 +14,7 @@ from shared.events import ElementScored
 from shared.settings import RedisSettings
 
 PREFIX = "adcraft"
+ScoreKey = tuple[str, str, str, str]  # ad id, segment, slot, element id
 
 
 def client(settings: RedisSettings) -> redis.Redis:
@@ -70,10 +71,13 @@ class ScoreStore:
 
     def write(self, scores: Iterable[ElementScored]) -> int:
         """Write scores in one pipelined round trip; return how many were written."""
-        return self.write_encoded((score, codec.encode(score)) for score in scores)
+        return self.write_encoded(
+            ((score.ad_id, score.segment, score.slot, score.element_id), codec.encode(score))
+            for score in scores
+        )
 
-    def write_encoded(self, scores: Iterable[tuple[ElementScored, bytes]]) -> int:
-        """Write scores already encoded with :func:`shared.codec.encode`."""
+    def write_encoded(self, scores: Iterable[tuple[ScoreKey, bytes]]) -> int:
+        """Write encoded scores, each with its (ad, segment, slot, element id)."""
         pipe = self._redis.pipeline(transaction=False)
         count = self._queue_scores(pipe, scores)
         pipe.execute()
@@ -100,13 +104,11 @@ class ScoreStore:
         return cast(list[bytes], self._redis.lrange(state_key(f"{name}:log"), 0, -1))
 
     @staticmethod
-    def _queue_scores(
-        pipe: redis.client.Pipeline, scores: Iterable[tuple[ElementScored, bytes]]
-    ) -> int:
+    def _queue_scores(pipe: redis.client.Pipeline, scores: Iterable[tuple[ScoreKey, bytes]]) -> int:
         by_key: dict[str, dict[FieldT, EncodableT]] = {}
-        for score, value in scores:
-            key = scores_key(score.ad_id, score.segment)
-            by_key.setdefault(key, {})[element_field(score.slot, score.element_id)] = value
+        for (ad_id, segment, slot, element_id), value in scores:
+            key = scores_key(ad_id, segment)
+            by_key.setdefault(key, {})[element_field(slot, element_id)] = value
         for key, mapping in by_key.items():
             pipe.hset(key, mapping=mapping)
         return sum(map(len, by_key.values()))

@@ -20,9 +20,10 @@ from prometheus_client import CollectorRegistry
 from services.reward_updater.join import Rejection
 from services.reward_updater.metrics import RewardMetrics
 from services.reward_updater.partition import INPUTS, PartitionState
-from shared import codec, kafka, score_store, topics
+from shared import kafka, score_store, topics
 from shared.catalog import AdCatalog
 from shared.dead_letter import DeadLetters, Source
+from shared.events import ElementScored
 from shared.score_store import StateWrite
 from shared.settings import Settings
 
@@ -147,13 +148,9 @@ class RewardWorker:
         for rejection in self._rejections:
             self.dead_letters.publish(rejection.source, rejection.reason, rejection.kind)
         self._rejections = []
-        scores = [
-            (score, codec.encode(score))
-            for state in self.states.values()
-            for score in state.scores()
-        ]
-        for score, value in scores:
-            self._produce(topics.ELEMENT_SCORES, score.key(), value)
+        scores = [score for state in self.states.values() for score in state.scores()]
+        for key, value in scores:
+            self._produce(topics.ELEMENT_SCORES, ElementScored.key_of(*key), value)
         self.producer.poll(0)
         if scores:
             self.store.write_encoded(scores)

@@ -8,7 +8,6 @@ checkpointed together with the offsets they reflect.
 from __future__ import annotations
 
 import orjson
-from pydantic import TypeAdapter
 
 from services.reward_updater.join import AttributionJoiner, Rejection
 from services.reward_updater.reward_model import ElementRewardModel
@@ -19,13 +18,11 @@ from shared.dead_letter import Source
 from shared.events import (
     ClickRecorded,
     ConversionRecorded,
-    ElementScored,
     ImpressionServed,
 )
-from shared.score_store import ScoreStore, StateWrite
+from shared.score_store import ScoreKey, ScoreStore, StateWrite
 from shared.settings import RewardSettings
 
-_SCORES = TypeAdapter(list[ElementScored])  # validates a whole refresh in one call
 INPUTS = {
     topics.IMPRESSIONS: ImpressionServed,
     topics.CLICKS: ClickRecorded,
@@ -101,32 +98,36 @@ class PartitionState:
             self.learned["conversion"] += len(batch) - clicks
         return rejections
 
-    def scores(self) -> list[ElementScored]:
-        """Scores of every (ad, segment) that learned since the last call."""
+    def scores(self) -> list[tuple[ScoreKey, bytes]]:
+        """Encoded :class:`ElementScored` of every (ad, segment) that learned since the last
+        call, each with its (ad, segment, slot, element id)."""
         version = f"p{self.partition}-{self.learned['click']}-{self.learned['conversion']}"
         keys, estimates = self.model.estimates(sorted(self.dirty))
         self.dirty.clear()
         ts = max(self.joiner.watermark, 0)
-        return _SCORES.validate_python(
-            [
-                {
-                    "event_id": f"{ad}|{segment}|{slot}|{element}|{version}",
-                    "ts_ms": ts,
-                    "ad_id": ad,
-                    "segment": segment,
-                    "slot": slot,
-                    "element_id": element,
-                    "score": score,
-                    "uncertainty": std,
-                    "observations": seen,
-                    "conversion_score": conversion,
-                    "model_version": version,
-                }
-                for (ad, segment, slot, element), (score, std, seen, conversion) in zip(
-                    keys, estimates, strict=True
-                )
-            ]
-        )
+        return [
+            (
+                (ad, segment, slot, element),
+                codec.encode_fields(
+                    {
+                        "event_id": f"{ad}|{segment}|{slot}|{element}|{version}",
+                        "ts_ms": ts,
+                        "ad_id": ad,
+                        "segment": segment,
+                        "slot": slot,
+                        "element_id": element,
+                        "score": score,
+                        "uncertainty": std,
+                        "observations": seen,
+                        "conversion_score": conversion,
+                        "model_version": version,
+                    }
+                ),
+            )
+            for (ad, segment, slot, element), (score, std, seen, conversion) in zip(
+                keys, estimates, strict=True
+            )
+        ]
 
     def checkpoint(self, snapshot: bool) -> StateWrite:
         """What changed since the last checkpoint, for one atomic write with the scores;
