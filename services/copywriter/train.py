@@ -41,7 +41,9 @@ class TrainConfig:
 
 def encode_copy(tokenizer, example: CopyExample, limit: int) -> dict[str, list[int]]:
     """Chat prompt + copy + end of turn as ids, with per-token flags: predicted by the LM
-    loss, part of the copy, part of the call to action."""
+    loss (end of turn included: the model learns where copy stops), part of the copy text
+    (scored for sentiment and diversity; the end of turn is not, or those terms would pay the
+    model to keep writing), part of the call to action."""
     prompt = tokenizer(prompts.render(tokenizer, example.brief, limit), add_special_tokens=False)
     target = tokenizer(
         example.copy + prompts.END_OF_TURN, add_special_tokens=False, return_offsets_mapping=True
@@ -54,7 +56,7 @@ def encode_copy(tokenizer, example: CopyExample, limit: int) -> dict[str, list[i
     return {
         "ids": ids,
         "lm": [0] * n_prompt + [1] * n_target,
-        "copy": [0] * n_prompt + [1] * n_target,
+        "copy": [0] * n_prompt + [1] * (n_target - 1) + [0],
         "cta": [0] * n_prompt + cta,
     }
 

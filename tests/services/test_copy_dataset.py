@@ -48,8 +48,8 @@ def test_encoded_masks_mark_the_copy_and_its_cta():
     text = encode_text(tokenizer, "Runs small, order a size up.")
     batch = collate([copy, text], tokenizer.pad_token_id)
     ids = batch.input_ids[0, 1:]  # masks are aligned with the predicted (shifted) tokens
-    predicted = tokenizer.decode(ids[batch.copy_mask[0]])
-    assert predicted == example.copy + "<|im_end|>"
+    assert tokenizer.decode(ids[batch.copy_mask[0]]) == example.copy
+    assert tokenizer.decode(ids[batch.lm_mask[0]]) == example.copy + "<|im_end|>"
     assert tokenizer.decode(ids[batch.cta_mask[0]]).strip() == example.cta
     assert not batch.copy_mask[1].any() and batch.lm_mask[1].sum() == len(text["ids"]) - 1
     assert batch.attention_mask[1].sum() == len(text["ids"])
