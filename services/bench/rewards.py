@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from pathlib import Path
 
 import numpy as np
@@ -135,6 +136,11 @@ def _measure(
                 clicks.append((event.ts_ms, event.ad_id, segments[event.request_id]))
         producer.flush(10)
 
+    # The broker's own delivery latency of the same clicks, for context: it is part of
+    # click-to-score, and on some brokers it grows with the log.
+    delivery = kafka.consumer(settings.kafka, f"bench-delivery-{uuid.uuid4().hex[:8]}")
+    delivery.subscribe([topics.CLICKS])
+    delivered: list[float] = []
     thread = threading.Thread(target=produce, daemon=True)
     thread.start()
     redis = score_store.client(settings.redis)
@@ -166,9 +172,16 @@ def _measure(
             else:
                 waiting.append((ts, ad, segment))
         pending = waiting
+        received = delivery.consume(1000, timeout=0)
+        now_ms = time.time() * 1000
+        for message in received:
+            ts = orjson.loads(message.value() or b"{}").get("ts_ms", 0)
+            if message.error() is None and ts / 1000 > warm_until:
+                delivered.append(now_ms - ts)
         if not thread.is_alive() and not clicks and not pending:
             break
         time.sleep(0.01)
+    delivery.close()
     elapsed = warmup_s + duration_s
     if not latencies:
         raise RuntimeError("no click became visible in Redis; see the worker log")
@@ -177,6 +190,8 @@ def _measure(
         "click_to_score_p50_ms": round(float(np.percentile(latencies, 50)), 1),
         "click_to_score_p99_ms": round(float(np.percentile(latencies, 99)), 1),
         "clicks_measured": len(latencies),
+        "click_delivery_p50_ms": round(float(np.percentile(delivered, 50)), 1),
+        "click_delivery_p99_ms": round(float(np.percentile(delivered, 99)), 1),
     }
 
 
