@@ -172,11 +172,10 @@ def _measure(
             else:
                 waiting.append((ts, ad, segment))
         pending = waiting
-        received = delivery.consume(1000, timeout=0)
+        received = [m for m in delivery.consume(1000, timeout=0) if m.error() is None]
         now_ms = time.time() * 1000
-        for message in received:
-            ts = orjson.loads(message.value() or b"{}").get("ts_ms", 0)
-            if message.error() is None and ts / 1000 > warm_until:
+        for ts in (orjson.loads(message.value())["ts_ms"] for message in received):
+            if ts / 1000 > warm_until:
                 delivered.append(now_ms - ts)
         if not thread.is_alive() and not clicks and not pending:
             break
