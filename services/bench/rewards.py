@@ -125,7 +125,10 @@ def _measure(
     warm_until = time.time() + warmup_s
 
     def produce() -> None:
-        producer = kafka.producer(settings.kafka, **{"linger.ms": 1})
+        # The project's producer, as upstream apps would run it: its 5 ms linger is
+        # librdkafka's default. (1 ms makes ~1-message batches, and a Tansu fetch lists
+        # every batch stored in the partition, so its latency then grows with the log.)
+        producer = kafka.producer(settings.kafka)
         for event in live_traffic(world, events_per_s, warmup_s + duration_s):
             producer.produce(event.topic, key=event.key(), value=codec.encode(event))
             producer.poll(0)
@@ -137,8 +140,13 @@ def _measure(
         producer.flush(10)
 
     # The broker's own delivery latency of the same clicks, for context: it is part of
-    # click-to-score, and on some brokers it grows with the log.
-    delivery = kafka.consumer(settings.kafka, f"bench-delivery-{uuid.uuid4().hex[:8]}")
+    # click-to-score, and on some brokers it grows with the log. Same fetch wait as the
+    # worker (a broker may hold a fetch for all of it).
+    delivery = kafka.consumer(
+        settings.kafka,
+        f"bench-delivery-{uuid.uuid4().hex[:8]}",
+        **{"fetch.wait.max.ms": settings.rewards.fetch_wait_max_ms},
+    )
     delivery.subscribe([topics.CLICKS])
     delivered: list[float] = []
     thread = threading.Thread(target=produce, daemon=True)
