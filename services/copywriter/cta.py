@@ -9,9 +9,9 @@ style, and post-processing inserts one when the model left it out.
 >>> find_cta("Shoppers see it everywhere.") is None
 True
 >>> compose("soft", "product-42")
-'Discover this look at your own pace.'
+'Try this look and feel your best.'
 >>> compose("urgent", "product-42", limit=16)
-'Grab it now!'
+'Snag it now!'
 """
 
 from __future__ import annotations
@@ -20,18 +20,46 @@ import re
 import zlib
 
 STYLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    # (imperative verbs, endings); an object ("yours", "your <product>") goes between
+    # (imperative verbs, endings); an object ("yours", "your <product>") goes between.
+    # Many phrasings per style: the same few CTAs on every ad read as boilerplate.
     "urgent": (
-        ("Grab", "Snag", "Claim", "Order"),
-        ("now!", "today!", "before it's gone!", "while it lasts!", "before it sells out!"),
+        ("Grab", "Snag", "Claim", "Order", "Score"),
+        (
+            "now!",
+            "today!",
+            "before it's gone!",
+            "while it lasts!",
+            "before it sells out!",
+            "while sizes last!",
+            "before the weekend!",
+            "while the best sizes last!",
+        ),
     ),
     "soft": (
-        ("Discover", "Explore", "See", "Find"),
-        ("today.", "this season.", "at your own pace.", "in the new collection."),
+        ("Discover", "Explore", "See", "Find", "Try"),
+        (
+            "today.",
+            "this season.",
+            "at your own pace.",
+            "in the new collection.",
+            "and feel your best.",
+            "for your next favorite outfit.",
+            "whenever you're ready.",
+            "for easy, happy days.",
+        ),
     ),
     "direct": (
         ("Shop", "Buy", "Get", "Order"),
-        ("now.", "today.", "online.", "in your size."),
+        (
+            "now.",
+            "today.",
+            "online.",
+            "in your size.",
+            "in your favorite color.",
+            "for the perfect fit.",
+            "and wear it this weekend.",
+            "for easy everyday style.",
+        ),
     ),
 }
 OBJECTS = ("yours", "it", "one", "this look")
@@ -46,17 +74,10 @@ def find_cta(text: str) -> str | None:
 
 
 def compose(style: str, key: str, limit: int | None = None, product: str | None = None) -> str:
-    """A CTA of ``style`` chosen deterministically by ``key`` (the object may name
-    ``product``); the shortest form of the style when it would exceed ``limit``."""
+    """A CTA of ``style`` chosen deterministically by ``key`` among the phrasings within
+    ``limit`` (the object may name ``product``); the shortest phrasing when none fits."""
     verbs, endings = STYLES[style]
-    h = zlib.crc32(key.encode())
-    objects = OBJECTS if product is None else (*OBJECTS, f"your {product}")
-    verb, obj, end = (
-        verbs[h % len(verbs)],
-        objects[h // 7 % len(objects)],
-        endings[h // 61 % len(endings)],
-    )
-    phrase = f"{verb} {obj} {end}"
-    if limit is not None and len(phrase) > limit:
-        phrase = f"{min(verbs, key=len)} it {min(endings, key=len)}"
-    return phrase
+    objects = OBJECTS if product is None else (*OBJECTS, f"your {product}", f"this {product}")
+    phrases = [f"{verb} {obj} {end}" for verb in verbs for obj in objects for end in endings]
+    fitting = [p for p in phrases if limit is None or len(p) <= limit] or [min(phrases, key=len)]
+    return fitting[zlib.crc32(key.encode()) % len(fitting)]

@@ -1,10 +1,11 @@
 """Training data from real e-commerce text: the Women's Clothing E-Commerce Reviews.
 
 Products are clothing ids with their class, department and division; their attributes are
-the descriptive words shoppers use most in their reviews, and their copy quotes short,
-positive, third-person sentences from those reviews, led by a tone-specific opening and
-closed by a call to action of the requested style. One product in five (by a hash of its id)
-is held out: never trained on, used by ``adcraft eval copy``.
+the descriptive words shoppers use most in their reviews, and their copy quotes a short,
+clearly positive, third-person sentence from those reviews (in a short headline, an
+attribute and the product instead), closed by a call to action of the requested style. One
+product in five (by a hash of its id) is held out: never trained on, used by
+``adcraft eval copy``.
 """
 
 from __future__ import annotations
@@ -81,6 +82,7 @@ ATTRIBUTES = (
     "drapey",
     "sturdy",
 )
+QUOTE_MIN_SENTIMENT = 0.5  # VADER compound: quote glowing sentences, not lukewarm ones
 _SENTENCE = re.compile(r"[^.!?]+[.!?]")
 _SPACE_BEFORE_STOP = re.compile(r"\s+([.!?,])")
 _FIRST_PERSON = re.compile(r"\b(i|i'm|i've|i'd|me|my|mine|we|our)\b", re.IGNORECASE)
@@ -165,7 +167,7 @@ def _quotes(text: str, scorer: SentimentIntensityAnalyzer) -> list[str]:
             15 <= len(sentence) <= 60
             and not _FIRST_PERSON.search(sentence)
             and not any(ch.isdigit() for ch in sentence)
-            and scorer.polarity_scores(sentence)["compound"] >= 0.3
+            and scorer.polarity_scores(sentence)["compound"] >= QUOTE_MIN_SENTIMENT
         ):
             sentence = _SPACE_BEFORE_STOP.sub(r"\1", sentence)
             quotes.append(sentence[0].upper() + sentence[1:])
@@ -205,6 +207,6 @@ def _copy(brief: CopyBrief, limit: int, rng: random.Random) -> CopyExample:
     action = cta.compose(
         brief.cta_style, f"{brief.highlight}{rng.random()}", limit // 2 if short else limit, noun
     )
-    candidates = [brief.highlight, f"{brief.attributes[0].capitalize()} {noun}."]
+    candidates = [brief.highlight, f"{rng.choice(brief.attributes).capitalize()} {noun}."]
     body = next((c for c in candidates if len(c) + 1 + len(action) <= limit), "")
     return CopyExample(brief, f"{body} {action}".strip(), action)

@@ -11,7 +11,9 @@ L_lm):
   lexicon valence v (0 when it is not a lexicon word); a sequence's expected valence is
   s = Σ_t E_{p_t}[v], squashed like VADER's compound, s / sqrt(s² + 15). The loss is its
   squared distance to the target sentiment (``sentiment_target``), so the model moves
-  probability toward words the offline scorer rates positive, without sampling.
+  probability toward words the offline scorer rates positive, without sampling. It scores
+  the message only, not the call to action: the CTA's wording is L_cta's job, and scored
+  there the term traded CTA verbs for positive words ("Enjoy it now!" is no CTA).
 - ``L_diversity``: token-level unlikelihood (Welleck et al., 2019) of every token already
   used earlier in the same copy, −Σ log(1 − p_t(c)), which penalises repeated n-grams; plus
   the mean pairwise cosine similarity of the copies' average predicted distributions within
@@ -119,7 +121,9 @@ def multi_objective_loss(
     probs = logits.softmax(dim=-1)
     terms = {
         "lm": lm_loss(logits, labels, batch.lm_mask),
-        "sentiment": sentiment_loss(probs, batch.copy_mask, valence, weights.sentiment_target),
+        "sentiment": sentiment_loss(
+            probs, batch.copy_mask & ~batch.cta_mask, valence, weights.sentiment_target
+        ),
         "diversity": diversity_loss(probs, labels, batch.copy_mask),
         "cta": lm_loss(logits, labels, batch.cta_mask),
     }

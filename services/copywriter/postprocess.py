@@ -7,7 +7,7 @@ shortened at a word boundary, the CTA kept), then drop near-duplicates of recent
 >>> rules = CopyRules(limits={"description": 70}, banned=("guaranteed",))
 >>> finish("Guaranteed soft knit that drapes beautifully all day long\\nmore", "direct",
 ...        "description", rules, key="p1")
-'Soft knit that drapes beautifully all day long. Order yours online.'
+'Soft knit that drapes beautifully all day long. Buy one in your size.'
 """
 
 from __future__ import annotations

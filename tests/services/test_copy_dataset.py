@@ -1,6 +1,7 @@
 """Training data from the real reviews, and how examples become training tokens."""
 
 import pytest
+from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 from services.copywriter import base_model, dataset
 from services.copywriter.cta import STYLES, find_cta
@@ -23,10 +24,12 @@ def test_products_come_from_real_reviews_with_a_stable_held_out_fifth(products):
     assert 0.15 < len(held) / len(products) < 0.25
     again = dataset.products(dataset.read_reviews(SETTINGS.reviews))
     assert {p.clothing_id for p in again if p.held_out} == held
+    scorer = SentimentIntensityAnalyzer()
     for product in products[:50]:
         assert product.attributes and product.quotes
         for quote, _ in product.quotes:
             assert not dataset._FIRST_PERSON.search(quote)
+            assert scorer.polarity_scores(quote)["compound"] >= dataset.QUOTE_MIN_SENTIMENT
 
 
 def test_examples_end_with_a_cta_of_the_requested_style_within_limits(products):

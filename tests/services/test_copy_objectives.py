@@ -2,7 +2,13 @@
 
 import torch
 
-from services.copywriter.objectives import diversity_loss, sentiment_loss
+from services.copywriter.objectives import (
+    Batch,
+    LossWeights,
+    diversity_loss,
+    multi_objective_loss,
+    sentiment_loss,
+)
 
 VOCAB = 6
 VALENCE = torch.tensor([0.0, 3.0, -3.0, 0.0, 0.0, 0.0])  # token 1 positive, 2 negative
@@ -31,6 +37,20 @@ def test_sentiment_gradient_moves_mass_toward_positive_tokens():
     loss.backward()
     assert (logits.grad[0, :, 1] < 0).all()  # descending raises the positive token
     assert (logits.grad[0, :, 2] > 0).all()
+
+
+def test_sentiment_term_scores_the_message_not_the_call_to_action():
+    ids = torch.tensor([[0, 3, 4, 5]])
+    on = torch.ones(1, 3, dtype=torch.bool)
+    cta = torch.tensor([[False, True, True]])  # the last two copy tokens are the CTA
+    batch = Batch(ids, torch.ones(1, 4, dtype=torch.long), on, on, cta)
+
+    def sentiment_of(favoured: list[int]) -> float:
+        logits = torch.log(_probs([*favoured, 0]))  # the last position predicts nothing
+        return multi_objective_loss(logits, batch, VALENCE, LossWeights())[1]["sentiment"]
+
+    assert sentiment_of([3, 1, 1]) == sentiment_of([3, 2, 2])  # CTA wording: no effect
+    assert sentiment_of([1, 3, 3]) < sentiment_of([2, 3, 3])  # message wording counts
 
 
 def test_unlikelihood_penalises_repeating_earlier_tokens():
