@@ -246,8 +246,9 @@ class RewardWorker:
         self._rejections = [r for r in self._rejections if r.source.partition in self.states]
 
     def close(self) -> None:
-        """Leave the group (its revocation checkpoints) and flush the producer."""
+        """Leave the group (its revocation checkpoints), flush and close the producer."""
         self.consumer.close()
         self._checkpointer.shutdown(wait=True)
-        self.producer.flush(10)
+        if self.producer.flush(10) == 0:
+            self.producer.close()  # disconnect now, not whenever the worker is collected
         gc.unfreeze()
