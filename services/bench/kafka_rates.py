@@ -31,19 +31,22 @@ def produce_rate(settings: KafkaSettings, topic: str, payloads: list[bytes]) -> 
 def consume_rate(
     settings: KafkaSettings, topics: list[str], count: int, timeout_s: float = 120
 ) -> float:
-    """Read ``count`` messages with a fresh group and return msgs/s from the first message on."""
+    """Read ``count`` messages with a fresh group; msgs/s after the first batch arrived.
+
+    Each call asks for no more than is left: ``consume`` waits out its timeout for a batch
+    it cannot fill, which would otherwise end the measurement with an idle wait."""
     consumer = kafka.consumer(settings, f"bench-{uuid.uuid4().hex[:8]}")
     consumer.subscribe(topics)
-    seen, start = 0, None
+    seen, first, start = 0, 0, 0.0
     deadline = time.monotonic() + timeout_s
     try:
         while seen < count and time.monotonic() < deadline:
-            batch = consumer.consume(num_messages=1000, timeout=0.5)
-            if batch and start is None:
-                start = time.perf_counter()
+            batch = consumer.consume(num_messages=min(1000, count - seen), timeout=0.5)
             seen += sum(1 for message in batch if message.error() is None)
-        if seen < count or start is None:
+            if seen and not first:
+                first, start = seen, time.perf_counter()
+        if seen < count or seen == first:
             raise RuntimeError(f"consumed {seen} of {count} messages before the deadline")
-        return count / (time.perf_counter() - start)
+        return (count - first) / (time.perf_counter() - start)
     finally:
         consumer.close()

@@ -60,17 +60,18 @@ def throughput(run_dir: Path, impressions: int, ads: int, repeats: int = 3) -> d
 
 
 def _reward_path(settings: Settings, world: SyntheticWorld, count: int) -> float:
-    """Events/s of a fresh worker through ``count`` backlogged events, flush included."""
+    """Events/s of a fresh worker through ``count`` backlogged events after its first batch,
+    flush included. It polls with the worker's own short timeout, so the last, partial batch
+    is not followed by an idle wait."""
     worker = RewardWorker(settings, world.catalog)
     worker.start()
-    applied, first = 0, 0.0
+    applied, first, start = 0, 0, 0.0
     while applied < count:
-        got = worker.poll_once(0.5)
-        if got and not first:
-            first = time.perf_counter()
-        applied += got
+        applied += worker.poll_once()
+        if applied and not first:
+            first, start = applied, time.perf_counter()
     worker.flush()
-    rate = count / (time.perf_counter() - first)
+    rate = (count - first) / (time.perf_counter() - start)
     worker.close()
     del worker
     gc.collect()  # free its clients and state before the next measurement
