@@ -16,6 +16,7 @@ True
 
 from __future__ import annotations
 
+import functools
 import re
 import zlib
 
@@ -76,8 +77,14 @@ def find_cta(text: str) -> str | None:
 def compose(style: str, key: str, limit: int | None = None, product: str | None = None) -> str:
     """A CTA of ``style`` chosen deterministically by ``key`` among the phrasings within
     ``limit`` (the object may name ``product``); the shortest phrasing when none fits."""
-    verbs, endings = STYLES[style]
-    objects = OBJECTS if product is None else (*OBJECTS, f"your {product}", f"this {product}")
-    phrases = [f"{verb} {obj} {end}" for verb in verbs for obj in objects for end in endings]
+    phrases = _phrasings(style, product)
     fitting = [p for p in phrases if limit is None or len(p) <= limit] or [min(phrases, key=len)]
     return fitting[zlib.crc32(key.encode()) % len(fitting)]
+
+
+@functools.lru_cache(maxsize=256)
+def _phrasings(style: str, product: str | None) -> tuple[str, ...]:
+    """Every phrasing of ``style`` (verb, then object, then ending order)."""
+    verbs, endings = STYLES[style]
+    objects = OBJECTS if product is None else (*OBJECTS, f"your {product}", f"this {product}")
+    return tuple(f"{verb} {obj} {end}" for verb in verbs for obj in objects for end in endings)
