@@ -60,7 +60,7 @@ def train(logged: Sequence[Logged], catalog: dict, batch: int = 2_000) -> Elemen
     """A reward model fitted to ``logged`` (reward > 0 is a click)."""
     model = ElementRewardModel(catalog)
     examples = [
-        Example(0, "click", str(i), r.ad_id, r.segment, r.elements, r.reward > 0)
+        Example(0, "click", str(i), (r.ad_id, r.segment, r.elements), r.reward > 0)
         for i, r in enumerate(logged)
     ]
     for start in range(0, len(examples), batch):

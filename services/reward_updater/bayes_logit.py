@@ -9,6 +9,8 @@ import pandas as pd
 from river import base
 from scipy.special import expit
 
+from services.reward_updater import newton
+
 PAD = 0  # feature id 0 is a constant zero: it pads rows with fewer features
 
 
@@ -85,37 +87,13 @@ class BayesianLogisticRegression(base.MiniBatchClassifier):
         """Update from examples ``ids[i]`` (one feature id per block) with labels ``y[i]``."""
         if len(y) == 0:
             return
-        weights = np.ones(len(y)) if weights is None else weights
+        weights = np.ones(len(y)) if weights is None else weights.astype(float)
         prior = 1.0 / self.prior_variance
         if self.forgetting:
             self.precision = prior + (self.precision - prior) * (1.0 - self.forgetting)
-        # Work on the features this batch touches only: small batches stay cheap.
-        touched, local = np.unique(ids, return_inverse=True)
-        local = local.reshape(ids.shape)
-        size = len(touched)
-        m0, q0 = self.mean[touched], self.precision[touched]
-        frozen = touched == PAD
-        w = m0.copy()
-        z = w[local].sum(axis=1)
-        for _ in range(self.newton_sweeps):
-            for column in local.T:
-                p = expit(z)
-                grad = np.bincount(column, weights=(p - y) * weights, minlength=size)
-                hess = np.bincount(column, weights=p * (1 - p) * weights, minlength=size)
-                step = (q0 * (w - m0) + grad) / (q0 + hess)
-                step[(hess == 0) | frozen] = 0.0
-                w -= step
-                z -= step[column]
-        p = expit(z)
-        curvature = np.bincount(
-            local.ravel(), weights=np.repeat(p * (1 - p) * weights, local.shape[1]), minlength=size
+        newton.learn_batch(
+            ids, y, weights, self.mean, self.precision, self.count, self.newton_sweeps, PAD
         )
-        curvature[frozen] = 0.0
-        self.mean[touched] = w
-        self.precision[touched] = q0 + curvature
-        counts = np.bincount(local.ravel(), minlength=size).astype(float)
-        counts[frozen] = 0.0
-        self.count[touched] += counts
 
     def to_bytes(self) -> bytes:
         """Means, precisions and counts of the features in use, as raw float64."""

@@ -7,6 +7,10 @@ in fewer, larger batches. Labels are collected in event-time buckets of ``bucket
 bucket is released, as one learning batch, once the watermark has passed its end. Nothing
 can join a released bucket (anything that would is behind the watermark, hence late), so a
 replay yields the same batches.
+
+This runs once per event of the click firehose, so pending impressions are plain lists
+(fields at the indices below): they cost less to build than objects, and the changelog
+hands them to orjson as they are.
 """
 
 from __future__ import annotations
@@ -14,13 +18,21 @@ from __future__ import annotations
 import heapq
 import zlib
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Any, NamedTuple
+
+from confluent_kafka import Message
 
 from shared.dead_letter import Source
 from shared.events import ClickRecorded, ConversionRecorded, ImpressionServed
 
-CLICK, CONVERSION, CLICK_END, CONVERSION_END, HOLD_END = range(5)
-Feedback = ClickRecorded | ConversionRecorded
+CLICK, CONVERSION, CLICK_END, CONVERSION_END, HOLD_END, IMPRESSION = range(6)
+KINDS = {ImpressionServed: IMPRESSION, ClickRecorded: CLICK, ConversionRecorded: CONVERSION}
+# What was shown, the multi-instance "bag": (ad_id, segment, ((slot, element), ...)).
+Bag = tuple[str, str, tuple[tuple[str, str], ...]]
+# A pending impression: [ts, bag, click_ts, conversion_ts, value, event id, ...], the
+# impression's event id first among the ids of the events joined to it.
+TS, BAG, CLICK_TS, CONVERSION_TS, VALUE, EVENT_IDS = range(6)
+Held = tuple[int, str, int, float, Source]  # (kind, event id, ts, value, source)
 
 
 class Rejection(NamedTuple):
@@ -37,26 +49,10 @@ class Example(NamedTuple):
     finalize_ts: int
     kind: str
     request_id: str
-    ad_id: str
-    segment: str
-    elements: tuple[tuple[str, str], ...]
+    bag: Bag
     label: bool
     value: float = 0.0
     weight: float = 1.0
-
-
-@dataclass(slots=True)
-class Shown:
-    """An impression waiting for its feedback."""
-
-    ts: int
-    ad_id: str
-    segment: str
-    elements: tuple[tuple[str, str], ...]
-    event_ids: list[str]
-    click_ts: int | None = None
-    conversion_ts: int | None = None
-    value: float = 0.0
 
 
 @dataclass
@@ -76,13 +72,16 @@ class AttributionJoiner:
     conversion_negative_rate: float = 1.0
     conversion_bucket_ms: int = 1
     watermark: int = -1
-    shown: dict[str, Shown] = field(default_factory=dict)
-    held: dict[str, list[tuple[int, str, int, float, Source]]] = field(default_factory=dict)
+    shown: dict[str, list] = field(default_factory=dict)
+    held: dict[str, list[Held]] = field(default_factory=dict)
     seen: set[str] = field(default_factory=set)
-    buckets: dict[int, list[tuple[int, str]]] = field(default_factory=dict)
+    # Per bucket, the request ids due there, one list per action (CLICK … HOLD_END).
+    buckets: dict[int, list[list[str]]] = field(default_factory=dict)
     bucket_heap: list[int] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
-    touched: set[str] = field(default_factory=set)
+    # Entries changed since the last changelog chunk (None where gone), by request id.
+    changed_shown: dict[str, list | None] = field(default_factory=dict)
+    changed_held: set[str] = field(default_factory=set)
 
     def _count(self, outcome: str) -> None:
         self.counts[outcome] = self.counts.get(outcome, 0) + 1
@@ -90,78 +89,93 @@ class AttributionJoiner:
     def _schedule(self, ts: int, action: int, key: str) -> None:
         if action in (CONVERSION, CONVERSION_END):
             ts = -(-ts // self.conversion_bucket_ms) * self.conversion_bucket_ms
-        bucket = ts // self.bucket_ms
+        self._bucket(ts // self.bucket_ms)[action].append(key)
+
+    def _bucket(self, bucket: int) -> list[list[str]]:
         entries = self.buckets.get(bucket)
         if entries is None:
-            entries = self.buckets[bucket] = []
+            entries = self.buckets[bucket] = [[], [], [], [], []]
             heapq.heappush(self.bucket_heap, bucket)
-        entries.append((action, key))
+        return entries
 
-    def offer(self, event: ImpressionServed | Feedback, source: Source) -> list[Rejection]:
-        """Take one decoded event; return what must be dead-lettered because of it."""
+    def _admitted(self, event: Any, message: Message) -> list[Rejection] | None:
+        """None if ``event`` is new and in time; else what to dead-letter (nothing for a
+        duplicate, which is only counted)."""
         if event.ts_ms < self.watermark:
             reason = f"event time {event.ts_ms} is behind the watermark {self.watermark}"
-            return [Rejection("late", reason, source)]
+            return [Rejection("late", reason, Source.of(message))]
         if event.event_id in self.seen:
             self._count("duplicate")
             return []
         self.seen.add(event.event_id)
-        if isinstance(event, ImpressionServed):
-            return self._impression(event, source)
-        kind = CLICK if isinstance(event, ClickRecorded) else CONVERSION
-        value = event.value if isinstance(event, ConversionRecorded) else 0.0
-        if event.request_id in self.shown:
-            return self._feedback(
-                kind, event.ts_ms, event.event_id, event.request_id, value, source
-            )
-        self._count("held")
-        self.touched.add(event.request_id)
-        held = (kind, event.event_id, event.ts_ms, value, source)
-        self.held.setdefault(event.request_id, []).append(held)
-        self._schedule(event.ts_ms + self.hold_ms, HOLD_END, event.request_id)
-        return []
+        return None
 
-    def _impression(self, event: ImpressionServed, source: Source) -> list[Rejection]:
-        rid = event.request_id
+    def impression(self, event: Any, bag: Bag, message: Message) -> list[Rejection]:
+        """Take a decoded :class:`ImpressionServed` that showed ``bag``, consumed as
+        ``message``; return what must be dead-lettered because of it."""
+        # Once per impression, the bulk of the stream: the common path makes no calls.
+        ts, rid, event_id = event.ts_ms, event.request_id, event.event_id
+        if ts < self.watermark or event_id in self.seen:
+            return self._admitted(event, message) or []
         if rid in self.shown:
-            self.seen.discard(event.event_id)
-            return [Rejection("duplicate_request", f"request {rid!r} was already served", source)]
+            reason = f"request {rid!r} was already served"
+            return [Rejection("duplicate_request", reason, Source.of(message))]
+        self.seen.add(event_id)
         self.counts["impression"] = self.counts.get("impression", 0) + 1
-        self.touched.add(rid)
-        shown = self.shown[rid] = Shown(
-            event.ts_ms, event.ad_id, event.segment, tuple(event.elements.items()), [event.event_id]
-        )
-        self._schedule_ends(rid, shown)
+        self.shown[rid] = self.changed_shown[rid] = [ts, bag, None, None, 0.0, event_id]
+        # Both window ends, as _schedule would do them.
+        end = (ts + self.click_window_ms) // self.bucket_ms
+        (self.buckets.get(end) or self._bucket(end))[CLICK_END].append(rid)
+        rounding = self.conversion_bucket_ms
+        end = -(-(ts + self.conversion_window_ms) // rounding) * rounding // self.bucket_ms
+        (self.buckets.get(end) or self._bucket(end))[CONVERSION_END].append(rid)
         if rid not in self.held:
             return []
+        self.changed_held.add(rid)
         rejections = []
-        for kind, event_id, ts, value, held_source in self.held.pop(rid):
-            rejections += self._feedback(kind, ts, event_id, rid, value, held_source)
+        for kind, held_id, at, value, held_source in self.held.pop(rid):
+            rejections += self._feedback(kind, at, held_id, rid, value, held_source)
         return rejections
+
+    def feedback(self, kind: int, event: Any, message: Message) -> list[Rejection]:
+        """Take a decoded click (``kind`` CLICK) or conversion (CONVERSION), consumed as
+        ``message``; return what must be dead-lettered because of it."""
+        refused = self._admitted(event, message)
+        source = Source.of(message)
+        if refused is not None:
+            return refused
+        value = event.value if kind == CONVERSION else 0.0
+        rid = event.request_id
+        if rid in self.shown:
+            return self._feedback(kind, event.ts_ms, event.event_id, rid, value, source)
+        self._count("held")
+        self.held.setdefault(rid, []).append((kind, event.event_id, event.ts_ms, value, source))
+        self.changed_held.add(rid)
+        self._schedule(event.ts_ms + self.hold_ms, HOLD_END, rid)
+        return []
 
     def _feedback(
         self, kind: int, ts: int, event_id: str, request_id: str, value: float, source: Source
     ) -> list[Rejection]:
-        shown = self.shown[request_id]
-        shown.event_ids.append(event_id)
-        self.touched.add(request_id)
+        shown = self.changed_shown[request_id] = self.shown[request_id]
+        shown.append(event_id)
         window = self.click_window_ms if kind == CLICK else self.conversion_window_ms
         name = "click" if kind == CLICK else "conversion"
-        if not shown.ts <= ts <= shown.ts + window:
+        if not shown[TS] <= ts <= shown[TS] + window:
             reason = (
-                f"{name} at {ts} is outside the window [{shown.ts}, {shown.ts + window}] "
+                f"{name} at {ts} is outside the window [{shown[TS]}, {shown[TS] + window}] "
                 "of its impression"
             )
             return [Rejection("outside_window", reason, source)]
         # Only the first click and the first conversion of an impression count: anything
         # else would make the label depend on how far the stream had been read.
-        if (shown.click_ts if kind == CLICK else shown.conversion_ts) is not None:
+        if shown[CLICK_TS if kind == CLICK else CONVERSION_TS] is not None:
             self._count(f"repeat_{name}")
             return []
         if kind == CLICK:
-            shown.click_ts = ts
+            shown[CLICK_TS] = ts
         else:
-            shown.conversion_ts, shown.value = ts, value
+            shown[CONVERSION_TS], shown[VALUE] = ts, value
         self._count(f"{name}_joined")
         self._schedule(ts, kind, request_id)
         return []
@@ -175,26 +189,25 @@ class AttributionJoiner:
             bucket = heapq.heappop(self.bucket_heap)
             examples: list[Example] = []
             entries = self.buckets.pop(bucket)
+            for key in entries[HOLD_END]:
+                rejections += self._expire_held(key)
             # Positives before window ends: a conversion and its window's end may share a
             # bucket, and the end forgets the impression.
-            for action, key in entries:
-                if action <= CONVERSION and key in self.shown:
-                    self._finalize(bucket * self.bucket_ms, action, key, examples)
-            for action, key in entries:
-                if action == HOLD_END:
-                    rejections += self._expire_held(key)
-                elif action > CONVERSION and key in self.shown:
-                    self._finalize(bucket * self.bucket_ms, action, key, examples)
+            for action in (CLICK, CONVERSION, CLICK_END, CONVERSION_END):
+                for key in entries[action]:
+                    if key in self.shown:
+                        self._finalize(bucket * self.bucket_ms, action, key, examples)
             if examples:
                 batches.append(examples)
         return batches, rejections
 
     def _expire_held(self, request_id: str) -> list[Rejection]:
-        self.touched.add(request_id)
         waiting = self.held.pop(request_id, [])
         expired = [item for item in waiting if item[2] + self.hold_ms <= self.watermark]
         if len(expired) < len(waiting):
             self.held[request_id] = [item for item in waiting if item not in expired]
+        if expired:
+            self.changed_held.add(request_id)
         for item in expired:
             self.seen.discard(item[1])
         reason = f"no impression for request {request_id!r} within {self.hold_ms} ms"
@@ -202,74 +215,60 @@ class AttributionJoiner:
 
     def _finalize(self, ts: int, action: int, request_id: str, out: list[Example]) -> None:
         shown = self.shown[request_id]
-        if action == CONVERSION_END:
-            del self.shown[request_id]
-            self.seen.difference_update(shown.event_ids)
-            self.touched.add(request_id)
-        if action == CLICK_END and shown.click_ts is not None:
-            return  # the positive was released when the click joined
-        if action == CONVERSION_END and shown.conversion_ts is not None:
-            return
         weight = 1.0
         if action == CONVERSION_END:
+            del self.shown[request_id]
+            self.seen.difference_update(shown[EVENT_IDS:])
+            self.changed_shown[request_id] = None
+            if shown[CONVERSION_TS] is not None:
+                return
             # Keep a deterministic sample of the many conversion negatives, up-weighted.
             rate = self.conversion_negative_rate
             if zlib.crc32(request_id.encode()) >= rate * 2**32:
                 return
             weight = 1.0 / rate
+        elif action == CLICK_END and shown[CLICK_TS] is not None:
+            return  # the positive was released when the click joined
         kind = "click" if action in (CLICK, CLICK_END) else "conversion"
-        positive = action in (CLICK, CONVERSION)
-        value = shown.value if action == CONVERSION else 0.0
-        out.append(
-            Example(
-                ts,
-                kind,
-                request_id,
-                shown.ad_id,
-                shown.segment,
-                shown.elements,
-                positive,
-                value,
-                weight,
-            )
-        )
+        value = shown[VALUE] if action == CONVERSION else 0.0
+        out.append(Example(ts, kind, request_id, shown[BAG], action <= CONVERSION, value, weight))
 
-    def _schedule_ends(self, rid: str, shown: Shown) -> None:
-        self._schedule(shown.ts + self.click_window_ms, CLICK_END, rid)
-        self._schedule(shown.ts + self.conversion_window_ms, CONVERSION_END, rid)
+    def _held_plain(self, rid: str) -> list | None:
+        held = self.held.get(rid) or ()
+        return [[kind, eid, ts, value, _plain(src)] for kind, eid, ts, value, src in held] or None
 
-    def _entry(self, rid: str) -> tuple[Shown | None, list | None]:
-        held = self.held.get(rid)
-        return self.shown.get(rid), None if not held else [
-            [kind, eid, ts, value, _plain(source)] for kind, eid, ts, value, source in held
-        ]
-
-    def changes(self) -> dict[str, tuple]:
-        """Entries (pending impression, held feedback) of requests changed since the last
-        call, ready for ``orjson.dumps``; ``(None, None)`` where a request is gone."""
-        changed = {rid: self._entry(rid) for rid in self.touched}
-        self.touched.clear()
+    def changes(self) -> dict[str, dict]:
+        """Pending impressions and held feedback changed since the last call, by request id
+        (None where gone), for ``orjson.dumps`` before the joiner moves on (they are live);
+        :func:`merge` applies them to :meth:`entries`."""
+        held = {rid: self._held_plain(rid) for rid in self.changed_held}
+        changed = {"shown": self.changed_shown, "held": held}
+        self.changed_shown, self.changed_held = {}, set()
         return changed
 
-    def entries(self) -> dict[str, tuple]:
-        """Entries of every pending request (a full snapshot)."""
-        self.touched.clear()
-        return {rid: self._entry(rid) for rid in self.shown.keys() | self.held.keys()}
+    def entries(self) -> dict[str, dict]:
+        """Every pending impression and held feedback: a full snapshot, live like
+        :meth:`changes`."""
+        self.changed_shown, self.changed_held = {}, set()
+        return {"shown": self.shown, "held": {rid: self._held_plain(rid) for rid in self.held}}
 
-    def restore(self, watermark: int, entries: dict[str, list], counts: dict[str, int]) -> None:
-        """Rebuild from :meth:`entries` plus later :meth:`changes`, as JSON-decoded by
-        orjson; labels already released are not scheduled again."""
+    def restore(self, watermark: int, entries: dict[str, dict], counts: dict[str, int]) -> None:
+        """Rebuild from :meth:`entries` merged with later :meth:`changes`, as JSON-decoded
+        by orjson; labels already released are not scheduled again."""
         self.watermark, self.counts = watermark, dict(counts)
-        for rid, (shown, held) in entries.items():
-            if shown is not None:
-                entry = Shown(**shown)
-                entry.elements = tuple(tuple(pair) for pair in entry.elements)
-                self.shown[rid] = entry
-                self.seen.update(entry.event_ids)
-                self._schedule_ends(rid, entry)
-                for kind, at in ((CLICK, entry.click_ts), (CONVERSION, entry.conversion_ts)):
-                    if at is not None:
-                        self._schedule(at, kind, rid)
+        for rid, shown in entries["shown"].items():
+            if shown is None:
+                continue
+            ad, segment, elements = shown[BAG]
+            shown[BAG] = (ad, segment, tuple(tuple(pair) for pair in elements))
+            self.shown[rid] = shown
+            self.seen.update(shown[EVENT_IDS:])
+            self._schedule(shown[TS] + self.click_window_ms, CLICK_END, rid)
+            self._schedule(shown[TS] + self.conversion_window_ms, CONVERSION_END, rid)
+            for kind, at in ((CLICK, shown[CLICK_TS]), (CONVERSION, shown[CONVERSION_TS])):
+                if at is not None:
+                    self._schedule(at, kind, rid)
+        for rid, held in entries["held"].items():
             if held:
                 self.held[rid] = [
                     (kind, eid, ts, value, _source(src)) for kind, eid, ts, value, src in held
@@ -280,6 +279,14 @@ class AttributionJoiner:
         for bucket in [b for b in self.buckets if (b + 1) * self.bucket_ms <= self.watermark]:
             del self.buckets[bucket]
         self.bucket_heap = sorted(self.buckets)
+
+
+def merge(entries: dict[str, dict], changes: dict[str, dict]) -> dict[str, dict]:
+    """Apply a :meth:`AttributionJoiner.changes` chunk to :meth:`AttributionJoiner.entries`
+    (both as decoded JSON), in place; returns ``entries``."""
+    for part in ("shown", "held"):
+        entries[part].update(changes[part])
+    return entries
 
 
 def _plain(source: Source) -> list:

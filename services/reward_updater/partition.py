@@ -8,8 +8,16 @@ checkpointed together with the offsets they reflect.
 from __future__ import annotations
 
 import orjson
+from confluent_kafka import Message
 
-from services.reward_updater.join import AttributionJoiner, Rejection
+from services.reward_updater.join import (
+    IMPRESSION,
+    KINDS,
+    AttributionJoiner,
+    Bag,
+    Rejection,
+    merge,
+)
 from services.reward_updater.reward_model import ElementRewardModel
 from shared import codec, topics
 from shared.catalog import AdCatalog
@@ -27,6 +35,9 @@ INPUTS = {
     topics.IMPRESSIONS: ImpressionServed,
     topics.CLICKS: ClickRecorded,
     topics.CONVERSIONS: ConversionRecorded,
+}
+_READERS = {
+    topic: (KINDS[event_type], codec.reader(event_type)) for topic, event_type in INPUTS.items()
 }
 
 
@@ -56,24 +67,37 @@ class PartitionState:
         self.max_ts: dict[str, int] = {}
         self.learned: dict[str, int] = {"click": 0, "conversion": 0}
         self.dirty: set[tuple[str, str]] = set()
+        # Bags the catalogue allows, each kept once: pending impressions share these
+        # rather than holding a dozen freshly decoded strings each.
+        self._bags: dict[Bag, Bag] = {}
 
-    def apply(self, source: Source) -> list[Rejection]:
-        """Apply one message; a message at an offset already applied is ignored."""
-        if source.offset < self.offsets.get(source.topic, 0):
+    def apply(self, message: Message) -> list[Rejection]:
+        """Apply one consumed message of this partition; one at an offset already applied
+        is ignored."""
+        topic, offset = message.topic(), message.offset()
+        if offset < self.offsets.get(topic, 0):  # type: ignore[operator]
             return []
-        self.offsets[source.topic] = source.offset + 1
+        self.offsets[topic] = offset + 1  # type: ignore[index,operator]
+        kind, read = _READERS[topic]  # type: ignore[index]
         try:
-            event = codec.decode(source.value, INPUTS[source.topic])
+            event = read(message.value())
         except DecodeError as exc:
-            return [Rejection("decode", exc.reason, source)]
-        elements = event.elements if isinstance(event, ImpressionServed) else None
-        reason = self.catalog.unknown(event.ad_id, elements)
-        if reason is not None:
-            kind = "unknown_ad" if reason.startswith("unknown ad") else "unknown_element"
-            return [Rejection(kind, reason, source)]
-        if event.ts_ms > self.max_ts.get(source.topic, -1):
-            self.max_ts[source.topic] = event.ts_ms
-        return self.joiner.offer(event, source)
+            return [Rejection("decode", exc.reason, Source.of(message))]
+        if kind == IMPRESSION:
+            shown = (event.ad_id, event.segment, tuple(event.elements.items()))
+            bag = self._bags.get(shown)
+            if bag is None:
+                reason = self.catalog.unknown(event.ad_id, event.elements)
+                if reason is not None:
+                    return [_unknown(reason, message)]
+                bag = self._bags[shown] = shown
+        elif event.ad_id not in self.catalog.ads:
+            return [_unknown(f"unknown ad {event.ad_id!r}", message)]
+        if event.ts_ms > self.max_ts.get(topic, -1):
+            self.max_ts[topic] = event.ts_ms
+        if kind == IMPRESSION:
+            return self.joiner.impression(event, bag, message)
+        return self.joiner.feedback(kind, event, message)
 
     def watermark(self, idle: set[str]) -> int | None:
         """Event time every busy input has reached (None while one has told us nothing);
@@ -159,9 +183,13 @@ class PartitionState:
         self.offsets, self.max_ts, self.learned = meta["offsets"], meta["max_ts"], meta["learned"]
         self.dirty = {(ad, segment) for ad, segment in meta["dirty"]}
         self.model.load_bytes([tuple(pair) for pair in meta["registered"]], model_blob)
-        entries = orjson.loads(store.load_blob(name, "pending") or b"{}")
+        entries = orjson.loads(store.load_blob(name, "pending") or b'{"shown":{},"held":{}}')
         for chunk in store.load_log(name):
-            entries.update(orjson.loads(chunk))
-        entries = {rid: pair for rid, pair in entries.items() if pair != [None, None]}
+            merge(entries, orjson.loads(chunk))
         self.joiner.restore(meta["watermark"], entries, meta["counts"])
         return True
+
+
+def _unknown(reason: str, message: Message) -> Rejection:
+    kind = "unknown_ad" if reason.startswith("unknown ad") else "unknown_element"
+    return Rejection(kind, reason, Source.of(message))

@@ -22,9 +22,10 @@ re-centres: elements and pairs to mean zero per slot, personalisation per segmen
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
+from typing import Any
 
 import numpy as np
 from scipy.special import expit
@@ -63,7 +64,7 @@ class ElementRewardModel:
     """Learns element rewards for the ads of ``catalog``; see the module docstring.
 
     >>> model = ElementRewardModel({"ad": {"title": ["good", "poor", "new"]}})
-    >>> shown = lambda t, clicked: Example(0, "click", "r", "ad", "all", (("title", t),),
+    >>> shown = lambda t, clicked: Example(0, "click", "r", ("ad", "all", (("title", t),)),
     ...                                    clicked)
     >>> model.learn([shown("good", i % 2 == 0) for i in range(400)]
     ...             + [shown("poor", i % 10 == 0) for i in range(400)])
@@ -88,7 +89,9 @@ class ElementRewardModel:
         self.value_scale = value_scale
         self.registered: list[tuple[str, str]] = []
         self._layouts: dict[str, _Layout] = {}
-        self._cache: dict[tuple, tuple[int, ...]] = {}
+        self._bags = _Rows(self._new_bag)  # (ad, segment, elements) -> row of the id table
+        self._table = np.full((64, 1), PAD)
+        self._widths = np.zeros(64, dtype=np.int64)
         self._centring: list[_Stage] | None = None
 
     def _ids(self, names: list[str], pair: bool = False) -> np.ndarray:
@@ -126,53 +129,54 @@ class ElementRewardModel:
                 layout.personal[s, segment] = self._ids([f"{ad}|{s}={e}|{segment}" for e in els])
         return layout
 
-    def _combination_ids(
-        self, ad: str, segment: str, elements: tuple[tuple[str, str], ...]
-    ) -> tuple[int, ...]:
-        key = (ad, segment, elements)
-        ids = self._cache.get(key)
-        if ids is None:
-            layout = self.register(ad, segment)
-            slots = self.catalog[ad]
-            index = {slot: slots[slot].index(element) for slot, element in elements}
-            row = [layout.bias, layout.segments[segment]]
-            for slot, i in index.items():
-                row += [layout.elements[slot][i], layout.personal[slot, segment][i]]
-            row += [grid[index[a], index[b]] for (a, b), grid in layout.pairs.items()]
-            ids = self._cache[key] = tuple(int(i) for i in row)
-        return ids
+    def _new_bag(self, key: tuple[str, str, tuple[tuple[str, str], ...]]) -> int:
+        """Add the feature ids of bag ``(ad, segment, elements)`` as a row of the id table."""
+        ad, segment, elements = key
+        layout = self.register(ad, segment)
+        slots = self.catalog[ad]
+        index = {slot: slots[slot].index(element) for slot, element in elements}
+        row = [layout.bias, layout.segments[segment]]
+        for slot, i in index.items():
+            row += [layout.elements[slot][i], layout.personal[slot, segment][i]]
+        row += [grid[index[a], index[b]] for (a, b), grid in layout.pairs.items()]
+        bag = len(self._bags)
+        rows, width = self._table.shape
+        if bag == rows or len(row) > width:
+            grown = np.full((2 * rows, max(len(row), width)), PAD)
+            grown[:rows, :width] = self._table
+            self._table = grown
+            self._widths = np.concatenate([self._widths, np.zeros(rows, dtype=np.int64)])
+        self._table[bag, : len(row)] = row
+        self._widths[bag] = len(row)
+        return bag
+
+    def _bag_ids(self, bags: Sequence[tuple[str, str, tuple[tuple[str, str], ...]]]) -> np.ndarray:
+        """Feature ids of each bag, one row each, as wide as the widest (padded)."""
+        rows = np.array([self._bags[bag] for bag in bags])
+        return self._table[rows, : self._widths[rows].max()]
 
     def predict(self, ad: str, segment: str, elements: tuple[tuple[str, str], ...]) -> float:
         """Posterior-mean click probability of showing ``elements`` (pairs included)."""
-        ids = list(self._combination_ids(ad, segment, elements))
-        return float(expit(self.click.mean[ids].sum()))
+        return float(expit(self.click.mean[self._bag_ids([(ad, segment, elements)])].sum()))
 
     def learn(self, examples: Sequence[Example]) -> set[tuple[str, str]]:
         """Update both heads from a batch of finalized examples; return the (ad, segment)
         pairs whose scores changed."""
-        by_kind: dict[str, list[Example]] = {"click": [], "conversion": []}
-        touched = set()
-        for example in examples:
-            by_kind[example.kind].append(example)
-            touched.add((example.ad_id, example.segment))
-        for head, kind in ((self.click, "click"), (self.conversion, "conversion")):
-            batch = by_kind[kind]
-            if not batch:
-                continue
-            rows = [self._combination_ids(e.ad_id, e.segment, e.elements) for e in batch]
-            width = max(map(len, rows))
-            if width != min(map(len, rows)):  # ads with fewer slots: pad their rows
-                rows = [row + (PAD,) * (width - len(row)) for row in rows]
-            ids = np.array(rows, dtype=np.int64)
-            y = np.array([e.label for e in batch], dtype=float)
-            weights = None
-            if kind == "conversion":
-                value = np.array([e.value for e in batch]) / self.value_scale
-                sampled = np.array([e.weight for e in batch])
-                weights = np.where(y > 0, np.clip(value, 0.1, 10.0), sampled)
-            head.learn_batch(ids, y, weights)
-            self._recentre(head.mean)
-        return touched
+        clicks = [e for e in examples if e.kind == "click"]
+        conversions = [e for e in examples if e.kind != "click"]
+        if clicks:
+            y = np.array([e.label for e in clicks], dtype=float)
+            self.click.learn_batch(self._bag_ids([e.bag for e in clicks]), y)
+            self._recentre(self.click.mean)
+        if conversions:
+            y = np.array([e.label for e in conversions], dtype=float)
+            value = np.array([e.value for e in conversions]) / self.value_scale
+            sampled = np.array([e.weight for e in conversions])
+            weights = np.where(y > 0, np.clip(value, 0.1, 10.0), sampled)
+            ids = self._bag_ids([e.bag for e in conversions])
+            self.conversion.learn_batch(ids, y, weights)
+            self._recentre(self.conversion.mean)
+        return {e.bag[:2] for e in examples}
 
     def _recentre(self, mean: np.ndarray) -> None:
         if self._centring is None:
@@ -248,6 +252,18 @@ class ElementRewardModel:
         split = 8 + int.from_bytes(blob[:8], "little")
         self.click.load_bytes(blob[8:split])
         self.conversion.load_bytes(blob[split:])
+
+
+class _Rows(dict):
+    """A dict that adds a missing key's value with ``add(key)`` on first lookup."""
+
+    def __init__(self, add: Callable[[Any], int]) -> None:
+        super().__init__()
+        self.add = add
+
+    def __missing__(self, key: Any) -> int:
+        value = self[key] = self.add(key)
+        return value
 
 
 _Stage = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]

@@ -7,12 +7,12 @@ import time
 from collections.abc import Iterator
 
 import pytest
+from confluent_kafka import Message
 
 from services.reward_updater.app import RewardWorker
 from services.reward_updater.partition import INPUTS, PartitionState
 from shared import codec, kafka, topics
 from shared.catalog import AdCatalog
-from shared.dead_letter import Source
 from shared.events import Event
 from shared.settings import RewardSettings, Settings
 from shared.stack import Stack
@@ -43,7 +43,8 @@ def _reference(catalog: AdCatalog, events: list[Event]) -> PartitionState:
     state = PartitionState(0, catalog, WINDOWS)
     offsets = dict.fromkeys(INPUTS, 0)
     for event in sorted(events, key=lambda e: e.ts_ms):
-        state.apply(Source(event.topic, 0, offsets[event.topic], event.key(), codec.encode(event)))
+        value = codec.encode(event)
+        state.apply(Message(event.topic, 0, offsets[event.topic], event.key(), value))
         offsets[event.topic] += 1
     state.advance(idle=set(INPUTS))
     return state

@@ -2,12 +2,13 @@
 
 import numpy as np
 import pytest
+from confluent_kafka import Message
 from scipy.stats import spearmanr
 
-from services.reward_updater.join import AttributionJoiner, Example
+from services.reward_updater.join import KINDS, AttributionJoiner, Example
 from services.reward_updater.reward_model import ElementRewardModel
 from services.traffic import SEGMENTS, SyntheticWorld, traffic
-from shared.dead_letter import Source
+from shared.events import ImpressionServed
 
 
 def learned_vs_truth(model, world):
@@ -29,9 +30,12 @@ def learned_vs_truth(model, world):
 def batches():
     world = SyntheticWorld.create(ads=2, seed=3)
     joiner = AttributionJoiner(2_000, 10_000, 2_000, 100)
-    source = Source("t", 0, 0, None, None)
+    source = Message("t", 0, 0, None, None)
     for event in traffic(world, 40_000, spacing_ms=0.5):
-        joiner.offer(event, source)
+        if isinstance(event, ImpressionServed):
+            joiner.impression(event, _bag(event), source)
+        else:
+            joiner.feedback(KINDS[type(event)], event, source)
     released, _ = joiner.advance(10**15)
     return world, released
 
@@ -66,7 +70,7 @@ def test_recentring_changes_no_prediction(batches):
     model = ElementRewardModel(world.catalog.ads)
     model.learn(released[0])
     shown = released[0][0]
-    ids = np.array(model._combination_ids(shown.ad_id, shown.segment, shown.elements))
+    ids = model._bag_ids([shown.bag])[0]
     model.click.mean[ids] += np.linspace(0.1, 0.9, len(ids))  # knock it off centre
     before = model.click.mean[ids].sum()
     model._recentre(model.click.mean)
@@ -76,7 +80,7 @@ def test_recentring_changes_no_prediction(batches):
 def test_cold_start_and_forgetting():
     catalog = {"ad": {"title": ["old", "new"]}}
     seen = [
-        Example(0, "click", f"r{i}", "ad", "all", (("title", "old"),), i % 4 == 0)
+        Example(0, "click", f"r{i}", ("ad", "all", (("title", "old"),)), i % 4 == 0)
         for i in range(2_000)
     ]
     model = ElementRewardModel(catalog)
@@ -84,7 +88,7 @@ def test_cold_start_and_forgetting():
     scores = {e.element_id: e for e in model.element_scores("ad", "all")}
     assert scores["new"].observations == 0
     assert scores["new"].uncertainty > 5 * scores["old"].uncertainty
-    later = [e._replace(elements=(("title", "new"),)) for e in seen[:100]]
+    later = [e._replace(bag=("ad", "all", (("title", "new"),))) for e in seen[:100]]
     keeping, forgetful = ElementRewardModel(catalog), ElementRewardModel(catalog, forgetting=0.2)
     for model in (keeping, forgetful):
         model.learn(seen)
@@ -104,3 +108,7 @@ def test_bytes_round_trip(batches):
     copy = ElementRewardModel(world.catalog.ads)
     copy.load_bytes(model.registered, model.to_bytes())
     assert copy.element_scores("ad1", "young") == model.element_scores("ad1", "young")
+
+
+def _bag(impression):
+    return impression.ad_id, impression.segment, tuple(impression.elements.items())

@@ -171,6 +171,8 @@ def test_sigkill_mid_stream_loses_nothing_and_counts_nothing_twice(
         "ADCRAFT_REWARDS__CONVERSION_WINDOW_MS": str(reward_settings.rewards.conversion_window_ms),
         "ADCRAFT_REWARDS__HOLD_MS": str(reward_settings.rewards.hold_ms),
         "ADCRAFT_REWARDS__CATALOG_PATH": str(catalog),
+        # Frequent checkpoints: the worker reads this stream in about a second.
+        "ADCRAFT_REWARDS__CHECKPOINT_INTERVAL_MS": "100",
         "ADCRAFT_METRICS_ADDRESS": f"127.0.0.1:{metrics}",
     }
     redis = score_store.client(reward_settings.redis)

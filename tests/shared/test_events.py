@@ -1,3 +1,5 @@
+import json
+
 import orjson
 import pytest
 
@@ -137,3 +139,27 @@ def test_export_writes_one_schema_per_event(tmp_path):
     impression = orjson.loads((tmp_path / f"{topics.IMPRESSIONS}.schema.json").read_bytes())
     assert impression["$id"] == topics.IMPRESSIONS
     assert {"event_id", "ts_ms", "ad_id", "elements", "propensity"} <= set(impression["required"])
+
+
+ODD_VALUES = [None, True, 0, -1, 1, 1.0, 1.5, 2**70, "", "1", "x" * 200, [], {}, {"k": 1}]
+
+
+def _outcome(decoder, raw, event_type):
+    try:
+        event = decoder(raw)
+    except DecodeError as exc:
+        return "rejected", exc.reason
+    return "accepted", {name: getattr(event, name) for name in event_type.model_fields}
+
+
+@pytest.mark.parametrize("event", EXAMPLES, ids=lambda e: type(e).__name__)
+def test_reader_accepts_and_rejects_exactly_like_decode(event):
+    data = orjson.loads(codec.encode(event))
+    variants = [b"", b"{not json", b"[1, 2]", b"null", None, json.dumps(data).encode()]
+    for field in data:
+        variants.append(json.dumps({k: v for k, v in data.items() if k != field}).encode())
+        variants += [json.dumps(data | {field: value}).encode() for value in ODD_VALUES]
+    kind = type(event)
+    read = codec.reader(kind)
+    for raw in variants:
+        assert _outcome(read, raw, kind) == _outcome(lambda r: codec.decode(r, kind), raw, kind)
