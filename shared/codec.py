@@ -117,7 +117,8 @@ def _struct(event_type: type[Event]) -> type[msgspec.Struct]:
         }
         kind = Annotated[info.annotation, msgspec.Meta(**bounds)] if bounds else info.annotation
         fields.append((name, kind) if info.is_required() else (name, kind, info.default))
-    return msgspec.defstruct(event_type.__name__, fields, frozen=True, kw_only=True)
+    # gc=False: events hold plain data, never a reference cycle.
+    return msgspec.defstruct(event_type.__name__, fields, frozen=True, kw_only=True, gc=False)
 
 
 def export_schemas(directory: Path) -> list[Path]:

@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import heapq
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, NamedTuple
 
 from confluent_kafka import Message
@@ -29,10 +31,13 @@ CLICK, CONVERSION, CLICK_END, CONVERSION_END, HOLD_END, IMPRESSION = range(6)
 KINDS = {ImpressionServed: IMPRESSION, ClickRecorded: CLICK, ConversionRecorded: CONVERSION}
 # What was shown, the multi-instance "bag": (ad_id, segment, ((slot, element), ...)).
 Bag = tuple[str, str, tuple[tuple[str, str], ...]]
-# A pending impression: [ts, bag, click_ts, conversion_ts, value, event id, ...], the
-# impression's event id first among the ids of the events joined to it.
-TS, BAG, CLICK_TS, CONVERSION_TS, VALUE, EVENT_IDS = range(6)
+# A pending impression: [ts, bag id, click_ts, conversion_ts, value, its event id, then
+# the event ids of the feedback joined to it].
+TS, BAG, CLICK_TS, CONVERSION_TS, VALUE, EVENT_ID = range(6)
 Held = tuple[int, str, int, float, Source]  # (kind, event id, ts, value, source)
+
+
+NOTHING: tuple = ()  # what most events leave to dead-letter (shared: no allocation)
 
 
 class Rejection(NamedTuple):
@@ -53,6 +58,10 @@ class Example(NamedTuple):
     label: bool
     value: float = 0.0
     weight: float = 1.0
+
+
+# An Example from a complete tuple, at C speed (NamedTuple's own constructor is Python).
+_example = partial(tuple.__new__, Example)
 
 
 @dataclass
@@ -79,7 +88,11 @@ class AttributionJoiner:
     buckets: dict[int, list[list[str]]] = field(default_factory=dict)
     bucket_heap: list[int] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
-    # Entries changed since the last changelog chunk (None where gone), by request id.
+    # The bags shown so far, by id: pending impressions refer to theirs by id.
+    bags: list[Bag] = field(default_factory=list)
+    bag_ids: dict[Bag, int] = field(default_factory=dict)
+    # Bags, and entries by request id (None where gone), new since the last changelog chunk.
+    logged_bags: int = 0
     changed_shown: dict[str, list | None] = field(default_factory=dict)
     changed_held: set[str] = field(default_factory=set)
 
@@ -98,31 +111,35 @@ class AttributionJoiner:
             heapq.heappush(self.bucket_heap, bucket)
         return entries
 
-    def _admitted(self, event: Any, message: Message) -> list[Rejection] | None:
-        """None if ``event`` is new and in time; else what to dead-letter (nothing for a
-        duplicate, which is only counted)."""
-        if event.ts_ms < self.watermark:
-            reason = f"event time {event.ts_ms} is behind the watermark {self.watermark}"
-            return [Rejection("late", reason, Source.of(message))]
-        if event.event_id in self.seen:
-            self._count("duplicate")
-            return []
-        self.seen.add(event.event_id)
-        return None
+    def _late(self, event: Any, message: Message) -> list[Rejection]:
+        reason = f"event time {event.ts_ms} is behind the watermark {self.watermark}"
+        return [Rejection("late", reason, Source.of(message))]
 
-    def impression(self, event: Any, bag: Bag, message: Message) -> list[Rejection]:
-        """Take a decoded :class:`ImpressionServed` that showed ``bag``, consumed as
-        ``message``; return what must be dead-lettered because of it."""
-        # Once per impression, the bulk of the stream: the common path makes no calls.
-        ts, rid, event_id = event.ts_ms, event.request_id, event.event_id
-        if ts < self.watermark or event_id in self.seen:
-            return self._admitted(event, message) or []
-        if rid in self.shown:
+    def bag_id(self, bag: Bag) -> int:
+        """The id of ``bag``, added to :attr:`bags` if new (the caller vouches for it)."""
+        found = self.bag_ids.get(bag)
+        if found is None:
+            found = self.bag_ids[bag] = len(self.bags)
+            self.bags.append(bag)
+        return found
+
+    def impression(self, event: Any, bag: int, message: Message) -> Sequence[Rejection]:
+        """Take a decoded :class:`ImpressionServed` that showed the bag with id ``bag``,
+        consumed as ``message``; return what must be dead-lettered because of it."""
+        # Once per impression, the bulk of the stream: the common path makes no calls. An
+        # impression's own entry, not `seen`, tells a redelivery from a reused request id.
+        ts, rid = event.ts_ms, event.request_id
+        if ts < self.watermark:
+            return self._late(event, message)
+        shown = self.shown.get(rid)
+        if shown is not None:
+            if shown[EVENT_ID] == event.event_id:
+                self._count("duplicate")
+                return NOTHING
             reason = f"request {rid!r} was already served"
             return [Rejection("duplicate_request", reason, Source.of(message))]
-        self.seen.add(event_id)
         self.counts["impression"] = self.counts.get("impression", 0) + 1
-        self.shown[rid] = self.changed_shown[rid] = [ts, bag, None, None, 0.0, event_id]
+        self.shown[rid] = self.changed_shown[rid] = [ts, bag, None, None, 0.0, event.event_id]
         # Both window ends, as _schedule would do them.
         end = (ts + self.click_window_ms) // self.bucket_ms
         (self.buckets.get(end) or self._bucket(end))[CLICK_END].append(rid)
@@ -130,20 +147,23 @@ class AttributionJoiner:
         end = -(-(ts + self.conversion_window_ms) // rounding) * rounding // self.bucket_ms
         (self.buckets.get(end) or self._bucket(end))[CONVERSION_END].append(rid)
         if rid not in self.held:
-            return []
+            return NOTHING
         self.changed_held.add(rid)
-        rejections = []
+        rejections: list[Rejection] = []
         for kind, held_id, at, value, held_source in self.held.pop(rid):
             rejections += self._feedback(kind, at, held_id, rid, value, held_source)
         return rejections
 
-    def feedback(self, kind: int, event: Any, message: Message) -> list[Rejection]:
+    def feedback(self, kind: int, event: Any, message: Message) -> Sequence[Rejection]:
         """Take a decoded click (``kind`` CLICK) or conversion (CONVERSION), consumed as
         ``message``; return what must be dead-lettered because of it."""
-        refused = self._admitted(event, message)
+        if event.ts_ms < self.watermark:
+            return self._late(event, message)
+        if event.event_id in self.seen:
+            self._count("duplicate")
+            return NOTHING
+        self.seen.add(event.event_id)
         source = Source.of(message)
-        if refused is not None:
-            return refused
         value = event.value if kind == CONVERSION else 0.0
         rid = event.request_id
         if rid in self.shown:
@@ -152,11 +172,11 @@ class AttributionJoiner:
         self.held.setdefault(rid, []).append((kind, event.event_id, event.ts_ms, value, source))
         self.changed_held.add(rid)
         self._schedule(event.ts_ms + self.hold_ms, HOLD_END, rid)
-        return []
+        return NOTHING
 
     def _feedback(
         self, kind: int, ts: int, event_id: str, request_id: str, value: float, source: Source
-    ) -> list[Rejection]:
+    ) -> Sequence[Rejection]:
         shown = self.changed_shown[request_id] = self.shown[request_id]
         shown.append(event_id)
         window = self.click_window_ms if kind == CLICK else self.conversion_window_ms
@@ -171,14 +191,14 @@ class AttributionJoiner:
         # else would make the label depend on how far the stream had been read.
         if shown[CLICK_TS if kind == CLICK else CONVERSION_TS] is not None:
             self._count(f"repeat_{name}")
-            return []
+            return NOTHING
         if kind == CLICK:
             shown[CLICK_TS] = ts
         else:
             shown[CONVERSION_TS], shown[VALUE] = ts, value
         self._count(f"{name}_joined")
         self._schedule(ts, kind, request_id)
-        return []
+        return NOTHING
 
     def advance(self, watermark: int) -> tuple[list[list[Example]], list[Rejection]]:
         """Move event time to ``watermark``; return released batches and expired holds."""
@@ -218,7 +238,7 @@ class AttributionJoiner:
         weight = 1.0
         if action == CONVERSION_END:
             del self.shown[request_id]
-            self.seen.difference_update(shown[EVENT_IDS:])
+            self.seen.difference_update(shown[EVENT_ID + 1 :])
             self.changed_shown[request_id] = None
             if shown[CONVERSION_TS] is not None:
                 return
@@ -231,7 +251,9 @@ class AttributionJoiner:
             return  # the positive was released when the click joined
         kind = "click" if action in (CLICK, CLICK_END) else "conversion"
         value = shown[VALUE] if action == CONVERSION else 0.0
-        out.append(Example(ts, kind, request_id, shown[BAG], action <= CONVERSION, value, weight))
+        label = action <= CONVERSION
+        bag = self.bags[shown[BAG]]
+        out.append(_example((ts, kind, request_id, bag, label, value, weight)))
 
     def _held_plain(self, rid: str) -> list | None:
         held = self.held.get(rid) or ()
@@ -242,27 +264,29 @@ class AttributionJoiner:
         (None where gone), for ``orjson.dumps`` before the joiner moves on (they are live);
         :func:`merge` applies them to :meth:`entries`."""
         held = {rid: self._held_plain(rid) for rid in self.changed_held}
-        changed = {"shown": self.changed_shown, "held": held}
-        self.changed_shown, self.changed_held = {}, set()
+        changed = {"shown": self.changed_shown, "held": held, "bags": self.bags[self.logged_bags :]}
+        self.changed_shown, self.changed_held, self.logged_bags = {}, set(), len(self.bags)
         return changed
 
     def entries(self) -> dict[str, dict]:
         """Every pending impression and held feedback: a full snapshot, live like
         :meth:`changes`."""
-        self.changed_shown, self.changed_held = {}, set()
-        return {"shown": self.shown, "held": {rid: self._held_plain(rid) for rid in self.held}}
+        self.changed_shown, self.changed_held, self.logged_bags = {}, set(), len(self.bags)
+        held = {rid: self._held_plain(rid) for rid in self.held}
+        return {"shown": self.shown, "held": held, "bags": self.bags}
 
     def restore(self, watermark: int, entries: dict[str, dict], counts: dict[str, int]) -> None:
         """Rebuild from :meth:`entries` merged with later :meth:`changes`, as JSON-decoded
         by orjson; labels already released are not scheduled again."""
         self.watermark, self.counts = watermark, dict(counts)
+        for ad, segment, elements in entries["bags"]:
+            self.bag_id((ad, segment, tuple(tuple(pair) for pair in elements)))
+        self.logged_bags = len(self.bags)
         for rid, shown in entries["shown"].items():
             if shown is None:
                 continue
-            ad, segment, elements = shown[BAG]
-            shown[BAG] = (ad, segment, tuple(tuple(pair) for pair in elements))
             self.shown[rid] = shown
-            self.seen.update(shown[EVENT_IDS:])
+            self.seen.update(shown[EVENT_ID + 1 :])
             self._schedule(shown[TS] + self.click_window_ms, CLICK_END, rid)
             self._schedule(shown[TS] + self.conversion_window_ms, CONVERSION_END, rid)
             for kind, at in ((CLICK, shown[CLICK_TS]), (CONVERSION, shown[CONVERSION_TS])):
@@ -286,6 +310,7 @@ def merge(entries: dict[str, dict], changes: dict[str, dict]) -> dict[str, dict]
     (both as decoded JSON), in place; returns ``entries``."""
     for part in ("shown", "held"):
         entries[part].update(changes[part])
+    entries["bags"] += changes["bags"]
     return entries
 
 

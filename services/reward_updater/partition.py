@@ -7,14 +7,16 @@ checkpointed together with the offsets they reflect.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import orjson
 from confluent_kafka import Message
 
 from services.reward_updater.join import (
     IMPRESSION,
     KINDS,
+    NOTHING,
     AttributionJoiner,
-    Bag,
     Rejection,
     merge,
 )
@@ -67,16 +69,13 @@ class PartitionState:
         self.max_ts: dict[str, int] = {}
         self.learned: dict[str, int] = {"click": 0, "conversion": 0}
         self.dirty: set[tuple[str, str]] = set()
-        # Bags the catalogue allows, each kept once: pending impressions share these
-        # rather than holding a dozen freshly decoded strings each.
-        self._bags: dict[Bag, Bag] = {}
 
-    def apply(self, message: Message) -> list[Rejection]:
+    def apply(self, message: Message) -> Sequence[Rejection]:
         """Apply one consumed message of this partition; one at an offset already applied
         is ignored."""
         topic, offset = message.topic(), message.offset()
         if offset < self.offsets.get(topic, 0):  # type: ignore[operator]
-            return []
+            return NOTHING
         self.offsets[topic] = offset + 1  # type: ignore[index,operator]
         kind, read = _READERS[topic]  # type: ignore[index]
         try:
@@ -85,12 +84,12 @@ class PartitionState:
             return [Rejection("decode", exc.reason, Source.of(message))]
         if kind == IMPRESSION:
             shown = (event.ad_id, event.segment, tuple(event.elements.items()))
-            bag = self._bags.get(shown)
+            bag = self.joiner.bag_ids.get(shown)
             if bag is None:
                 reason = self.catalog.unknown(event.ad_id, event.elements)
                 if reason is not None:
                     return [_unknown(reason, message)]
-                bag = self._bags[shown] = shown
+                bag = self.joiner.bag_id(shown)
         elif event.ad_id not in self.catalog.ads:
             return [_unknown(f"unknown ad {event.ad_id!r}", message)]
         if event.ts_ms > self.max_ts.get(topic, -1):
@@ -183,7 +182,8 @@ class PartitionState:
         self.offsets, self.max_ts, self.learned = meta["offsets"], meta["max_ts"], meta["learned"]
         self.dirty = {(ad, segment) for ad, segment in meta["dirty"]}
         self.model.load_bytes([tuple(pair) for pair in meta["registered"]], model_blob)
-        entries = orjson.loads(store.load_blob(name, "pending") or b'{"shown":{},"held":{}}')
+        empty = b'{"shown":{},"held":{},"bags":[]}'
+        entries = orjson.loads(store.load_blob(name, "pending") or empty)
         for chunk in store.load_log(name):
             merge(entries, orjson.loads(chunk))
         self.joiner.restore(meta["watermark"], entries, meta["counts"])

@@ -36,7 +36,7 @@ def conversion(rid, ts, value=20.0):
 
 def offer(j, event, source=SOURCE):
     if isinstance(event, ImpressionServed):
-        return j.impression(event, _bag(event), source)
+        return j.impression(event, j.bag_id(_bag(event)), source)
     return j.feedback(KINDS[type(event)], event, source)
 
 
@@ -53,7 +53,7 @@ def labels(batches):
 def test_clicks_join_and_missing_clicks_become_negatives():
     j = joiner()
     for event in (impression("r1", 0), impression("r2", 10), click("r1", 300)):
-        assert offer(j, event) == []
+        assert offer(j, event) == ()
     batches, _ = j.advance(400)
     assert labels(batches) == [("click", "r1", True, 0.0)]
     batches, _ = j.advance(1_200)

@@ -33,7 +33,7 @@ def batches():
     source = Message("t", 0, 0, None, None)
     for event in traffic(world, 40_000, spacing_ms=0.5):
         if isinstance(event, ImpressionServed):
-            joiner.impression(event, _bag(event), source)
+            joiner.impression(event, joiner.bag_id(_bag(event)), source)
         else:
             joiner.feedback(KINDS[type(event)], event, source)
     released, _ = joiner.advance(10**15)

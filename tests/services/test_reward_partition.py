@@ -15,7 +15,7 @@ def test_scores_decode_as_element_scored_events_once_per_refresh():
     state = PartitionState(0, world.catalog, windows)
     events = traffic(world, 300, click_delay_ms=500, conversion_delay_ms=1_000)
     for offset, event in enumerate(events):
-        assert state.apply(Message(event.topic, 0, offset, event.key(), codec.encode(event))) == []
+        assert state.apply(Message(event.topic, 0, offset, event.key(), codec.encode(event))) == ()
     state.advance(set(INPUTS))
 
     scores = state.scores()
