@@ -92,6 +92,7 @@ class ElementRewardModel:
         self._bags = _Rows(self._new_bag)  # (ad, segment, elements) -> row of the id table
         self._table = np.full((64, 1), PAD)
         self._widths = np.zeros(64, dtype=np.int64)
+        self._owners: list[tuple[str, str]] = []  # (ad, segment) of each row
         self._centring: list[_Stage] | None = None
 
     def _ids(self, names: list[str], pair: bool = False) -> np.ndarray:
@@ -148,35 +149,44 @@ class ElementRewardModel:
             self._widths = np.concatenate([self._widths, np.zeros(rows, dtype=np.int64)])
         self._table[bag, : len(row)] = row
         self._widths[bag] = len(row)
+        self._owners.append((ad, segment))
         return bag
 
-    def _bag_ids(self, bags: Sequence[tuple[str, str, tuple[tuple[str, str], ...]]]) -> np.ndarray:
-        """Feature ids of each bag, one row each, as wide as the widest (padded)."""
-        rows = np.array([self._bags[bag] for bag in bags])
+    def _rows(self, examples: Sequence[Example]) -> np.ndarray:
+        """Row of the id table of each example's bag."""
+        return np.array([self._bags[e.bag] for e in examples])
+
+    def _bag_ids(self, rows: np.ndarray) -> np.ndarray:
+        """Feature ids of each row, as wide as the widest (padded)."""
         return self._table[rows, : self._widths[rows].max()]
 
     def predict(self, ad: str, segment: str, elements: tuple[tuple[str, str], ...]) -> float:
         """Posterior-mean click probability of showing ``elements`` (pairs included)."""
-        return float(expit(self.click.mean[self._bag_ids([(ad, segment, elements)])].sum()))
+        rows = np.array([self._bags[ad, segment, elements]])
+        return float(expit(self.click.mean[self._bag_ids(rows)].sum()))
 
     def learn(self, examples: Sequence[Example]) -> set[tuple[str, str]]:
         """Update both heads from a batch of finalized examples; return the (ad, segment)
         pairs whose scores changed."""
         clicks = [e for e in examples if e.kind == "click"]
         conversions = [e for e in examples if e.kind != "click"]
+        touched = []
         if clicks:
+            rows = self._rows(clicks)
             y = np.array([e.label for e in clicks], dtype=float)
-            self.click.learn_batch(self._bag_ids([e.bag for e in clicks]), y)
+            self.click.learn_batch(self._bag_ids(rows), y)
             self._recentre(self.click.mean)
+            touched.append(rows)
         if conversions:
+            rows = self._rows(conversions)
             y = np.array([e.label for e in conversions], dtype=float)
             value = np.array([e.value for e in conversions]) / self.value_scale
             sampled = np.array([e.weight for e in conversions])
             weights = np.where(y > 0, np.clip(value, 0.1, 10.0), sampled)
-            ids = self._bag_ids([e.bag for e in conversions])
-            self.conversion.learn_batch(ids, y, weights)
+            self.conversion.learn_batch(self._bag_ids(rows), y, weights)
             self._recentre(self.conversion.mean)
-        return {e.bag[:2] for e in examples}
+            touched.append(rows)
+        return {self._owners[row] for row in np.unique(np.concatenate(touched)).tolist()}
 
     def _recentre(self, mean: np.ndarray) -> None:
         if self._centring is None:

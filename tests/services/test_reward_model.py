@@ -70,7 +70,7 @@ def test_recentring_changes_no_prediction(batches):
     model = ElementRewardModel(world.catalog.ads)
     model.learn(released[0])
     shown = released[0][0]
-    ids = model._bag_ids([shown.bag])[0]
+    ids = model._bag_ids(model._rows([shown]))[0]
     model.click.mean[ids] += np.linspace(0.1, 0.9, len(ids))  # knock it off centre
     before = model.click.mean[ids].sum()
     model._recentre(model.click.mean)
