@@ -159,6 +159,11 @@ def test_reader_accepts_and_rejects_exactly_like_decode(event):
     for field in data:
         variants.append(json.dumps({k: v for k, v in data.items() if k != field}).encode())
         variants += [json.dumps(data | {field: value}).encode() for value in ODD_VALUES]
+        # The same key twice, a bad value before or after the good one.
+        good = json.dumps(data)[1:]
+        variants += [b'{"%s": null, %s' % (field.encode(), good.encode())]
+        variants += [b'{%s, "%s": null}' % (good[:-1].encode(), field.encode())]
+    variants += [b" " + json.dumps(data).encode() + b" ", json.dumps(data).encode() + b" x"]
     kind = type(event)
     read = codec.reader(kind)
     for raw in variants:
