@@ -87,7 +87,8 @@ class BayesianLogisticRegression(base.MiniBatchClassifier):
         """Update from examples ``ids[i]`` (one feature id per block) with labels ``y[i]``."""
         if len(y) == 0:
             return
-        weights = np.ones(len(y)) if weights is None else weights.astype(float)
+        y = np.asarray(y, dtype=float)
+        weights = np.ones(len(y)) if weights is None else np.asarray(weights, dtype=float)
         prior = 1.0 / self.prior_variance
         if self.forgetting:
             self.precision = prior + (self.precision - prior) * (1.0 - self.forgetting)

@@ -70,8 +70,9 @@ class AttributionJoiner:
 
     Feedback that arrives before its impression is held for ``hold_ms``; an impression with
     no click by the end of the click window becomes a negative example, likewise for
-    conversions. Event ids are remembered while their impression can still change, so a
-    duplicate counts once; after that a re-delivered event is behind the watermark (late).
+    conversions. A pending impression keeps its own event id, and feedback event ids are
+    remembered while their impression can still change, so a duplicate counts once; after
+    that a re-delivered event is behind the watermark (late).
     """
 
     click_window_ms: int

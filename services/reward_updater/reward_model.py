@@ -89,7 +89,7 @@ class ElementRewardModel:
         self.value_scale = value_scale
         self.registered: list[tuple[str, str]] = []
         self._layouts: dict[str, _Layout] = {}
-        self._bags = _Rows(self._new_bag)  # (ad, segment, elements) -> row of the id table
+        self._row_of = _Rows(self._new_row)  # bag (ad, segment, elements) -> row of the id table
         self._table = np.full((64, 1), PAD)
         self._widths = np.zeros(64, dtype=np.int64)
         self._owners: list[tuple[str, str]] = []  # (ad, segment) of each row
@@ -130,7 +130,7 @@ class ElementRewardModel:
                 layout.personal[s, segment] = self._ids([f"{ad}|{s}={e}|{segment}" for e in els])
         return layout
 
-    def _new_bag(self, key: tuple[str, str, tuple[tuple[str, str], ...]]) -> int:
+    def _new_row(self, key: tuple[str, str, tuple[tuple[str, str], ...]]) -> int:
         """Add the feature ids of bag ``(ad, segment, elements)`` as a row of the id table."""
         ad, segment, elements = key
         layout = self.register(ad, segment)
@@ -140,21 +140,21 @@ class ElementRewardModel:
         for slot, i in index.items():
             row += [layout.elements[slot][i], layout.personal[slot, segment][i]]
         row += [grid[index[a], index[b]] for (a, b), grid in layout.pairs.items()]
-        bag = len(self._bags)
+        new = len(self._row_of)
         rows, width = self._table.shape
-        if bag == rows or len(row) > width:
+        if new == rows or len(row) > width:
             grown = np.full((2 * rows, max(len(row), width)), PAD)
             grown[:rows, :width] = self._table
             self._table = grown
             self._widths = np.concatenate([self._widths, np.zeros(rows, dtype=np.int64)])
-        self._table[bag, : len(row)] = row
-        self._widths[bag] = len(row)
+        self._table[new, : len(row)] = row
+        self._widths[new] = len(row)
         self._owners.append((ad, segment))
-        return bag
+        return new
 
     def _rows(self, examples: Sequence[Example]) -> np.ndarray:
         """Row of the id table of each example's bag."""
-        return np.array([self._bags[e.bag] for e in examples])
+        return np.array([self._row_of[e.bag] for e in examples])
 
     def _bag_ids(self, rows: np.ndarray) -> np.ndarray:
         """Feature ids of each row, as wide as the widest (padded)."""
@@ -162,7 +162,7 @@ class ElementRewardModel:
 
     def predict(self, ad: str, segment: str, elements: tuple[tuple[str, str], ...]) -> float:
         """Posterior-mean click probability of showing ``elements`` (pairs included)."""
-        rows = np.array([self._bags[ad, segment, elements]])
+        rows = np.array([self._row_of[ad, segment, elements]])
         return float(expit(self.click.mean[self._bag_ids(rows)].sum()))
 
     def learn(self, examples: Sequence[Example]) -> set[tuple[str, str]]:
