@@ -175,6 +175,9 @@ def train_copy(
     sentiment_weight: float = 1.0,
     diversity_weight: float = 1.0,
     cta_weight: float = 1.0,
+    sample_every: Annotated[
+        int, typer.Option(help="Steps between rounds of sampled copy for the diversity term.")
+    ] = 2,
     max_products: Annotated[int | None, typer.Option(help="Train on fewer products.")] = None,
 ) -> None:
     """LoRA fine-tuning with the multi-objective loss; exports copy/latest."""
@@ -183,7 +186,12 @@ def train_copy(
 
     weights = LossWeights(sentiment_weight, diversity_weight, cta_weight)
     config = TrainConfig(
-        steps, batch_size, learning_rate, max_products=max_products, weights=weights
+        steps,
+        batch_size,
+        learning_rate,
+        max_products=max_products,
+        sample_every=sample_every,
+        weights=weights,
     )
     train(Settings().copywriter, config, typer.echo)
 

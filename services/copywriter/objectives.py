@@ -17,13 +17,17 @@ L_lm):
 - ``L_diversity``: token-level unlikelihood (Welleck et al., 2019) of every token already
   used earlier in the same copy, −Σ log(1 − p_t(c)), which penalises repeated n-grams; plus
   the mean pairwise cosine similarity of the copies' average predicted distributions within
-  a batch, which penalises writing the same copy for different briefs.
+  a batch, which penalises writing the same copy for different briefs; plus, on copy the
+  model itself samples for the batch's briefs, the unlikelihood of each sampled token (but
+  punctuation) that completes a token trigram another recent sample used
+  (``cross_sample_repeats``, ``sample_unlikelihood``; see ``sampled_repeats``).
 - ``L_cta``: cross-entropy on the call-to-action span only. The requested CTA style is part
   of the prompt; this term weights learning to realise it at the end of the copy.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, fields
 
 import torch
@@ -68,6 +72,21 @@ def valence_table(tokenizer: PreTrainedTokenizerBase) -> torch.Tensor:
     return table
 
 
+def letterless_tokens(tokenizer: PreTrainedTokenizerBase) -> frozenset[int]:
+    """Ids of the vocabulary tokens that hold no letter (punctuation, spaces, digits)."""
+    return frozenset(
+        token_id
+        for token_id in range(len(tokenizer))
+        if not any(c.isalpha() for c in tokenizer.decode([token_id]))
+    )
+
+
+def right_pad(rows: list[list[int]], fill: int) -> torch.Tensor:
+    """``rows`` right-padded with ``fill`` to the longest one."""
+    width = max(len(row) for row in rows)
+    return torch.tensor([row + [fill] * (width - len(row)) for row in rows])
+
+
 def lm_loss(logits: torch.Tensor, labels: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """Mean cross-entropy of ``labels`` where ``mask``."""
     if not mask.any():
@@ -110,6 +129,38 @@ def diversity_loss(probs: torch.Tensor, labels: torch.Tensor, mask: torch.Tensor
     count = unit.shape[0]
     off_diagonal = (similarity.sum() - similarity.diagonal().sum()) / (count * (count - 1))
     return unlikelihood + off_diagonal
+
+
+def ngrams(tokens: list[int], n: int) -> list[tuple[int, ...]]:
+    """The token n-grams of ``tokens``, in order."""
+    return [tuple(tokens[i : i + n]) for i in range(len(tokens) - n + 1)]
+
+
+def cross_sample_repeats(
+    samples: list[list[int]], recent: Counter, n: int = 3, exempt: frozenset = frozenset()
+) -> list[list[bool]]:
+    """Per token of each sample: does it complete an n-gram that another sample of the batch,
+    or one counted in ``recent``, also used? Tokens in ``exempt`` never do.
+
+    >>> cross_sample_repeats([[1, 2, 3], [4, 2, 3], [5, 6]], Counter({(5, 6): 1}), n=2)
+    [[False, False, True], [False, False, True], [False, True]]
+    """
+    grams = [ngrams(sample, n) for sample in samples]
+    batch = Counter(g for own in grams for g in set(own))
+    return [
+        [False] * (n - 1) + [(recent[g] > 0 or batch[g] > 1) and g[-1] not in exempt for g in own]
+        for own in grams
+    ]
+
+
+def sample_unlikelihood(
+    logits: torch.Tensor, labels: torch.Tensor, flags: torch.Tensor
+) -> torch.Tensor:
+    """Mean −log(1 − p) of the flagged sampled tokens (sequence-level unlikelihood)."""
+    if not flags.any():
+        return logits.sum() * 0.0
+    p = logits[flags].float().softmax(dim=-1).gather(1, labels[flags][:, None])
+    return -torch.log1p(-p.clamp(max=1 - 1e-5)).mean()
 
 
 def multi_objective_loss(

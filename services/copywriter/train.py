@@ -11,6 +11,7 @@ import random
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from statistics import fmean
 
 import orjson
 import torch
@@ -18,14 +19,23 @@ from peft import LoraConfig, get_peft_model
 
 from services.copywriter import base_model, dataset, prompts
 from services.copywriter.dataset import CopyExample
-from services.copywriter.objectives import Batch, LossWeights, multi_objective_loss, valence_table
+from services.copywriter.generate import CopyWriter
+from services.copywriter.objectives import (
+    Batch,
+    LossWeights,
+    letterless_tokens,
+    multi_objective_loss,
+    right_pad,
+    valence_table,
+)
+from services.copywriter.sampled_repeats import SampleMemory, sampled_repeats_loss
 from services.copywriter.weights import CopyPaths
 from shared.settings import CopySettings
 
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """How long and how hard to train; the defaults take a few minutes on two CPU cores."""
+    """How long and how hard to train; the defaults take ~14 minutes on two CPU cores."""
 
     steps: int = 80
     batch_size: int = 8
@@ -36,6 +46,9 @@ class TrainConfig:
     replay_fraction: float = 0.25  # share of each batch that is plain review text
     max_products: int | None = None
     seed: int = 0
+    sample_every: int = 2  # steps between rounds of sampled copy for L_diversity (0: none)
+    recent_samples: int = 64  # a sampled n-gram repeats when one of these used it too
+    repeat_n: int = 3  # token n-grams compared (see sampled_repeats)
     weights: LossWeights = field(default_factory=LossWeights)
 
 
@@ -69,19 +82,11 @@ def encode_text(tokenizer, text: str, max_tokens: int = 96) -> dict[str, list[in
 
 def collate(encoded: list[dict[str, list[int]]], pad_id: int) -> Batch:
     """Right-padded tensors; masks are shifted to the positions that predict each token."""
-    width = max(len(e["ids"]) for e in encoded)
-
-    def pad(key: str, fill: int) -> torch.Tensor:
-        return torch.tensor([e[key] + [fill] * (width - len(e[key])) for e in encoded])
-
-    ids = pad("ids", pad_id)
-    attention = torch.tensor([[1] * len(e["ids"]) + [0] * (width - len(e["ids"])) for e in encoded])
+    ids = [e["ids"] for e in encoded]
     return Batch(
-        ids,
-        attention,
-        pad("lm", 0)[:, 1:].bool(),
-        pad("copy", 0)[:, 1:].bool(),
-        pad("cta", 0)[:, 1:].bool(),
+        right_pad(ids, pad_id),
+        right_pad([[1] * len(row) for row in ids], 0),
+        *(right_pad([e[key] for e in encoded], 0)[:, 1:].bool() for key in ("lm", "copy", "cta")),
     )
 
 
@@ -121,13 +126,21 @@ def train(settings: CopySettings, config: TrainConfig, log=print) -> Path:
         [p for p in model.parameters() if p.requires_grad], lr=config.learning_rate
     )
     n_replay = round(config.batch_size * config.replay_fraction)
+    writer = CopyWriter(model, tokenizer, settings)
+    memory = SampleMemory(config.recent_samples, config.repeat_n, letterless_tokens(tokenizer))
     history, tokens = [], 0
     for step in range(1, config.steps + 1):
-        chosen = random.sample(encoded, config.batch_size - n_replay)
+        picked = random.sample(range(len(encoded)), config.batch_size - n_replay)
+        chosen = [encoded[i] for i in picked]
         chosen += random.sample(replay, min(n_replay, len(replay)))
         batch = collate(chosen, tokenizer.pad_token_id).to(device)
         logits = model(input_ids=batch.input_ids, attention_mask=batch.attention_mask).logits
         loss, parts = multi_objective_loss(logits, batch, valence, config.weights)
+        if config.sample_every and step % config.sample_every == 0:
+            repeats = sampled_repeats_loss(writer, [copies[i].brief for i in picked], memory)
+            loss = loss + config.weights.diversity * repeats
+            parts["sampled_repeats"] = float(repeats.detach())
+            parts["total"] = float(loss.detach())
         if not torch.isfinite(loss):
             raise FloatingPointError(f"loss is not finite at step {step}: {parts}")
         optimizer.zero_grad()
@@ -138,7 +151,8 @@ def train(settings: CopySettings, config: TrainConfig, log=print) -> Path:
         history.append(parts)
         if step % 10 == 0 or step == config.steps:
             recent = history[-10:]
-            mean = {k: round(sum(h[k] for h in recent) / len(recent), 4) for k in parts}
+            keys = dict.fromkeys(k for h in recent for k in h)  # some steps sample, some not
+            mean = {k: round(fmean(h[k] for h in recent if k in h), 4) for k in keys}
             log(f"step {step}/{config.steps} {mean}")
     elapsed = time.time() - started
     run = paths.new_run()

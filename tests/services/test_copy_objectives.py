@@ -1,14 +1,19 @@
 """Each auxiliary loss term moves the way its objective says."""
 
+from collections import Counter
+
 import torch
 
 from services.copywriter.objectives import (
     Batch,
     LossWeights,
+    cross_sample_repeats,
     diversity_loss,
     multi_objective_loss,
+    sample_unlikelihood,
     sentiment_loss,
 )
+from services.copywriter.sampled_repeats import SampleMemory
 
 VOCAB = 6
 VALENCE = torch.tensor([0.0, 3.0, -3.0, 0.0, 0.0, 0.0])  # token 1 positive, 2 negative
@@ -67,3 +72,23 @@ def test_batch_term_penalises_identical_copies_for_different_briefs():
     same = torch.cat([_probs([3, 4]), _probs([3, 4])])
     different = torch.cat([_probs([3, 4]), _probs([1, 5])])
     assert diversity_loss(same, labels, mask) > diversity_loss(different, labels, mask)
+
+
+def test_sampled_tokens_that_repeat_another_sample_are_flagged_and_penalised():
+    samples = [[1, 2, 3, 0], [4, 2, 3, 0], [5, 1]]
+    flags = cross_sample_repeats(samples, Counter(), n=2, exempt=frozenset({0}))
+    assert flags == [[False, False, True, False], [False, False, True, False], [False, False]]
+    logits = torch.zeros(len(samples), 4, VOCAB, requires_grad=True)
+    labels = torch.tensor([s + [0] * (4 - len(s)) for s in samples])
+    mask = torch.tensor([f + [False] * (4 - len(f)) for f in flags])
+    sample_unlikelihood(logits, labels, mask).backward()
+    assert logits.grad[0, 2, 3] > 0  # descending lowers the repeated token
+    assert (logits.grad[0, :2] == 0).all() and (logits.grad[2] == 0).all()
+
+
+def test_memory_counts_recent_samples_until_they_leave_its_window():
+    memory = SampleMemory(size=2, n=3, exempt=frozenset({0}))
+    assert memory.repeats([[1, 2, 3]]) == [[False, False, False]]
+    assert memory.repeats([[1, 2, 3], [1, 2, 0]]) == [[False, False, True], [False, False, False]]
+    memory.repeats([[4, 5, 6], [4, 5, 6]])  # the window now holds only these two
+    assert memory.repeats([[1, 2, 3]]) == [[False, False, False]]
