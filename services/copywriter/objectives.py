@@ -142,14 +142,15 @@ def cross_sample_repeats(
     """Per token of each sample: does it complete an n-gram that another sample of the batch,
     or one counted in ``recent``, also used? Tokens in ``exempt`` never do.
 
-    >>> cross_sample_repeats([[1, 2, 3], [4, 2, 3], [5, 6]], Counter({(5, 6): 1}), n=2)
-    [[False, False, True], [False, False, True], [False, True]]
+    >>> cross_sample_repeats([[1, 2, 3], [4, 2, 3], [5, 6], [7]], Counter({(5, 6): 1}), n=2)
+    [[False, False, True], [False, False, True], [False, True], [False]]
     """
     grams = [ngrams(sample, n) for sample in samples]
     batch = Counter(g for own in grams for g in set(own))
     return [
-        [False] * (n - 1) + [(recent[g] > 0 or batch[g] > 1) and g[-1] not in exempt for g in own]
-        for own in grams
+        [False] * min(n - 1, len(sample))
+        + [(recent[g] > 0 or batch[g] > 1) and g[-1] not in exempt for g in own]
+        for sample, own in zip(samples, grams, strict=True)
     ]
 
 

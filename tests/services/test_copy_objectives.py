@@ -92,3 +92,4 @@ def test_memory_counts_recent_samples_until_they_leave_its_window():
     assert memory.repeats([[1, 2, 3], [1, 2, 0]]) == [[False, False, True], [False, False, False]]
     memory.repeats([[4, 5, 6], [4, 5, 6]])  # the window now holds only these two
     assert memory.repeats([[1, 2, 3]]) == [[False, False, False]]
+    assert memory.repeats([[], [4]]) == [[], [False]]  # a flag per token, even for short ones
