@@ -35,6 +35,8 @@ import torch.nn.functional as F
 from transformers.tokenization_utils_base import PreTrainedTokenizerBase
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
+from services.copywriter.postprocess import ngrams
+
 VADER_ALPHA = 15.0  # VADER's compound normalisation constant
 
 
@@ -62,23 +64,20 @@ class Batch:
         return Batch(*(getattr(self, f.name).to(device) for f in fields(self)))
 
 
-def valence_table(tokenizer: PreTrainedTokenizerBase) -> torch.Tensor:
-    """VADER valence of every vocabulary token (the decoded word, lower-cased)."""
+def vocabulary(tokenizer: PreTrainedTokenizerBase) -> list[str]:
+    """Every token decoded, by id (decoding the vocabulary takes a second or two)."""
+    return [tokenizer.decode([token_id]) for token_id in range(len(tokenizer))]
+
+
+def valence_table(vocab: list[str]) -> torch.Tensor:
+    """VADER valence of every decoded token of ``vocab`` (the word, lower-cased)."""
     lexicon = SentimentIntensityAnalyzer().lexicon
-    table = torch.zeros(len(tokenizer))
-    for token_id in range(len(tokenizer)):
-        word = tokenizer.decode([token_id]).strip().lower()
-        table[token_id] = lexicon.get(word, 0.0)
-    return table
+    return torch.tensor([lexicon.get(word.strip().lower(), 0.0) for word in vocab])
 
 
-def letterless_tokens(tokenizer: PreTrainedTokenizerBase) -> frozenset[int]:
-    """Ids of the vocabulary tokens that hold no letter (punctuation, spaces, digits)."""
-    return frozenset(
-        token_id
-        for token_id in range(len(tokenizer))
-        if not any(c.isalpha() for c in tokenizer.decode([token_id]))
-    )
+def letterless_tokens(vocab: list[str]) -> frozenset[int]:
+    """Ids of the decoded tokens of ``vocab`` that hold no letter (punctuation, digits)."""
+    return frozenset(i for i, word in enumerate(vocab) if not any(c.isalpha() for c in word))
 
 
 def right_pad(rows: list[list[int]], fill: int) -> torch.Tensor:
@@ -129,11 +128,6 @@ def diversity_loss(probs: torch.Tensor, labels: torch.Tensor, mask: torch.Tensor
     count = unit.shape[0]
     off_diagonal = (similarity.sum() - similarity.diagonal().sum()) / (count * (count - 1))
     return unlikelihood + off_diagonal
-
-
-def ngrams(tokens: list[int], n: int) -> list[tuple[int, ...]]:
-    """The token n-grams of ``tokens``, in order."""
-    return [tuple(tokens[i : i + n]) for i in range(len(tokens) - n + 1)]
 
 
 def cross_sample_repeats(

@@ -14,12 +14,15 @@ from __future__ import annotations
 
 import re
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from services.copywriter.cta import compose, find_cta
 from shared.copy_client import CopyBrief
 from shared.settings import CopySettings
+
+T = TypeVar("T")
 
 _SPACES = re.compile(r"\s+")
 _WORD = re.compile(r"[a-z0-9']+")
@@ -150,8 +153,12 @@ def is_near_duplicate(text: str, recent: Iterable[str], rules: CopyRules) -> boo
 
 def word_ngrams(text: str, n: int) -> list[tuple[str, ...]]:
     """Lower-cased word n-grams of ``text``."""
-    words = _WORD.findall(text.lower())
-    return [tuple(words[i : i + n]) for i in range(len(words) - n + 1)]
+    return ngrams(_WORD.findall(text.lower()), n)
+
+
+def ngrams(items: Sequence[T], n: int) -> list[tuple[T, ...]]:
+    """The n-grams of ``items`` (words, token ids), in order."""
+    return [tuple(items[i : i + n]) for i in range(len(items) - n + 1)]
 
 
 def novelty(text: str, corpus_ngrams: set[tuple[str, ...]], n: int = 3) -> float:

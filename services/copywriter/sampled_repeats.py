@@ -16,12 +16,8 @@ import torch
 
 from services.copywriter import prompts
 from services.copywriter.generate import CopyWriter
-from services.copywriter.objectives import (
-    cross_sample_repeats,
-    ngrams,
-    right_pad,
-    sample_unlikelihood,
-)
+from services.copywriter.objectives import cross_sample_repeats, right_pad, sample_unlikelihood
+from services.copywriter.postprocess import ngrams
 from shared.copy_client import CopyBrief
 
 

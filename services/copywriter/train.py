@@ -27,6 +27,7 @@ from services.copywriter.objectives import (
     multi_objective_loss,
     right_pad,
     valence_table,
+    vocabulary,
 )
 from services.copywriter.sampled_repeats import SampleMemory, sampled_repeats_loss
 from services.copywriter.weights import CopyPaths
@@ -121,13 +122,14 @@ def train(settings: CopySettings, config: TrainConfig, log=print) -> Path:
         ),
     )
     model.train()
-    valence = valence_table(tokenizer).to(device)
+    vocab = vocabulary(tokenizer)
+    valence = valence_table(vocab).to(device)
     optimizer = torch.optim.AdamW(
         [p for p in model.parameters() if p.requires_grad], lr=config.learning_rate
     )
     n_replay = round(config.batch_size * config.replay_fraction)
     writer = CopyWriter(model, tokenizer, settings)
-    memory = SampleMemory(config.recent_samples, config.repeat_n, letterless_tokens(tokenizer))
+    memory = SampleMemory(config.recent_samples, config.repeat_n, letterless_tokens(vocab))
     history, tokens = [], 0
     for step in range(1, config.steps + 1):
         picked = random.sample(range(len(encoded)), config.batch_size - n_replay)
