@@ -7,7 +7,7 @@ shortened at a word boundary, the CTA kept), then drop near-duplicates of recent
 >>> rules = CopyRules(limits={"description": 70}, banned=("guaranteed",))
 >>> finish("Guaranteed soft knit that drapes beautifully all day long\\nmore", "direct",
 ...        "description", rules, key="p1")
-'Soft knit that drapes beautifully all day long. Buy one in your size.'
+'Soft knit that drapes beautifully all day long. Shop yours today.'
 """
 
 from __future__ import annotations
@@ -90,12 +90,15 @@ def fit(text: str, cta: str, limit: int) -> str:
 
 
 def finish(raw: str, cta_style: str, placement: str, rules: CopyRules, key: str) -> str:
-    """Generated text → publishable copy: one line, no banned term, a CTA, within limit."""
+    """Generated text → publishable copy: one line, no banned term, a CTA, within limit.
+    An inserted CTA is phrased to fit the room the text leaves (at least a third of the
+    limit), so the text is cut only when it is long."""
     limit = rules.limits[placement]
     text = remove_banned(first_line(raw), rules)
     if len(text) <= limit and find_cta(text) is not None:
         return text
-    return fit(text, compose(cta_style, key, limit), limit)
+    room = max(limit - len(text) - 2, limit // 3)  # a closing stop and a space
+    return fit(text, compose(cta_style, key, room), limit)
 
 
 @dataclass(frozen=True)

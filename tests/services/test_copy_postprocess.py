@@ -47,6 +47,16 @@ def test_missing_cta_is_inserted_in_the_requested_style():
     assert action.split()[0] in STYLES["soft"][0]  # a verb of the soft style
 
 
+@pytest.mark.parametrize("style", sorted(STYLES))
+@pytest.mark.parametrize("key", ["a", "b", "c", "d", "e", "f"])
+def test_inserted_cta_fits_the_room_the_body_leaves(style, key):
+    body = "Soft knit that drapes beautifully all day long"  # 46 of 70 characters
+    rules = CopyRules(limits={"description": 70})
+    text = postprocess.finish(body, style, "description", rules, key)
+    assert text.startswith(f"{body}. ")
+    assert len(text) <= 70
+
+
 def test_long_copy_is_cut_at_a_word_and_keeps_its_own_cta():
     raw = "Soft and breezy and light as air with pockets and a flattering cut. Grab it now!"
     text = postprocess.finish(
