@@ -2,7 +2,7 @@
 
 Order: take the first line, strip banned terms, make sure a call to action is present
 (insert one of the requested style if not), fit the placement's length limit (the body is
-shortened at a word boundary, the CTA kept), then drop near-duplicates of recent copy.
+shortened after a clause or at a word, the CTA kept), then drop near-duplicates of recent copy.
 
 >>> rules = CopyRules(limits={"description": 70}, banned=("guaranteed",))
 >>> finish("Guaranteed soft knit that drapes beautifully all day long\\nmore", "direct",
@@ -26,6 +26,7 @@ T = TypeVar("T")
 
 _SPACES = re.compile(r"\s+")
 _WORD = re.compile(r"[a-z0-9']+")
+_CLAUSE_END = re.compile(r"[.!?,;:](?=\s)")
 
 
 @dataclass(frozen=True)
@@ -74,19 +75,34 @@ def remove_banned(text: str, rules: CopyRules) -> str:
 
 def fit(text: str, cta: str, limit: int) -> str:
     """``text`` ending with a call to action within ``limit`` characters: its own CTA when
-    it ends with one, else ``cta``; the body is cut at a word boundary."""
+    it ends with one, else ``cta``; the body is :func:`cut` to fit."""
     body = text
     found = find_cta(text)
     if found is not None and text.endswith(found) and len(found) < limit:
         body, cta = text[: len(text) - len(found)].rstrip(), found
     room = limit - len(cta) - 2  # a closing stop and a space
     if len(body) > room:
-        cut = body[: max(room, 0) + 1]
-        body = cut.rsplit(" ", 1)[0] if " " in cut else ""
+        body = cut(body, max(room, 0))
     body = body.rstrip(" ,;:-–")
     if body and body[-1] not in ".!?":
         body += "."
     return f"{body} {cta}" if body else cta[:limit]
+
+
+def cut(text: str, room: int) -> str:
+    """``text`` cut to at most ``room`` characters: after the last clause that keeps at
+    least half of them, else at the last word boundary.
+
+    >>> cut("Soft and breezy all summer, light as air with pockets", 40)
+    'Soft and breezy all summer,'
+    >>> cut("Soft and breezy and light as air with pockets", 40)
+    'Soft and breezy and light as air with'
+    """
+    head = text[: room + 1]
+    clause = max((m.end() for m in _CLAUSE_END.finditer(head)), default=-1)
+    if clause >= room // 2:
+        return head[:clause]
+    return head.rsplit(" ", 1)[0] if " " in head else ""
 
 
 def finish(raw: str, cta_style: str, placement: str, rules: CopyRules, key: str) -> str:

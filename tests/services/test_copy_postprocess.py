@@ -67,6 +67,14 @@ def test_long_copy_is_cut_at_a_word_and_keeps_its_own_cta():
     assert raw.startswith(text.removesuffix(" Grab it now!").rstrip("."))
 
 
+def test_long_copy_is_cut_after_a_clause_when_one_keeps_enough():
+    raw = "Soft and breezy all summer, light as air with pockets and a flattering cut"
+    text = postprocess.finish(
+        f"{raw}. Grab it now!", "urgent", "description", CopyRules(limits={"description": 60}), "k"
+    )
+    assert text == "Soft and breezy all summer. Grab it now!"
+
+
 def test_banned_terms_are_removed_whole_word_any_case():
     rules = CopyRules(banned=("guaranteed", "cure"))
     assert (
