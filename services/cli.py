@@ -199,11 +199,11 @@ def train_copy(
 @eval_app.command("copy")
 def eval_copy(products: int = 64, seed: int = 0, as_json: Json = False) -> None:
     """Base vs fine-tuned copy on held-out products (trains first if nothing is trained)."""
-    from services.copywriter.evaluate import KEYS, evaluate
+    from services.copywriter.evaluate import DIAGNOSTICS, KEYS, evaluate
 
     report = evaluate(Settings().copywriter, products, seed, typer.echo)
     typer.echo(f"\n{'metric':<18} {'base':>10} {'tuned':>10}")
-    for key in KEYS:
+    for key in (*KEYS, *DIAGNOSTICS):
         typer.echo(f"{key:<18} {report['base'][key]:>10.4f} {report['tuned'][key]:>10.4f}")
     if as_json:
         typer.echo(orjson.dumps(report).decode())

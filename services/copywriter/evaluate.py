@@ -25,6 +25,9 @@ KEYS = (
     "novelty",
     "perplexity",
 )
+# Not targets: what the distinct-2 gap is made of (calls to action share bigrams; shorter
+# copy repeats less).
+DIAGNOSTICS = ("distinct_2_message", "words")
 
 
 def held_out_briefs(items: list[dataset.Product], count: int, seed: int) -> list[CopyBrief]:
@@ -85,6 +88,8 @@ def score(
         "length_compliance": text_metrics.length_compliance(texts, limits),
         "novelty": sum(novelty(t, corpus) for t in texts) / len(texts),
         "perplexity": perplexity(writer, reviews),
+        "distinct_2_message": text_metrics.distinct_n([text_metrics.message(t) for t in texts], 2),
+        "words": text_metrics.mean_words(texts),
     }
     return {k: round(v, 4) for k, v in figures.items()}, texts
 
