@@ -74,6 +74,21 @@ def find_cta(text: str) -> str | None:
     return matches[-1].group(0).strip() if matches else None
 
 
+def split_closing(text: str) -> tuple[str, str | None]:
+    """``text`` as (body, the CTA that closes it); (text, None) when none closes it.
+
+    >>> split_closing("So soft and light. Grab yours today!")
+    ('So soft and light.', 'Grab yours today!')
+    >>> split_closing("Grab yours today! So soft and light.")
+    ('Grab yours today! So soft and light.', None)
+    """
+    text = text.rstrip()
+    found = find_cta(text)
+    if found is None or not text.endswith(found):
+        return text, None
+    return text[: -len(found)].rstrip(), found
+
+
 def compose(style: str, key: str, limit: int | None = None, product: str | None = None) -> str:
     """A CTA of ``style`` chosen deterministically by ``key`` among the phrasings within
     ``limit`` (the object may name ``product``); the shortest phrasing when none fits."""

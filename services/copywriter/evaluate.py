@@ -88,7 +88,7 @@ def score(
         "length_compliance": text_metrics.length_compliance(texts, limits),
         "novelty": sum(novelty(t, corpus) for t in texts) / len(texts),
         "perplexity": perplexity(writer, reviews),
-        "distinct_2_message": text_metrics.distinct_n([text_metrics.message(t) for t in texts], 2),
+        "distinct_2_message": text_metrics.distinct_n([cta.split_closing(t)[0] for t in texts], 2),
         "words": text_metrics.mean_words(texts),
     }
     return {k: round(v, 4) for k, v in figures.items()}, texts

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from services.copywriter.cta import compose, find_cta
+from services.copywriter.cta import compose, find_cta, split_closing
 from shared.copy_client import CopyBrief
 from shared.settings import CopySettings
 
@@ -76,10 +76,8 @@ def remove_banned(text: str, rules: CopyRules) -> str:
 def fit(text: str, cta: str, limit: int) -> str:
     """``text`` ending with a call to action within ``limit`` characters: its own CTA when
     it ends with one, else ``cta``; the body is :func:`cut` to fit."""
-    body = text
-    found = find_cta(text)
-    if found is not None and text.endswith(found) and len(found) < limit:
-        body, cta = text[: len(text) - len(found)].rstrip(), found
+    head, own = split_closing(text)
+    body, cta = (head, own) if own is not None and len(own) < limit else (text, cta)
     room = limit - len(cta) - 2  # a closing stop and a space
     if len(body) > room:
         body = cut(body, max(room, 0))

@@ -2,10 +2,6 @@
 
 >>> distinct_n(["soft knit top", "soft knit dress"], 2)
 0.75
->>> message("So soft and light. Grab yours today!")
-'So soft and light.'
->>> message("Grab yours today! So soft and light.")
-'Grab yours today! So soft and light.'
 >>> round(self_bleu(["a soft knit top for you", "a soft knit top for me"]), 3)
 0.809
 """
@@ -32,14 +28,6 @@ def distinct_n(texts: list[str], n: int) -> float:
     """Distinct n-grams over all n-grams of all texts (Li et al., 2016)."""
     grams = [g for t in texts for g in word_ngrams(t, n)]
     return len(set(grams)) / len(grams) if grams else 0.0
-
-
-def message(text: str) -> str:
-    """``text`` without the call to action that closes it (unchanged when none does)."""
-    found = find_cta(text)
-    if found is None or not text.rstrip().endswith(found):
-        return text
-    return text.rstrip()[: -len(found)].rstrip()
 
 
 def mean_words(texts: list[str]) -> float:
