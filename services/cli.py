@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import signal
-import threading
 from pathlib import Path
 from typing import Annotated
 
 import orjson
 import typer
+from pydantic import ValidationError
 
 from shared import codec
 from shared.settings import Settings
@@ -33,6 +32,19 @@ app.add_typer(models_app, name="models")
 
 RunDir = Annotated[Path, typer.Option(help="Where state and logs of the stack live.")]
 Json = Annotated[bool, typer.Option("--json", help="End with one JSON object of the figures.")]
+
+
+def _settings() -> Settings:
+    """Settings from the environment, or one line naming what is wrong (never a value)."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(map(str, error['loc']))}: {error['msg']}"
+            for error in exc.errors(include_input=False, include_url=False)
+        )
+        typer.echo(f"invalid settings: {problems}", err=True)
+        raise typer.Exit(2) from None
 
 
 def _print_status(stack: Stack) -> bool:
@@ -85,24 +97,15 @@ def worker_rewards(
     ] = None,
 ) -> None:
     """Learn element rewards from impressions, clicks and conversions (until SIGTERM)."""
-    from prometheus_client import CollectorRegistry, start_http_server
+    from services.reward_updater.main import serve
 
-    from services.reward_updater.app import RewardWorker
-    from shared.catalog import AdCatalog
-
-    settings = Settings()
+    settings = _settings()
     path = catalog or settings.rewards.catalog_path
     if path is None:
         raise typer.BadParameter(
             "no catalogue: pass --catalog or set ADCRAFT_REWARDS__CATALOG_PATH"
         )
-    registry = CollectorRegistry()
-    host, port = settings.metrics_address.rsplit(":", 1)
-    start_http_server(int(port), host, registry)
-    stop = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
-    RewardWorker(settings, AdCatalog.load(Path(path)), registry).run(stop)
+    raise typer.Exit(serve(settings, Path(path)))
 
 
 @schemas_app.command("export")

@@ -1,12 +1,19 @@
-"""Dead-letter publishing: the original bytes, untouched, plus why they were rejected."""
+"""Dead-letter publishing: the original bytes plus why they were rejected.
+
+A message too large to publish whole goes by reference: cut to fit, marked truncated, with
+its original size beside the source topic, partition and offset that still hold it.
+"""
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from confluent_kafka import Message, Producer
 
 from shared import topics
+
+MAX_REASON_CHARS = 1_000
+MAX_KEY_BYTES = 1_024
 
 
 class Source(NamedTuple):
@@ -31,25 +38,58 @@ class Source(NamedTuple):
 
 
 class DeadLetters:
-    """Publishes rejected messages to the dead-letter topic and counts them by kind."""
+    """Publishes rejected messages to the dead-letter topic and counts them by kind.
 
-    def __init__(self, producer: Producer, topic: str = topics.DEAD_LETTER) -> None:
+    A record whose key, value and headers would come to more than ``max_bytes`` goes by
+    reference: key (to :data:`MAX_KEY_BYTES`) and value cut so the record fits, with headers
+    ``adcraft.truncated: true`` and ``adcraft.original.size`` (bytes of the original value).
+    """
+
+    def __init__(
+        self, producer: Producer, topic: str = topics.DEAD_LETTER, max_bytes: int = 100_000
+    ) -> None:
         self._producer = producer
         self._topic = topic
+        self._max_bytes = max_bytes
         self.counts: dict[str, int] = {}
 
     def publish(self, source: Source, reason: str, kind: str) -> None:
-        """Send the original message on with headers naming its origin, ``kind`` and ``reason``.
+        """Send the original message (or a reference to it, if too large) on with headers
+        naming its origin, ``kind`` and ``reason``.
 
         ``kind`` is a short, low-cardinality label (``decode``, ``unjoinable`` …) for
-        metrics; ``reason`` is the full human-readable explanation.
+        metrics; ``reason`` is the human-readable explanation, cut to
+        :data:`MAX_REASON_CHARS` (reasons may quote ids from the message).
         """
-        headers: dict[str, str | bytes | None] = {
-            "adcraft.reason": reason.encode(),
+        headers = {
+            "adcraft.reason": reason[:MAX_REASON_CHARS].encode(),
             "adcraft.kind": kind.encode(),
             "adcraft.source.topic": source.topic.encode(),
             "adcraft.source.partition": str(source.partition).encode(),
             "adcraft.source.offset": str(source.offset).encode(),
         }
-        self._producer.produce(self._topic, key=source.key, value=source.value, headers=headers)
+        key, value = source.key, source.value
+        if len(key or b"") + len(value or b"") + _size(headers) > self._max_bytes:
+            headers["adcraft.truncated"] = b"true"
+            headers["adcraft.original.size"] = str(len(value or b"")).encode()
+            key = key and key[:MAX_KEY_BYTES]
+            room = self._max_bytes - len(key or b"") - _size(headers)
+            value = (value or b"")[: max(room, 0)]
+        produce(self._producer, self._topic, key=key, value=value, headers=headers)
         self.counts[kind] = self.counts.get(kind, 0) + 1
+
+
+def produce(producer: Producer, topic: str, **record: Any) -> None:
+    """``producer.produce(topic, **record)``, waiting (serving delivery reports) while the
+    local queue is full instead of raising :class:`BufferError`."""
+    while True:
+        try:
+            producer.produce(topic, **record)
+            return
+        except BufferError:
+            producer.poll(0.1)
+
+
+def _size(headers: dict[str, bytes]) -> int:
+    """Bytes the headers add to a record."""
+    return sum(len(name) + len(value) for name, value in headers.items())

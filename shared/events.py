@@ -1,31 +1,57 @@
 """The event contract: one typed, versioned model per topic.
 
 Events are past-tense nouns. Unknown extra fields are ignored (producers may be newer
-than consumers); missing or mistyped required fields are rejected. Timestamps are epoch
-milliseconds. All event topics are keyed by ``ad_id`` so that an ad's impressions, clicks
-and conversions share a partition and its element scores have one owner.
+than consumers); missing or mistyped required fields are rejected, and so is any value
+outside its bounds: every string, collection and number a producer sends is bounded here,
+so no consumer meets an unbounded or non-finite one. Timestamps are epoch milliseconds. All
+event topics are keyed by ``ad_id`` so that an ad's impressions, clicks and conversions share
+a partition and its element scores have one owner.
 """
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Annotated, ClassVar
 
+from annotated_types import Ge, Gt, Le, MaxLen, MinLen
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared import topics
 
-Scalar = str | int | float | bool
+MAX_ID_LEN = 128
+MAX_NAME_LEN = 64
+MAX_TEXT_LEN = 256
+MAX_COPY_LEN = 1_024
+MAX_ENTRIES = 32
+MAX_TS_MS = 10**13
+"""Epoch milliseconds of the year 2286: far enough, and every later sum stays in 64 bits."""
+MAX_DEADLINE_MS = 3_600_000
+MAX_CONVERSION_VALUE = 1e9
+
+Id = Annotated[str, MinLen(1), MaxLen(MAX_ID_LEN)]
+"""Event, ad, request, user, product and element ids, and slot names."""
+Name = Annotated[str, MinLen(1), MaxLen(MAX_NAME_LEN)]
+"""Segments, placements, currencies and the keys of small maps."""
+Text = Annotated[str, MaxLen(MAX_TEXT_LEN)]
+Copy = Annotated[str, MaxLen(MAX_COPY_LEN)]
+Int64 = Annotated[int, Ge(-(2**63)), Le(2**63 - 1)]
+TimestampMs = Annotated[int, Ge(0), Le(MAX_TS_MS)]
+Probability = Annotated[float, Gt(0), Le(1)]
+Scalar = Text | Int64 | float | bool
+Slots = Annotated[dict[Id, Id], MinLen(1), MaxLen(MAX_ENTRIES)]
+"""Chosen element id per slot, e.g. ``{'title': 't3'}``."""
+Context = Annotated[dict[Name, Scalar], MaxLen(MAX_ENTRIES)]
 
 
 class Event(BaseModel):
     """Fields every event carries."""
 
-    model_config = ConfigDict(extra="ignore", frozen=True, strict=True)
+    # allow_inf_nan=False: pydantic's JSON parser reads NaN and Infinity (and 1e400 as inf).
+    model_config = ConfigDict(extra="ignore", frozen=True, strict=True, allow_inf_nan=False)
     topic: ClassVar[str]
 
-    event_id: str = Field(min_length=1, max_length=128)
-    ts_ms: int = Field(ge=0, description="When it happened, epoch milliseconds.")
-    ad_id: str = Field(min_length=1, max_length=128)
+    event_id: Id
+    ts_ms: TimestampMs = Field(description="When it happened, epoch milliseconds.")
+    ad_id: Id
 
     def key(self) -> bytes:
         """The Kafka message key."""
@@ -37,14 +63,12 @@ class ImpressionServed(Event):
 
     topic: ClassVar[str] = topics.IMPRESSIONS
 
-    request_id: str = Field(min_length=1)
-    user_id: str = Field(min_length=1)
-    elements: dict[str, str] = Field(
-        min_length=1, description="Chosen element id per slot, e.g. {'title': 't3'}."
-    )
-    propensity: float = Field(gt=0, le=1, description="Probability the policy chose this.")
-    segment: str = "all"
-    context: dict[str, Scalar] = {}
+    request_id: Id
+    user_id: Id
+    elements: Slots
+    propensity: Probability = Field(description="Probability the policy chose this.")
+    segment: Name = "all"
+    context: Context = {}
 
 
 class ClickRecorded(Event):
@@ -52,8 +76,8 @@ class ClickRecorded(Event):
 
     topic: ClassVar[str] = topics.CLICKS
 
-    request_id: str = Field(min_length=1)
-    user_id: str = Field(min_length=1)
+    request_id: Id
+    user_id: Id
 
 
 class ConversionRecorded(Event):
@@ -61,10 +85,10 @@ class ConversionRecorded(Event):
 
     topic: ClassVar[str] = topics.CONVERSIONS
 
-    request_id: str = Field(min_length=1)
-    user_id: str = Field(min_length=1)
-    value: float = Field(ge=0)
-    currency: str = "USD"
+    request_id: Id
+    user_id: Id
+    value: float = Field(ge=0, le=MAX_CONVERSION_VALUE)
+    currency: Name = "USD"
 
 
 class CreativeRequested(Event):
@@ -72,13 +96,13 @@ class CreativeRequested(Event):
 
     topic: ClassVar[str] = topics.CREATIVE_REQUESTS
 
-    request_id: str = Field(min_length=1)
-    user_id: str = Field(min_length=1)
-    product_id: str = Field(min_length=1)
-    placement: str = Field(min_length=1, description="e.g. 'feed', 'search', 'banner'.")
-    segment: str = "all"
-    context: dict[str, Scalar] = {}
-    deadline_ms: int = Field(ge=0)
+    request_id: Id
+    user_id: Id
+    product_id: Id
+    placement: Name = Field(description="e.g. 'feed', 'search', 'banner'.")
+    segment: Name = "all"
+    context: Context = {}
+    deadline_ms: int = Field(ge=0, le=MAX_DEADLINE_MS)
 
 
 class ElementScored(Event):
@@ -86,16 +110,18 @@ class ElementScored(Event):
 
     topic: ClassVar[str] = topics.ELEMENT_SCORES
 
-    segment: str
-    slot: str
-    element_id: str
+    # Names the ad, segment, slot, element and model version it was computed from.
+    event_id: Annotated[str, MinLen(1), MaxLen(5 * MAX_ID_LEN)]
+    segment: Name
+    slot: Id
+    element_id: Id
     score: float = Field(description="Posterior mean click probability.")
     uncertainty: float = Field(ge=0, description="Posterior standard deviation.")
     observations: float = Field(ge=0)
     conversion_score: float = Field(
         default=0.0, ge=0, le=1, description="Value-weighted conversion probability per impression."
     )
-    model_version: str
+    model_version: Id
 
     def key(self) -> bytes:
         """Compaction keeps the latest score per ad, segment and element."""
@@ -112,12 +138,12 @@ class RecommendationPublished(Event):
 
     topic: ClassVar[str] = topics.RECOMMENDATIONS
 
-    request_id: str = Field(min_length=1)
-    user_id: str = Field(min_length=1)
-    elements: dict[str, str]
-    copy_text: dict[str, str] = {}
-    propensity: float = Field(gt=0, le=1)
-    model_versions: dict[str, str] = {}
+    request_id: Id
+    user_id: Id
+    elements: Slots
+    copy_text: Annotated[dict[Name, Copy], MaxLen(MAX_ENTRIES)] = {}
+    propensity: Probability
+    model_versions: Annotated[dict[Name, Id], MaxLen(MAX_ENTRIES)] = {}
 
 
 EVENT_TYPES: tuple[type[Event], ...] = (

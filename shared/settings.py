@@ -15,11 +15,24 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # A mistyped secret variable must not be echoed into logs by its validation error.
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
+
+
+def _given(section: BaseModel, *names: str) -> list[str]:
+    """Which of the fields ``names`` are set (not None)."""
+    return [name for name in names if getattr(section, name) is not None]
+
+
+def _require_pair(section: BaseModel, first: str, second: str) -> None:
+    """Raise unless both fields or neither are set (errors name fields, never values)."""
+    given = _given(section, first, second)
+    if len(given) == 1:
+        raise ValueError(f"{first} and {second} must be set together (only {given[0]} is)")
 
 
 class KafkaSettings(_Section):
-    """Where the Kafka cluster is and how to authenticate to it."""
+    """Where the Kafka cluster is and how to authenticate to it (SASL and/or mutual TLS)."""
 
     bootstrap_servers: str = "127.0.0.1:9092"
     security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
@@ -27,10 +40,40 @@ class KafkaSettings(_Section):
     sasl_username: str | None = None
     sasl_password: SecretStr | None = None
     ssl_ca_location: str | None = None
+    ssl_certificate_location: str | None = Field(
+        default=None, description="Client certificate (PEM) for mutual TLS."
+    )
+    ssl_key_location: str | None = Field(
+        default=None, description="Private key (PEM) of ssl_certificate_location."
+    )
+    ssl_key_password: SecretStr | None = None
     session_timeout_ms: int = Field(default=10_000, ge=1_000)
     heartbeat_interval_ms: int = Field(default=1_000, ge=100)
     topic_partitions: int = Field(default=4, ge=1)
     topic_replication: int = Field(default=1, ge=1)
+
+    @model_validator(mode="after")
+    def _auth_fits_protocol(self) -> KafkaSettings:
+        sasl = self.security_protocol.startswith("SASL_")
+        tls = self.security_protocol.endswith("SSL")
+        credentials = _given(self, "sasl_username", "sasl_password")
+        if credentials and self.sasl_mechanism is None:
+            raise ValueError(f"{' and '.join(credentials)} need sasl_mechanism")
+        if self.sasl_mechanism is not None and not sasl:
+            raise ValueError("sasl_mechanism needs security_protocol SASL_PLAINTEXT or SASL_SSL")
+        tls_files = _given(
+            self,
+            "ssl_ca_location",
+            "ssl_certificate_location",
+            "ssl_key_location",
+            "ssl_key_password",
+        )
+        if tls_files and not tls:
+            raise ValueError(f"{', '.join(tls_files)} need security_protocol SSL or SASL_SSL")
+        _require_pair(self, "ssl_certificate_location", "ssl_key_location")
+        if self.ssl_key_password is not None and self.ssl_key_location is None:
+            raise ValueError("ssl_key_password needs ssl_key_location")
+        return self
 
     def client_config(self) -> dict[str, Any]:
         """librdkafka properties shared by producers, consumers and admin clients."""
@@ -46,11 +89,17 @@ class KafkaSettings(_Section):
             )
         if self.ssl_ca_location:
             config["ssl.ca.location"] = self.ssl_ca_location
+        if self.ssl_certificate_location and self.ssl_key_location:
+            config["ssl.certificate.location"] = self.ssl_certificate_location
+            config["ssl.key.location"] = self.ssl_key_location
+        if self.ssl_key_password:
+            config["ssl.key.password"] = self.ssl_key_password.get_secret_value()
         return config
 
 
 class RedisSettings(_Section):
-    """Redis endpoint; ``password`` enables AUTH and ``ssl`` TLS."""
+    """Redis endpoint; ``password`` enables AUTH and ``ssl`` TLS (``ssl_ca_certs`` pins the
+    CA that signed the server, ``ssl_certfile``/``ssl_keyfile`` a client certificate)."""
 
     host: str = "127.0.0.1"
     port: int = 6379
@@ -58,6 +107,19 @@ class RedisSettings(_Section):
     username: str | None = None
     password: SecretStr | None = None
     ssl: bool = False
+    ssl_ca_certs: str | None = None
+    ssl_certfile: str | None = None
+    ssl_keyfile: str | None = None
+    socket_timeout_s: float = Field(default=5.0, gt=0, description="Deadline of each command.")
+    socket_connect_timeout_s: float = Field(default=5.0, gt=0)
+
+    @model_validator(mode="after")
+    def _tls_files_need_ssl(self) -> RedisSettings:
+        tls_files = _given(self, "ssl_ca_certs", "ssl_certfile", "ssl_keyfile")
+        if tls_files and not self.ssl:
+            raise ValueError(f"{', '.join(tls_files)} need ssl=true")
+        _require_pair(self, "ssl_certfile", "ssl_keyfile")
+        return self
 
 
 class TritonSettings(_Section):
@@ -120,6 +182,47 @@ class RewardSettings(_Section):
         description="Share of "
         "unconverted impressions the conversion head "
         "learns from (re-weighted).",
+    )
+    max_future_skew_ms: int = Field(
+        default=300_000,
+        ge=0,
+        description="An event stamped further ahead of the wall clock is dead-lettered "
+        "(`future`): one bad clock must not drag a partition's event time forward.",
+    )
+    max_segments_per_ad: int = Field(
+        default=64,
+        gt=0,
+        description="Distinct segments learned per ad; impressions for more are "
+        "dead-lettered (`segment_limit`), so memory stays bounded.",
+    )
+    dead_letter_max_bytes: int = Field(
+        default=100_000,
+        gt=0,
+        description="A rejected message larger than this goes to the dead-letter topic by "
+        "reference: truncated, with its size and offset in headers.",
+    )
+    on_state_loss: Literal["rebuild", "fail"] = Field(
+        default="rebuild",
+        description="When Redis lost a partition's checkpoint that Kafka offsets say existed: "
+        "replay the partition from its first offset (only where the log still starts at "
+        "0), or refuse to start.",
+    )
+    rewind_alarm_ms: int = Field(
+        default=5_000,
+        gt=0,
+        description="How long a partition's log may end below the applied offset before "
+        "the worker stops (a broker that lost data; brief after a leader change).",
+    )
+    shutdown_timeout_s: float = Field(
+        default=45.0,
+        gt=0,
+        description="After SIGTERM, the process exits non-zero if flushing has not finished.",
+    )
+    ready_max_lag: int = Field(
+        default=10_000, ge=0, description="/readyz holds until lag per input is within this."
+    )
+    live_max_stall_s: float = Field(
+        default=5.0, gt=0, description="/healthz fails once the loop has not polled for this."
     )
 
     @model_validator(mode="after")
@@ -186,7 +289,10 @@ class Settings(BaseSettings):
     """All of adcraft's settings; ``Settings()`` reads the environment."""
 
     model_config = SettingsConfigDict(
-        env_prefix="ADCRAFT_", env_nested_delimiter="__", extra="forbid"
+        env_prefix="ADCRAFT_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        hide_input_in_errors=True,
     )
 
     kafka: KafkaSettings = KafkaSettings()
@@ -194,4 +300,20 @@ class Settings(BaseSettings):
     triton: TritonSettings = TritonSettings()
     rewards: RewardSettings = RewardSettings()
     copywriter: CopySettings = CopySettings()
-    metrics_address: str = "127.0.0.1:9400"
+    metrics_address: str = Field(
+        default="127.0.0.1:9400", description="Serves /metrics, /healthz and /readyz."
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    def plaintext_credentials(self) -> list[str]:
+        """Warnings, one per connection that would send credentials without TLS.
+
+        >>> Settings.model_validate({"redis": {"password": "pw"}}).plaintext_credentials()
+        ['redis: password sent without TLS']
+        """
+        warnings = []
+        if self.kafka.security_protocol == "SASL_PLAINTEXT":
+            warnings.append("kafka: SASL credentials sent without TLS (SASL_PLAINTEXT)")
+        if self.redis.password is not None and not self.redis.ssl:
+            warnings.append("redis: password sent without TLS")
+        return warnings

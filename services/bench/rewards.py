@@ -19,7 +19,7 @@ from services.bench.kafka_rates import consume_rate
 from services.reward_updater.app import RewardWorker
 from services.reward_updater.partition import INPUTS
 from services.traffic import SEGMENTS, SyntheticWorld, live_traffic, publish, traffic
-from shared import codec, kafka, score_store, topics
+from shared import codec, kafka, keys, score_store, topics
 from shared.events import ClickRecorded, ImpressionServed
 from shared.settings import RewardSettings, Settings
 from shared.stack import Stack
@@ -154,11 +154,11 @@ def _measure(
     thread.start()
     redis = score_store.client(settings.redis)
     probe = {
-        ad: score_store.element_field(slot, elements[0])
+        ad: keys.element_field(slot, elements[0])
         for ad, slots in world.catalog.ads.items()
         for slot, elements in [*slots.items()][:1]
     }
-    keys = [(ad, segment) for ad in world.catalog.ads for segment in SEGMENTS]
+    watched = [(ad, segment) for ad in world.catalog.ads for segment in SEGMENTS]
     latencies: list[float] = []
     pending: list[tuple[int, str, str]] = []
     deadline = time.time() + warmup_s + duration_s + 10
@@ -167,12 +167,12 @@ def _measure(
         pending += clicks[:taken]
         del clicks[:taken]
         pipe = redis.pipeline(transaction=False)
-        for ad, segment in keys:
-            pipe.hget(score_store.scores_key(ad, segment), probe[ad])
+        for ad, segment in watched:
+            pipe.hget(keys.scores(ad, segment), probe[ad])
         now_ms = time.time() * 1000
         visible = {
             key: orjson.loads(raw)["ts_ms"] if raw else -1
-            for key, raw in zip(keys, pipe.execute(), strict=True)
+            for key, raw in zip(watched, pipe.execute(), strict=True)
         }
         waiting = []
         for ts, ad, segment in pending:

@@ -2,30 +2,37 @@
 
 Built on confluent-kafka batches rather than a faust agent: the hot path pays no
 per-message framework cost. Exactly-once *effects* on top of at-least-once delivery come
-from each partition's state carrying the offsets it has applied, written to Redis in the
-same MULTI/EXEC as the scores; on assignment the worker seeks to those offsets.
+from each partition's state carrying the offsets it has applied, written to Redis in one
+fenced script with the changes; on assignment the worker seeks to those offsets (one back,
+to check the log still holds what was applied). Only the loop's thread touches the
+consumer; the checkpoint thread waits for Kafka acks and writes Redis, nothing else.
 """
 
 from __future__ import annotations
 
 import contextlib
 import gc
+import logging
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, Message, TopicPartition
 from prometheus_client import CollectorRegistry
 
+from services.reward_updater.exceptions import FatalError, OffsetRewound, StateUnrecoverable
 from services.reward_updater.join import Rejection
 from services.reward_updater.metrics import RewardMetrics
 from services.reward_updater.partition import INPUTS, PartitionState
 from shared import kafka, score_store, topics
 from shared.catalog import AdCatalog
-from shared.dead_letter import DeadLetters
+from shared.checkpoint_store import CheckpointStore, StateWrite
+from shared.dead_letter import DeadLetters, Source
 from shared.events import ElementScored
-from shared.score_store import StateWrite
+from shared.logs import Burst, record
 from shared.settings import Settings
+
+log = logging.getLogger("adcraft.rewards")
 
 
 class RewardWorker:
@@ -38,6 +45,7 @@ class RewardWorker:
         self.config = settings.rewards
         self.catalog = catalog
         self.states: dict[int, PartitionState] = {}
+        self.tokens: dict[int, int] = {}  # fencing token of each owned partition
         # Range assignment gives one consumer the same partition number of every input.
         self.consumer = kafka.consumer(
             settings.kafka,
@@ -48,23 +56,30 @@ class RewardWorker:
             },
         )
         self.producer = kafka.producer(settings.kafka)
-        self.store = score_store.ScoreStore(score_store.client(settings.redis))
-        self.dead_letters = DeadLetters(self.producer)
+        self.store = CheckpointStore(score_store.client(settings.redis), self.config.group_id)
+        self.dead_letters = DeadLetters(self.producer, max_bytes=self.config.dead_letter_max_bytes)
         self.metrics = RewardMetrics(
             lambda: list(self.states.values()), registry or CollectorRegistry()
         )
         self.metrics.dead_lettered = self.dead_letters.counts
+        self.joined = False
+        self.last_poll = time.monotonic()
+        self._letters = Burst(log, "dead_lettered")
+        self._troubles = Burst(log, "skipped_or_failed")
         self._rejections: list[Rejection] = []
         self._checkpointed: dict[int, dict[str, int]] = {}
+        self._short_logs: dict[tuple[str, int], float] = {}  # inputs ending below applied
         self._unflushed = 0
         self._checkpoints = 0
         self._checkpointer = ThreadPoolExecutor(1, thread_name_prefix="checkpoint")
-        self._pending: Future[None] | None = None
+        self._pending: Future[set[int]] | None = None
+        self._pending_offsets: list[TopicPartition] = []
+        self._closing = False
         self._last_publish = self._last_checkpoint = time.monotonic()
         self._gc_threshold = gc.get_threshold()
 
     def start(self) -> None:
-        """Create missing topics, check co-partitioning, subscribe."""
+        """Create missing topics, check co-partitioning, open the state, subscribe."""
         # Each event allocates a few dozen objects, nearly all freed by refcounting within
         # the batch: a young-generation collection every 700 allocations (the default)
         # scanned them anyway and took a quarter of the worker's time. close() restores it.
@@ -74,7 +89,9 @@ class RewardWorker:
         metadata = self.consumer.list_topics(timeout=10).topics
         counts = {topic: len(metadata[topic].partitions) for topic in INPUTS}
         if len(set(counts.values())) != 1:
-            raise RuntimeError(f"input topics must be co-partitioned, got {counts}")
+            raise FatalError(f"input topics must be co-partitioned, got {counts}")
+        created = self.store.open()
+        record(log, logging.INFO, "started", group=self.config.group_id, new_state=created)
         self.consumer.subscribe(
             list(INPUTS),
             on_assign=self._on_assign,
@@ -83,7 +100,8 @@ class RewardWorker:
         )
 
     def run(self, stop: threading.Event) -> None:
-        """Process until ``stop`` is set, then flush and close."""
+        """Process until ``stop`` is set, then flush and close; an error closes without
+        checkpointing (the last checkpoint stays the restart point) and is raised."""
         self.start()
         try:
             while not stop.is_set():
@@ -94,20 +112,35 @@ class RewardWorker:
 
     def poll_once(self, timeout_s: float = 0.02) -> int:
         """Consume and apply one batch; flush when the staleness bound is due."""
+        self.last_poll = time.monotonic()
         messages = self.consumer.consume(self.config.consume_batch, timeout=timeout_s)
         started = time.perf_counter()
         states = self.states
+        now_ms = int(time.time() * 1000)
+        for state in states.values():
+            state.tick(now_ms)
         for message in messages:
-            state = states.get(message.partition())  # type: ignore[arg-type]
-            if state is not None and message.error() is None:
-                rejected = state.apply(message)
-                if rejected:
-                    self._rejections += rejected
+            owner = states.get(message.partition())  # type: ignore[arg-type]
+            if owner is None or message.error() is not None:
+                self._skip(message)
+                continue
+            try:
+                rejected = owner.apply(message)
+            except FatalError:
+                raise
+            except Exception as exc:  # one message must never stop the worker
+                self.metrics.errors["apply"] += 1
+                self._troubles.add("apply_error")
+                rejected = [Rejection("error", f"{type(exc).__name__}: {exc}", Source.of(message))]
+            if rejected:
+                self._rejections += rejected
         for partition, idle in self._idle_inputs().items():
             self._rejections += self.states[partition].advance(idle)
         if messages:
             self.metrics.update_seconds.observe(time.perf_counter() - started)
         self._unflushed += len(messages)
+        if self._pending is not None and self._pending.done():
+            self._await_checkpoint()
         now = time.monotonic()
         if self._unflushed >= self.config.flush_max_events or (
             (now - self._last_checkpoint) * 1000 >= self.config.checkpoint_interval_ms
@@ -119,9 +152,23 @@ class RewardWorker:
             self.publish()
         return len(messages)
 
+    def _skip(self, message: Message) -> None:
+        """A consumer error event, or a message of a partition this worker no longer owns
+        (a fenced one, until the group revokes it): counted, never silent."""
+        error = message.error()
+        if error is None:
+            reason = "not_owned"
+        elif error.fatal():
+            raise FatalError(f"Kafka consumer: {error.str()}")
+        else:
+            reason = f"consumer_error:{error.name()}"
+        self.metrics.skipped[reason] += 1
+        self._troubles.add(reason)
+
     def _idle_inputs(self) -> dict[int, set[str]]:
         """Per partition, the inputs read up to the high-water mark of the last fetch."""
         idle: dict[int, set[str]] = {}
+        now = time.monotonic()
         for partition, state in self.states.items():
             idle[partition] = set()
             for topic in INPUTS:
@@ -133,7 +180,23 @@ class RewardWorker:
                     self.metrics.lag[topic, partition] = max(high - applied, 0)
                     if applied >= high:
                         idle[partition].add(topic)
+                    if high < applied:
+                        self._check_log_end(topic, partition, high, applied, now)
+                    else:
+                        self._short_logs.pop((topic, partition), None)
         return idle
+
+    def _check_log_end(self, topic: str, partition: int, high: int, applied: int, now: float):
+        """A log that ends below what was applied lost data (some brokers just serve nothing
+        past their end). The cached mark may predate this assignment, so it must stay low
+        for ``rewind_alarm_ms`` before it is an alarm."""
+        since = self._short_logs.setdefault((topic, partition), now)
+        if (now - since) * 1000 >= self.config.rewind_alarm_ms:
+            self.metrics.errors["offset_rewound"] += 1
+            raise OffsetRewound(
+                f"partition {partition} of {topic} ends at offset {high}, below the {applied} "
+                "already applied: the broker lost or rewound the log"
+            )
 
     def _changed(self) -> bool:
         return bool(self._rejections) or any(
@@ -141,18 +204,25 @@ class RewardWorker:
         )
 
     def publish(self) -> None:
-        """Send dead letters and refreshed scores to Kafka and Redis, without waiting for
-        acknowledgements: this bounds score staleness."""
+        """Send dead letters to Kafka, refreshed scores to Redis (fenced) and then Kafka,
+        without waiting for acknowledgements: this bounds score staleness."""
         started = time.perf_counter()
         for rejection in self._rejections:
             self.dead_letters.publish(rejection.source, rejection.reason, rejection.kind)
+            self._letters.add(rejection.kind)
         self._rejections = []
-        scores = [score for state in self.states.values() for score in state.scores()]
-        for key, value in scores:
-            self._produce(topics.ELEMENT_SCORES, ElementScored.key_of(*key), value)
-        self.producer.poll(0)
+        scores = {p: encoded for p, state in self.states.items() if (encoded := state.scores())}
         if scores:
-            self.store.write_encoded(scores)
+            fenced = self.store.write_scores(self.tokens, scores)
+            self._drop(fenced, "fenced")
+            self.metrics.fenced["scores"] += len(fenced)
+            for partition, encoded in scores.items():
+                if partition not in fenced:
+                    for key, value in encoded:
+                        self._produce(topics.ELEMENT_SCORES, ElementScored.key_of(*key), value)
+        self.producer.poll(0)
+        for state in self.states.values():
+            self.metrics.fold(state)
         self._last_publish = time.monotonic()
         self.metrics.publish_seconds.observe(time.perf_counter() - started)
         # The join holds many long-lived objects and creates no reference cycles: exempt
@@ -161,26 +231,25 @@ class RewardWorker:
         gc.freeze()
 
     def flush(self) -> None:
-        """Publish, then checkpoint and wait until it is stored."""
+        """Publish, then checkpoint and wait until it is stored and committed."""
         self.publish()
         self._checkpoint(background=False)
 
     def _checkpoint(self, background: bool) -> None:
         """Snapshot every changed partition now; then, on the checkpoint thread, wait until
-        Kafka acknowledged everything produced, write the snapshot to Redis in one
-        transaction, and commit its offsets. Checkpoints are stored in order; a failed one
-        is raised here, so the worker restarts from the last one stored.
+        Kafka acknowledged everything produced and write the snapshot to Redis in one
+        fenced script; this thread commits its offsets once it is stored. Checkpoints are
+        stored in order; a failed one is raised here, so the worker restarts from the last
+        one stored.
 
         Scores published after the last checkpoint are recomputed identically after a crash,
         so Redis and the scores topic converge on the checkpointed state."""
-        if self._pending is not None:
-            self._pending.result()
-            self._pending = None
+        self._await_checkpoint()
         changed = {p: s for p, s in self.states.items() if s.offsets != self._checkpointed.get(p)}
         self._checkpoints += 1
         snapshot = self._checkpoints % self.config.snapshot_every == 0
-        writes = {self._state_name(p): s.checkpoint(snapshot) for p, s in changed.items()}
-        offsets = [
+        writes = {p: s.checkpoint(snapshot) for p, s in changed.items()}
+        self._pending_offsets = [
             TopicPartition(topic, p, offset)
             for p, state in changed.items()
             for topic, offset in state.offsets.items()
@@ -188,19 +257,36 @@ class RewardWorker:
         self._checkpointed.update({p: dict(s.offsets) for p, s in changed.items()})
         self._unflushed = 0
         self._last_checkpoint = time.monotonic()
-        self._pending = self._checkpointer.submit(self._store_checkpoint, writes, offsets)
+        tokens = {p: self.tokens[p] for p in writes}
+        self._pending = self._checkpointer.submit(self._store_checkpoint, tokens, writes)
         if not background:
-            self._pending.result()
-            self._pending = None
+            self._await_checkpoint(asynchronous=False)
 
-    def _store_checkpoint(self, writes: dict[str, StateWrite], offsets: list) -> None:
+    def _store_checkpoint(self, tokens: dict[int, int], writes: dict[int, StateWrite]) -> set[int]:
         started = time.perf_counter()
         if self.producer.flush(30):
-            raise RuntimeError("element scores or dead letters were not acknowledged")
-        self.store.checkpoint(writes)
-        if offsets:
-            self.consumer.commit(offsets=offsets, asynchronous=False)
+            raise FatalError("element scores or dead letters were not acknowledged within 30 s")
+        fenced = self.store.save(tokens, writes)
         self.metrics.checkpoint_seconds.observe(time.perf_counter() - started)
+        return fenced
+
+    def _await_checkpoint(self, asynchronous: bool = True) -> None:
+        """Wait for the checkpoint in flight; commit the offsets it stored."""
+        if self._pending is None:
+            return
+        fenced = self._pending.result()
+        self._pending = None
+        self.metrics.fenced["checkpoint"] += len(fenced)
+        self._drop(fenced, "fenced")
+        offsets = [tp for tp in self._pending_offsets if tp.partition not in fenced]
+        if offsets:
+            try:
+                if asynchronous:
+                    self.consumer.commit(offsets=offsets, asynchronous=True)
+                else:
+                    self.consumer.commit(offsets=offsets, asynchronous=False)
+            except KafkaException as exc:  # Redis holds the truth; commits only drive lag
+                record(log, logging.WARNING, "commit_failed", error=str(exc))
 
     def _produce(self, topic: str, key: bytes, value: bytes) -> None:
         while True:
@@ -210,45 +296,117 @@ class RewardWorker:
             except BufferError:
                 self.producer.poll(0.05)
 
-    def _state_name(self, partition: int) -> str:
-        return f"rewards:{self.config.group_id}:{partition}"
+    def _drop(self, partitions: set[int] | list[int], why: str) -> None:
+        """Forget partitions this worker no longer owns (their unsaved work is redone by
+        the new owner, from the last checkpoint)."""
+        for partition in partitions:
+            state = self.states.pop(partition, None)
+            if state is not None:
+                self.metrics.fold(state)
+            self.tokens.pop(partition, None)
+            self._checkpointed.pop(partition, None)
+            self.metrics.forget(partition)
+            for topic in INPUTS:
+                self._short_logs.pop((topic, partition), None)
+        if partitions:
+            owned = self.states
+            self._rejections = [r for r in self._rejections if r.source.partition in owned]
+            level = logging.WARNING if why != "revoked" else logging.INFO
+            record(log, level, why, partitions=sorted(partitions))
 
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        self.joined = True
+        committed = {
+            (tp.topic, tp.partition): tp.offset for tp in consumer.committed(partitions, 10)
+        }
+        restored, rebuilt = [], []
         for partition in sorted({tp.partition for tp in partitions}):
+            self.tokens[partition] = self.store.claim(partition)
             state = PartitionState(partition, self.catalog, self.config)
-            if state.restore(self.store, self._state_name(partition)):
+            checkpoint = self.store.load(partition)
+            if checkpoint is not None:
+                state.restore(checkpoint)
                 self._checkpointed[partition] = dict(state.offsets)
+                restored.append(partition)
+            elif any(committed.get((topic, partition), -1) > 0 for topic in INPUTS):
+                self._check_rebuildable(consumer, partition)
+                rebuilt.append(partition)
             self.states[partition] = state
+            self.metrics.adopt(state)
         for tp in partitions:
             applied = self.states[tp.partition].offsets.get(tp.topic)
-            if applied is not None:
-                tp.offset = applied
+            tp.offset = applied - 1 if applied else OFFSET_BEGINNING
         consumer.assign(partitions)
+        record(
+            log,
+            logging.INFO,
+            "assigned",
+            partitions=sorted(self.states),
+            restored=restored,
+            rebuilt=rebuilt,
+        )
+
+    def _check_rebuildable(self, consumer: Consumer, partition: int) -> None:
+        """Kafka says this group committed offsets for ``partition`` but Redis holds no
+        checkpoint: Redis lost it. Replay the partition from offset 0 if its inputs still
+        start there (learning is deterministic, so that rebuilds the same state), else stop."""
+        lost = f"partition {partition}: Redis has no checkpoint but Kafka has committed offsets"
+        if self.config.on_state_loss == "fail":
+            raise StateUnrecoverable(f"{lost} (on_state_loss=fail)")
+        for topic in INPUTS:
+            low, _ = consumer.get_watermark_offsets(TopicPartition(topic, partition), 10, False)
+            if low > 0:
+                raise StateUnrecoverable(f"{lost}, and {topic} now starts at offset {low}")
+        record(log, logging.WARNING, "rebuilding", partition=partition, reason=lost)
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
-        self.flush()
-        for partition in {tp.partition for tp in partitions}:
-            self.states.pop(partition, None)
-            self._checkpointed.pop(partition, None)
+        if not self._closing:
+            self.flush()
+        self._drop(sorted({tp.partition for tp in partitions} & set(self.states)), "revoked")
         consumer.unassign()
 
     def _on_lost(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
-        # Another member may own these now: let an in-flight checkpoint land (its commit may
-        # fail), then drop unsaved work; it will be reprocessed there.
+        # Another member may own these now: let an in-flight checkpoint land (fencing keeps
+        # it from overwriting the new owner's), then drop unsaved work; it is redone there.
         if self._pending is not None:
             with contextlib.suppress(Exception):
                 self._pending.result()
             self._pending = None
-        for partition in {tp.partition for tp in partitions}:
-            self.states.pop(partition, None)
-            self._checkpointed.pop(partition, None)
-        self._rejections = [r for r in self._rejections if r.source.partition in self.states]
+        self._drop(sorted({tp.partition for tp in partitions} & set(self.states)), "lost")
+
+    def live(self) -> tuple[bool, str]:
+        """Liveness: the loop polled recently."""
+        stalled = time.monotonic() - self.last_poll
+        return stalled < self.config.live_max_stall_s, f"last poll {stalled:.1f} s ago"
+
+    def ready(self) -> tuple[bool, str]:
+        """Readiness: in the group, with every owned input's lag known and within bound."""
+        if not self.joined:
+            return False, "not assigned yet"
+        lag = self.metrics.lag.copy()
+        unknown = [(t, p) for p in list(self.states) for t in INPUTS if (t, p) not in lag]
+        if unknown:
+            return False, f"lag unknown for {len(unknown)} inputs"
+        worst = max(lag.values(), default=0)
+        return (
+            worst <= self.config.ready_max_lag,
+            f"lag {worst} (bound {self.config.ready_max_lag})",
+        )
 
     def close(self) -> None:
-        """Leave the group (its revocation checkpoints), flush and close the producer."""
-        self.consumer.close()
+        """Leave the group, let a checkpoint in flight finish, flush and close the producer.
+        Does not checkpoint: after an error the last stored checkpoint is the restart point
+        (:meth:`run` flushes first when it stops normally)."""
+        self._closing = True
+        try:
+            self.consumer.close()
+        except Exception as exc:  # leaving the group is best effort: the session expires
+            record(log, logging.WARNING, "consumer_close_failed", error=str(exc))
         self._checkpointer.shutdown(wait=True)
+        self._letters.flush()
+        self._troubles.flush()
         if self.producer.flush(10) == 0:
             self.producer.close()  # disconnect now, not whenever the worker is collected
         gc.unfreeze()
         gc.set_threshold(*self._gc_threshold)
+        record(log, logging.INFO, "stopped", group=self.config.group_id)

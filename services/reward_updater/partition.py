@@ -7,11 +7,15 @@ checkpointed together with the offsets they reflect.
 
 from __future__ import annotations
 
+import time
+import zlib
 from collections.abc import Sequence
+from typing import cast
 
 import orjson
 from confluent_kafka import Message
 
+from services.reward_updater.exceptions import OffsetRewound
 from services.reward_updater.join import (
     IMPRESSION,
     KINDS,
@@ -23,6 +27,7 @@ from services.reward_updater.join import (
 from services.reward_updater.reward_model import ElementRewardModel
 from shared import codec, topics
 from shared.catalog import AdCatalog
+from shared.checkpoint_store import Checkpoint, StateWrite
 from shared.codec import DecodeError
 from shared.dead_letter import Source
 from shared.events import (
@@ -30,7 +35,7 @@ from shared.events import (
     ConversionRecorded,
     ImpressionServed,
 )
-from shared.score_store import ScoreKey, ScoreStore, StateWrite
+from shared.score_store import ScoreKey
 from shared.settings import RewardSettings
 
 INPUTS = {
@@ -44,12 +49,21 @@ _READERS = {
 
 
 class PartitionState:
-    """Applies messages of one partition exactly once and learns from their labels."""
+    """Applies messages of one partition exactly once and learns from their labels.
+
+    Restored from a checkpoint, it expects the first message of each input to be the last
+    one it applied (the worker seeks one back): a different message, or any offset below
+    the applied ones, means the log was rewound under it (:class:`OffsetRewound`).
+    """
 
     def __init__(self, partition: int, catalog: AdCatalog, config: RewardSettings) -> None:
         self.partition = partition
         self.catalog = catalog
         self.lateness = config.allowed_lateness_ms
+        self.future_skew_ms = config.max_future_skew_ms
+        self.max_segments = config.max_segments_per_ad
+        self.horizon_ms = 0
+        self.tick()
         self.joiner = AttributionJoiner(
             config.click_window_ms,
             config.conversion_window_ms,
@@ -69,27 +83,45 @@ class PartitionState:
         self.max_ts: dict[str, int] = {}
         self.learned: dict[str, int] = {"click": 0, "conversion": 0}
         self.dirty: set[tuple[str, str]] = set()
+        # The last message applied per input, and (after a restore) the fingerprints of
+        # those still to be seen again before anything new is applied.
+        self.tail: dict[str, Message] = {}
+        self.unverified: dict[str, int] = {}
+        self.segments: dict[str, set[str]] = {}
+
+    def tick(self, now_ms: int | None = None) -> None:
+        """Move the horizon beyond which event times are in the future (once per batch)."""
+        now_ms = int(time.time() * 1000) if now_ms is None else now_ms
+        self.horizon_ms = now_ms + self.future_skew_ms
 
     def apply(self, message: Message) -> Sequence[Rejection]:
-        """Apply one consumed message of this partition; one at an offset already applied
-        is ignored."""
+        """Apply one consumed message of this partition; the last one already applied,
+        seen again after a restore, is checked and ignored."""
         topic, offset = message.topic(), message.offset()
-        if offset < self.offsets.get(topic, 0):  # type: ignore[operator]
+        topic = cast(str, topic)
+        offset = cast(int, offset)
+        if (self.unverified or offset < self.offsets.get(topic, 0)) and self._seen_before(
+            topic, offset, message
+        ):
             return NOTHING
-        self.offsets[topic] = offset + 1  # type: ignore[index,operator]
-        kind, read = _READERS[topic]  # type: ignore[index]
+        self.offsets[topic] = offset + 1
+        self.tail[topic] = message
+        kind, read = _READERS[topic]
         try:
             event = read(message.value())
         except DecodeError as exc:
             return [Rejection("decode", exc.reason, Source.of(message))]
+        if event.ts_ms > self.horizon_ms:
+            ahead = f"event time {event.ts_ms} is over {self.future_skew_ms} ms in the future"
+            return [Rejection("future", ahead, Source.of(message))]
         if kind == IMPRESSION:
             shown = (event.ad_id, event.segment, tuple(event.elements.items()))
             bag = self.joiner.bag_ids.get(shown)
             if bag is None:
-                reason = self.catalog.unknown(event.ad_id, event.elements)
+                reason = self._unshowable(event.ad_id, event.segment, event.elements)
                 if reason is not None:
                     return [_unknown(reason, message)]
-                bag = self.joiner.bag_id(shown)
+                bag = self._add_bag(shown)
         elif event.ad_id not in self.catalog.ads:
             return [_unknown(f"unknown ad {event.ad_id!r}", message)]
         if event.ts_ms > self.max_ts.get(topic, -1):
@@ -97,6 +129,34 @@ class PartitionState:
         if kind == IMPRESSION:
             return self.joiner.impression(event, bag, message)
         return self.joiner.feedback(kind, event, message)
+
+    def _seen_before(self, topic: str, offset: int, message: Message) -> bool:
+        """Whether ``message`` is the last one applied, seen again after a restore; raise
+        :class:`OffsetRewound` if the log below the applied offsets changed."""
+        applied = self.offsets.get(topic, 0)
+        expected = self.unverified.pop(topic, None)
+        if expected is None and offset >= applied:
+            return False
+        where = f"partition {self.partition} of {topic}"
+        if offset != applied - 1:
+            raise OffsetRewound(
+                f"{where}: offset {offset} arrived where the checkpoint, applied up to "
+                f"{applied}, expected {applied - 1}: the broker lost or rewound the log"
+            )
+        if expected is not None and _fingerprint(message) != expected:
+            raise OffsetRewound(f"{where}: offset {offset} holds another message than applied")
+        return True
+
+    def _unshowable(self, ad: str, segment: str, elements: dict[str, str]) -> str | None:
+        reason = self.catalog.unknown(ad, elements)
+        known = self.segments.get(ad, ())
+        if reason is None and segment not in known and len(known) >= self.max_segments:
+            return f"ad {ad!r} already has {self.max_segments} segments"
+        return reason
+
+    def _add_bag(self, shown: tuple) -> int:
+        self.segments.setdefault(shown[0], set()).add(shown[1])
+        return self.joiner.bag_id(shown)
 
     def watermark(self, idle: set[str]) -> int | None:
         """Event time every busy input has reached (None while one has told us nothing);
@@ -160,10 +220,10 @@ class PartitionState:
                 "offsets": self.offsets,
                 "max_ts": self.max_ts,
                 "learned": self.learned,
-                "dirty": sorted(self.dirty),
                 "watermark": self.joiner.watermark,
                 "counts": self.joiner.counts,
                 "registered": self.model.registered,
+                "tail": {topic: _fingerprint(message) for topic, message in self.tail.items()},
             }
         )
         blobs = {"meta": meta, "model": self.model.to_bytes()}
@@ -172,24 +232,33 @@ class PartitionState:
             return StateWrite(blobs=blobs, reset_log=True)
         return StateWrite(blobs=blobs, log_chunk=orjson.dumps(self.joiner.changes()))
 
-    def restore(self, store: ScoreStore, name: str) -> bool:
-        """Load the checkpoint called ``name``; False if there is none."""
-        meta_blob = store.load_blob(name, "meta")
-        model_blob = store.load_blob(name, "model")
-        if meta_blob is None or model_blob is None:
-            return False
-        meta = orjson.loads(meta_blob)
+    def restore(self, checkpoint: Checkpoint) -> None:
+        """Continue from ``checkpoint``; every (ad, segment) it knows is published again,
+        over whatever an earlier owner of the partition wrote last."""
+        meta = orjson.loads(checkpoint.meta)
         self.offsets, self.max_ts, self.learned = meta["offsets"], meta["max_ts"], meta["learned"]
-        self.dirty = {(ad, segment) for ad, segment in meta["dirty"]}
-        self.model.load_bytes([tuple(pair) for pair in meta["registered"]], model_blob)
-        empty = b'{"shown":{},"held":{},"bags":[]}'
-        entries = orjson.loads(store.load_blob(name, "pending") or empty)
-        for chunk in store.load_log(name):
+        self.unverified = dict(meta["tail"])
+        registered = [(ad, segment) for ad, segment in meta["registered"]]
+        self.model.load_bytes(registered, checkpoint.model)
+        self.dirty = set(registered)
+        entries = orjson.loads(checkpoint.pending or b'{"shown":{},"held":{},"bags":[]}')
+        for chunk in checkpoint.log:
             merge(entries, orjson.loads(chunk))
         self.joiner.restore(meta["watermark"], entries, meta["counts"])
-        return True
+        for ad, segment, _ in self.joiner.bags:
+            self.segments.setdefault(ad, set()).add(segment)
+
+
+def _fingerprint(message: Message) -> int:
+    """What identifies a message at an offset: a checksum of its key and value."""
+    return zlib.crc32(message.value() or b"", zlib.crc32(message.key() or b""))
 
 
 def _unknown(reason: str, message: Message) -> Rejection:
-    kind = "unknown_ad" if reason.startswith("unknown ad") else "unknown_element"
+    if reason.startswith("unknown ad"):
+        kind = "unknown_ad"
+    elif reason.endswith("segments"):
+        kind = "segment_limit"
+    else:
+        kind = "unknown_element"
     return Rejection(kind, reason, Source.of(message))

@@ -30,8 +30,17 @@ def port_open(port: int, host: str = "127.0.0.1") -> bool:
         return sock.connect_ex((host, port)) == 0
 
 
+def minimal_env() -> dict[str, str]:
+    """PATH and HOME only: a service must not inherit its caller's secrets."""
+    return {"PATH": os.environ.get("PATH", os.defpath), "HOME": str(Path.home())}
+
+
 def spawn(argv: list[str], log_path: Path, env: dict[str, str] | None = None) -> int:
-    """Start ``argv`` in its own session (so it outlives the caller); return its PID."""
+    """Start ``argv`` in its own session (so it outlives the caller); return its PID.
+
+    The process gets exactly ``env`` (:func:`minimal_env` when None), never the caller's
+    environment.
+    """
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "ab") as log:
         proc = subprocess.Popen(
@@ -39,7 +48,7 @@ def spawn(argv: list[str], log_path: Path, env: dict[str, str] | None = None) ->
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
-            env=env,
+            env=minimal_env() if env is None else env,
             start_new_session=True,
         )
     return proc.pid

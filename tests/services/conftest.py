@@ -1,32 +1,50 @@
 """Fixtures for the reward worker: a fresh broker and Redis per test (the worker uses the
-fixed ``adcraft.*.v1`` topics), and helpers to feed and drain it."""
+fixed ``adcraft.*.v1`` topics), helpers to feed and drain it, and the worker as a real
+process (``adcraft worker rewards``) for fault tests."""
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import threading
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 
+import orjson
 import pytest
-from confluent_kafka import Message
+from confluent_kafka import OFFSET_BEGINNING, Message, TopicPartition
 
 from services.reward_updater.app import RewardWorker
 from services.reward_updater.partition import INPUTS, PartitionState
-from shared import codec, kafka, topics
+from services.traffic import SEGMENTS, SyntheticWorld
+from shared import codec, kafka, keys, score_store, topics
 from shared.catalog import AdCatalog
 from shared.events import Event
 from shared.settings import RewardSettings, Settings
 from shared.stack import Stack
+from shared.stack.process import free_port
 
 WINDOWS = RewardSettings(click_window_ms=2_000, conversion_window_ms=10_000, hold_ms=2_000)
+JOINED = ("impression", "click_joined", "conversion_joined")
 
 
 @pytest.fixture
-def reward_settings(tmp_path) -> Iterator[Settings]:
+def reward_stack(tmp_path) -> Iterator[Stack]:
     with Stack(run_dir=tmp_path / "stack", services=("broker", "redis")) as stack:
-        base = stack.settings()
-        settings = Settings(kafka=base.kafka, redis=base.redis, rewards=WINDOWS)
-        kafka.ensure_topics(settings.kafka, topics.ALL, compacted=topics.COMPACTED)
-        yield settings
+        yield stack
+
+
+@pytest.fixture
+def reward_settings(reward_stack) -> Settings:
+    base = reward_stack.settings()
+    settings = Settings(kafka=base.kafka, redis=base.redis, rewards=WINDOWS)
+    kafka.ensure_topics(settings.kafka, topics.ALL, compacted=topics.COMPACTED)
+    return settings
 
 
 def _drain(worker: RewardWorker, total: int, timeout_s: float = 90) -> None:
@@ -50,6 +68,59 @@ def _reference(catalog: AdCatalog, events: list[Event]) -> PartitionState:
     return state
 
 
+def _redis_scores(settings: Settings, world: SyntheticWorld) -> dict:
+    store = score_store.ScoreStore(score_store.client(settings.redis))
+    return {
+        (ad, segment, slot, element): score
+        for ad in world.catalog.ads
+        for segment in SEGMENTS
+        for (slot, element), score in store.read(ad, segment).items()
+    }
+
+
+def _assert_same_scores(actual: dict, state: PartitionState, world: SyntheticWorld) -> None:
+    expected = {
+        (ad, segment, e.slot, e.element_id): e
+        for ad in world.catalog.ads
+        for segment in SEGMENTS
+        for e in state.model.element_scores(ad, segment)
+    }
+    assert actual.keys() == expected.keys()
+    for key, score in actual.items():
+        assert score.score == pytest.approx(expected[key].score, rel=1e-9, abs=1e-12)
+        assert score.uncertainty == pytest.approx(expected[key].uncertainty, rel=1e-9)
+        assert score.observations == expected[key].observations
+
+
+@pytest.fixture
+def redis_scores():
+    """Every element score Redis holds for the world's ads and segments."""
+    return _redis_scores
+
+
+@pytest.fixture
+def assert_same_scores():
+    """Redis scores equal a reference partition state's, to 1e-9."""
+    return _assert_same_scores
+
+
+def _assert_exact(settings: Settings, world: SyntheticWorld, events: list[Event]) -> None:
+    """The stored checkpoints applied every event once: counts and scores are those of
+    the same events read once, in order, by one in-memory state."""
+    applied, counts = _checkpoint_totals(settings)
+    assert applied == len(events)
+    expected = _reference(world.catalog, events)
+    for outcome in JOINED:
+        assert counts.get(outcome, 0) == expected.joiner.counts[outcome], outcome
+    assert not {"duplicate", "repeat_click", "repeat_conversion"} & counts.keys()
+    _assert_same_scores(_redis_scores(settings, world), expected, world)
+
+
+@pytest.fixture
+def assert_exact():
+    return _assert_exact
+
+
 @pytest.fixture
 def drain():
     return _drain
@@ -58,3 +129,203 @@ def drain():
 @pytest.fixture
 def reference():
     return _reference
+
+
+class WorkerProcess:
+    """``adcraft worker rewards`` as a child process, pointed at ``settings``; its JSON-line
+    logs are kept in ``log``."""
+
+    def __init__(self, settings: Settings, catalog: AdCatalog, run_dir: Path, **env: str):
+        self.settings = settings
+        self.metrics_port = free_port()
+        catalog_path = run_dir / "catalog.json"
+        catalog_path.write_bytes(orjson.dumps(catalog.model_dump()))
+        rewards = settings.rewards
+        self.env = (
+            os.environ
+            | {
+                "ADCRAFT_KAFKA__BOOTSTRAP_SERVERS": settings.kafka.bootstrap_servers,
+                # A killed member holds its partitions until its session expires.
+                "ADCRAFT_KAFKA__SESSION_TIMEOUT_MS": "3000",
+                "ADCRAFT_KAFKA__TOPIC_PARTITIONS": str(settings.kafka.topic_partitions),
+                "ADCRAFT_REDIS__PORT": str(settings.redis.port),
+                "ADCRAFT_REWARDS__CLICK_WINDOW_MS": str(rewards.click_window_ms),
+                "ADCRAFT_REWARDS__CONVERSION_WINDOW_MS": str(rewards.conversion_window_ms),
+                "ADCRAFT_REWARDS__HOLD_MS": str(rewards.hold_ms),
+                "ADCRAFT_REWARDS__CATALOG_PATH": str(catalog_path),
+                "ADCRAFT_METRICS_ADDRESS": f"127.0.0.1:{self.metrics_port}",
+            }
+            | env
+        )
+        self.log = run_dir / f"worker-{self.metrics_port}.log"
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> WorkerProcess:
+        with open(self.log, "ab") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "services.cli", "worker", "rewards"],
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        return self
+
+    def signal(self, sig: signal.Signals) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(sig)
+
+    def kill(self) -> None:
+        self.signal(signal.SIGKILL)
+        self.wait(10)
+
+    def wait(self, timeout_s: float) -> int:
+        assert self.proc is not None
+        return self.proc.wait(timeout_s)
+
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self, timeout_s: float = 60) -> int:
+        """SIGTERM and wait: the exit code (0: it flushed and stopped cleanly)."""
+        if not self.running():
+            return self.proc.returncode if self.proc else 0
+        self.signal(signal.SIGTERM)
+        return self.wait(timeout_s)
+
+    def get(self, path: str, timeout_s: float = 2.0) -> tuple[int, str]:
+        """Status and body of one of its HTTP endpoints (status 0: no answer)."""
+        url = f"http://127.0.0.1:{self.metrics_port}{path}"
+        try:
+            with urllib.request.urlopen(url, timeout=timeout_s) as response:
+                return response.status, response.read().decode()
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read().decode()
+        except OSError:
+            return 0, ""
+
+    def rss_peak_mb(self) -> float:
+        assert self.proc is not None
+        status = Path(f"/proc/{self.proc.pid}/status").read_text()
+        (line,) = [line for line in status.splitlines() if line.startswith("VmHWM:")]
+        return int(line.split()[1]) / 1024
+
+    def assignments(self) -> int:
+        """How many times a process of this worker was given partitions."""
+        return sum(1 for line in self.lines() if line["event"] == "assigned")
+
+    def lines(self) -> list[dict]:
+        """Its JSON log lines (librdkafka's own lines are skipped)."""
+        out = []
+        for line in self.log.read_text(errors="replace").splitlines():
+            if line.startswith("{"):
+                out.append(orjson.loads(line))
+        return out
+
+
+@pytest.fixture
+def worker_process(tmp_path):
+    started: list[WorkerProcess] = []
+
+    def make(settings: Settings, catalog: AdCatalog, **env: str) -> WorkerProcess:
+        worker = WorkerProcess(settings, catalog, tmp_path, **env)
+        started.append(worker)
+        return worker
+
+    yield make
+    for worker in started:
+        if worker.running():
+            worker.signal(signal.SIGCONT)
+            worker.kill()
+
+
+@pytest.fixture
+def totals():
+    """Messages applied and join outcomes in the stored checkpoints."""
+    return _checkpoint_totals
+
+
+@pytest.fixture
+def letters():
+    """Dead letters on the topic, by source."""
+    return _dead_letters
+
+
+def _checkpoint_totals(settings: Settings) -> tuple[int, dict[str, int]]:
+    """Messages applied and join outcomes over every partition's stored checkpoint."""
+    redis = score_store.client(settings.redis)
+    applied, counts = 0, {}
+    for partition in range(settings.kafka.topic_partitions):
+        meta = redis.get(keys.checkpoint(settings.rewards.group_id, partition, "meta"))
+        if meta:
+            state = orjson.loads(meta)
+            applied += sum(state["offsets"].values())
+            for outcome, count in state["counts"].items():
+                counts[outcome] = counts.get(outcome, 0) + count
+    redis.close()
+    return applied, counts
+
+
+def _dead_letters(settings: Settings, idle_s: float = 2.0) -> dict[tuple[str, int, int], dict]:
+    """Every dead letter by its source (topic, partition, offset): a source dead-lettered
+    twice (at-least-once, across a restart) is one entry."""
+    consumer = kafka.consumer(settings.kafka, f"reader-{time.monotonic_ns()}")
+    consumer.assign(
+        [
+            TopicPartition(topics.DEAD_LETTER, partition, OFFSET_BEGINNING)
+            for partition in range(settings.kafka.topic_partitions)
+        ]
+    )
+    letters, last, started = {}, time.monotonic(), time.monotonic()
+    while time.monotonic() - last < (idle_s if letters else max(idle_s, 5.0)):
+        for message in consumer.consume(500, timeout=0.2):
+            if message.error() is None:
+                headers = {k: v.decode() for k, v in message.headers()}
+                source = (
+                    headers["adcraft.source.topic"],
+                    int(headers["adcraft.source.partition"]),
+                    int(headers["adcraft.source.offset"]),
+                )
+                letters[source] = headers | {"size": len(message.value() or b"")}
+                last = time.monotonic()
+        assert time.monotonic() - started < 120
+    consumer.close()
+    return letters
+
+
+class Feeder(threading.Thread):
+    """Produces ``events`` in order at about ``rate`` events/s (load while faults happen)."""
+
+    def __init__(self, settings: Settings, events: list[Event], rate: float) -> None:
+        super().__init__(daemon=True)
+        self.settings, self.events, self.rate = settings, events, rate
+        self.sent = 0
+
+    def run(self) -> None:
+        producer = kafka.producer(self.settings.kafka)
+        started = time.monotonic()
+        for event in self.events:
+            delay = started + self.sent / self.rate - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            producer.produce(event.topic, key=event.key(), value=codec.encode(event))
+            producer.poll(0)
+            self.sent += 1
+        producer.flush(30)
+
+
+@pytest.fixture
+def feeder():
+    return Feeder
+
+
+def wait_until(condition, timeout_s: float, what: str, every_s: float = 0.2) -> None:
+    """Poll ``condition`` until it holds; fail naming ``what`` after ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(every_s)
+
+
+@pytest.fixture
+def until():
+    return wait_until

@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import time
-import urllib.request
 
 import numpy as np
 import orjson
@@ -15,10 +10,10 @@ import pytest
 from scipy.stats import spearmanr
 
 from services.reward_updater.app import RewardWorker
+from services.reward_updater.partition import PartitionState
 from services.traffic import SEGMENTS, SyntheticWorld, publish, traffic
-from shared import codec, kafka, score_store, topics
+from shared import codec, kafka, topics
 from shared.events import ElementScored
-from shared.stack.process import free_port
 
 pytestmark = pytest.mark.integration
 
@@ -37,32 +32,10 @@ def read_topic(settings, topic, idle_s=2.0):
     return messages
 
 
-def redis_scores(settings, world):
-    store = score_store.ScoreStore(score_store.client(settings.redis))
-    return {
-        (ad, segment, slot, element): score
-        for ad in world.catalog.ads
-        for segment in SEGMENTS
-        for (slot, element), score in store.read(ad, segment).items()
-    }
-
-
-def assert_same_scores(actual, state, world):
-    expected = {
-        (ad, segment, e.slot, e.element_id): e
-        for ad in world.catalog.ads
-        for segment in SEGMENTS
-        for e in state.model.element_scores(ad, segment)
-    }
-    assert actual.keys() == expected.keys()
-    for key, score in actual.items():
-        assert score.score == pytest.approx(expected[key].score, rel=1e-9, abs=1e-12)
-        assert score.uncertainty == pytest.approx(expected[key].uncertainty, rel=1e-9)
-        assert score.observations == expected[key].observations
-
-
 @pytest.mark.slow
-def test_learns_the_element_ranking_and_redis_matches_the_topic(reward_settings, drain):
+def test_learns_the_element_ranking_and_redis_matches_the_topic(
+    reward_settings, drain, redis_scores
+):
     world = SyntheticWorld.create(ads=2, seed=3)
     events = list(traffic(world, 40_000, spacing_ms=0.5))
     publish(kafka.producer(reward_settings.kafka), events)
@@ -90,7 +63,9 @@ def test_learns_the_element_ranking_and_redis_matches_the_topic(reward_settings,
     assert latest == stored
 
 
-def test_duplicates_and_replays_leave_scores_unchanged(reward_settings, drain, reference):
+def test_duplicates_and_replays_leave_scores_unchanged(
+    reward_settings, drain, reference, redis_scores, assert_same_scores
+):
     world = SyntheticWorld.create(ads=2, seed=5)
     events = list(traffic(world, 6_000, spacing_ms=1.0))
     with_duplicates = [e for i, e in enumerate(events) for _ in range(2 if i % 10 == 0 else 1)]
@@ -153,78 +128,30 @@ def test_malformed_events_are_dead_lettered_and_processing_goes_on(reward_settin
     assert kinds == [b"decode"] * 3 + [b"unknown_ad", b"unknown_element"]
 
 
-@pytest.mark.slow
-def test_sigkill_mid_stream_loses_nothing_and_counts_nothing_twice(
-    reward_settings, reference, tmp_path
+def test_a_message_that_breaks_apply_is_dead_lettered_and_the_worker_goes_on(
+    reward_settings, drain, monkeypatch
 ):
-    world = SyntheticWorld.create(ads=8, seed=11)
-    events = list(traffic(world, 80_000, spacing_ms=0.2))
-    publish(kafka.producer(reward_settings.kafka), events)
-    catalog = tmp_path / "catalog.json"
-    catalog.write_bytes(orjson.dumps(world.catalog.model_dump()))
-    metrics = free_port()
-    env = os.environ | {
-        "ADCRAFT_KAFKA__BOOTSTRAP_SERVERS": reward_settings.kafka.bootstrap_servers,
-        "ADCRAFT_KAFKA__SESSION_TIMEOUT_MS": "6000",
-        "ADCRAFT_REDIS__PORT": str(reward_settings.redis.port),
-        "ADCRAFT_REWARDS__CLICK_WINDOW_MS": str(reward_settings.rewards.click_window_ms),
-        "ADCRAFT_REWARDS__CONVERSION_WINDOW_MS": str(reward_settings.rewards.conversion_window_ms),
-        "ADCRAFT_REWARDS__HOLD_MS": str(reward_settings.rewards.hold_ms),
-        "ADCRAFT_REWARDS__CATALOG_PATH": str(catalog),
-        # Frequent checkpoints: the worker reads this stream in about a second.
-        "ADCRAFT_REWARDS__CHECKPOINT_INTERVAL_MS": "100",
-        "ADCRAFT_METRICS_ADDRESS": f"127.0.0.1:{metrics}",
-    }
-    redis = score_store.client(reward_settings.redis)
-    group = reward_settings.rewards.group_id
+    world = SyntheticWorld.create(ads=1, seed=4)
+    good = list(traffic(world, 300, spacing_ms=10))
+    apply = PartitionState.apply
 
-    def applied():
-        total = 0
-        for partition in range(reward_settings.kafka.topic_partitions):
-            meta = redis.get(score_store.state_key(f"rewards:{group}:{partition}:meta"))
-            total += sum(orjson.loads(meta)["offsets"].values()) if meta else 0
-        return total
+    def apply_or_break(state, message):  # a bug that only one message triggers
+        if message.value() == b'{"boom":1}':
+            raise ZeroDivisionError("division by zero")
+        return apply(state, message)
 
-    def start():
-        return subprocess.Popen(
-            [sys.executable, "-m", "services.cli", "worker", "rewards"],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-
-    worker = start()
-    deadline = time.monotonic() + 60
-    while applied() < len(events) // 4:
-        assert time.monotonic() < deadline and worker.poll() is None
-        time.sleep(0.05)
-    worker.send_signal(signal.SIGKILL)
-    worker.wait()
-    at_kill = applied()
-    assert at_kill < len(events), "the worker finished before it could be killed"
-
-    worker = start()
-    try:
-        deadline = time.monotonic() + 90
-        while applied() < len(events):
-            assert time.monotonic() < deadline and worker.poll() is None
-            time.sleep(0.1)
-        with urllib.request.urlopen(f"http://127.0.0.1:{metrics}/metrics") as response:
-            exposition = response.read().decode()
-    finally:
-        worker.terminate()
-        worker.wait(30)
-
-    expected = reference(world.catalog, events)
-    counts: dict[str, int] = {}
-    for partition in range(reward_settings.kafka.topic_partitions):
-        meta = redis.get(score_store.state_key(f"rewards:{group}:{partition}:meta"))
-        for outcome, count in orjson.loads(meta)["counts"].items() if meta else ():
-            counts[outcome] = counts.get(outcome, 0) + count
-    for outcome in ("impression", "click_joined", "conversion_joined"):
-        assert counts[outcome] == expected.joiner.counts[outcome]
-    assert counts["impression"] == 80_000
-    assert not {"duplicate", "repeat_click", "repeat_conversion"} & counts.keys()
-    assert_same_scores(redis_scores(reward_settings, world), expected, world)
-    assert 'adcraft_rewards_join_outcomes_total{outcome="impression"} 80000.0' in exposition
-    assert "adcraft_rewards_consumer_lag" in exposition
+    monkeypatch.setattr(PartitionState, "apply", apply_or_break)
+    producer = kafka.producer(reward_settings.kafka)
+    producer.produce(topics.IMPRESSIONS, key=b"ad0", value=b'{"boom":1}')
+    publish(producer, good)
+    worker = RewardWorker(reward_settings, world.catalog)
+    worker.start()
+    drain(worker, len(good) + 1)
+    impressions = sum(1 for e in good if e.topic == topics.IMPRESSIONS)
+    assert sum(s.joiner.counts.get("impression", 0) for s in worker.states.values()) == impressions
+    worker.close()
+    assert worker.dead_letters.counts["error"] == 1
+    assert worker.metrics.errors["apply"] == 1
+    letters = read_topic(reward_settings, topics.DEAD_LETTER, idle_s=1.0)
+    (letter,) = [m for m in letters if m.value() == b'{"boom":1}']
+    assert dict(letter.headers())["adcraft.reason"] == b"ZeroDivisionError: division by zero"

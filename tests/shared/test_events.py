@@ -7,6 +7,7 @@ from shared import codec, topics
 from shared.codec import DecodeError
 from shared.events import (
     EVENT_TYPES,
+    MAX_TS_MS,
     ClickRecorded,
     ConversionRecorded,
     CreativeRequested,
@@ -112,12 +113,65 @@ def test_mistyped_fields_are_rejected(field, value, message):
     [
         (b"{not json", "invalid JSON"),
         (b"[1, 2]", "expected a JSON object, got list"),
+        (b"NaN", "expected a JSON object, got float"),
+        (b"-Infinity", "expected a JSON object, got float"),
+        (b"[" * 10_000 + b"]" * 10_000, "invalid JSON: recursion limit exceeded"),
         (None, "empty message"),
     ],
 )
 def test_malformed_bytes(raw, reason):
     with pytest.raises(DecodeError, match=reason):
         codec.decode(raw, ClickRecorded)
+    with pytest.raises(DecodeError, match=reason):
+        codec.reader(ClickRecorded)(raw)
+
+
+@pytest.mark.parametrize(
+    ("error", "reason"),
+    [(RecursionError(), "nested too deeply"), (MemoryError("x"), "undecodable: MemoryError: x")],
+)
+def test_a_parser_failure_of_any_kind_is_a_decode_error(monkeypatch, error, reason):
+    def fail(raw):
+        raise error
+
+    monkeypatch.setattr(ClickRecorded, "model_validate_json", fail)
+    with pytest.raises(DecodeError, match=reason):
+        codec.decode(codec.encode(EXAMPLES[1]), ClickRecorded)
+
+
+MANY = {f"k{i}": "v" for i in range(33)}
+
+
+@pytest.mark.parametrize(
+    ("event", "field", "value", "reason"),
+    [
+        (EXAMPLES[1], "event_id", "e" * 129, "event_id: String should have at most 128 char"),
+        (EXAMPLES[1], "user_id", "", "user_id: String should have at least 1 char"),
+        (EXAMPLES[1], "ts_ms", MAX_TS_MS + 1, "ts_ms: Input should be less than or equal to"),
+        (EXAMPLES[1], "ts_ms", 2**64, "ts_ms: Input should be less than or equal to"),
+        (EXAMPLES[0], "segment", "s" * 65, "segment: String should have at most 64 char"),
+        (EXAMPLES[0], "propensity", float("nan"), "propensity: Input should be a finite number"),
+        (EXAMPLES[0], "elements", MANY, "elements: Dictionary should have at most 32 items"),
+        (EXAMPLES[0], "elements", {"t" * 129: "e"}, r"elements\.t+\.\[key\]: String should"),
+        (EXAMPLES[0], "context", MANY, "context: Dictionary should have at most 32 items"),
+        (EXAMPLES[0], "context", {"k" * 65: 1}, r"context\.k+\.\[key\]: String should"),
+        (EXAMPLES[0], "context", {"k": "v" * 257}, "context.k.constrained-str: String should"),
+        (EXAMPLES[0], "context", {"k": float("inf")}, "context.k.constrained-str: Input should"),
+        (EXAMPLES[2], "value", 1e9 + 1, "value: Input should be less than or equal to 1000000000"),
+        (EXAMPLES[2], "value", float("inf"), "value: Input should be a finite number"),
+        (EXAMPLES[3], "placement", "p" * 65, "placement: String should have at most 64 char"),
+        (EXAMPLES[3], "deadline_ms", 3_600_001, "deadline_ms: Input should be less than or equal"),
+        (EXAMPLES[4], "score", float("-inf"), "score: Input should be a finite number"),
+        (EXAMPLES[5], "copy_text", {"body": "c" * 1025}, "copy_text.body: String should have"),
+        (EXAMPLES[5], "model_versions", MANY, "model_versions: Dictionary should have at most"),
+    ],
+)
+def test_values_out_of_bounds_are_rejected(event, field, value, reason):
+    kind = type(event)
+    raw = json.dumps(orjson.loads(codec.encode(event)) | {field: value}).encode()
+    for decoder in (codec.reader(kind), lambda r: codec.decode(r, kind)):
+        with pytest.raises(DecodeError, match="^" + reason):
+            decoder(raw)
 
 
 def test_topics_are_versioned_and_distinct():
@@ -142,6 +196,27 @@ def test_export_writes_one_schema_per_event(tmp_path):
 
 
 ODD_VALUES = [None, True, 0, -1, 1, 1.0, 1.5, 2**70, "", "1", "x" * 200, [], {}, {"k": 1}]
+# Each side of every bound in the contract.
+BOUND_VALUES = [
+    *("x" * n for n in (64, 65, 128, 129, 256, 257, 1024, 1025)),
+    *(n + d for n in (MAX_TS_MS, 3_600_000, 2**63, 2**64) for d in (-1, 0, 1)),
+    *(v + d for v in (0.0, 1.0, 1e9) for d in (-1e-9, 0.0, 1e-9)),
+    float("nan"),
+    float("inf"),
+    1e308,
+    {"": "v"},
+    {"k" * 64: "v"},
+    {"k" * 65: "v"},
+    {"k": "v" * 256},
+    {"k": "v" * 1025},
+    {"k": 2**63 - 1},
+    {"k": 2**63},
+    {"k": float("nan")},
+    {f"k{i}": "v" for i in range(32)},
+    {f"k{i}": "v" for i in range(33)},
+]
+# An unknown field: harmless, or one msgspec would skip unread but pydantic rejects.
+EXTRAS = [b'{"x": [1, 2.5, null]}', b"[" * 300 + b"]" * 300, b'"\xff"', b"9" * 5_000, b'"\\ud800"']
 
 
 def _outcome(decoder, raw, event_type):
@@ -158,12 +233,15 @@ def test_reader_accepts_and_rejects_exactly_like_decode(event):
     variants = [b"", b"{not json", b"[1, 2]", b"null", None, json.dumps(data).encode()]
     for field in data:
         variants.append(json.dumps({k: v for k, v in data.items() if k != field}).encode())
-        variants += [json.dumps(data | {field: value}).encode() for value in ODD_VALUES]
+        variants += [
+            json.dumps(data | {field: value}).encode() for value in ODD_VALUES + BOUND_VALUES
+        ]
         # The same key twice, a bad value before or after the good one.
         good = json.dumps(data)[1:]
         variants += [b'{"%s": null, %s' % (field.encode(), good.encode())]
         variants += [b'{%s, "%s": null}' % (good[:-1].encode(), field.encode())]
     variants += [b" " + json.dumps(data).encode() + b" ", json.dumps(data).encode() + b" x"]
+    variants += [json.dumps(data).encode()[:-1] + b', "new":' + v + b"}" for v in EXTRAS]
     kind = type(event)
     read = codec.reader(kind)
     for raw in variants:

@@ -1,6 +1,6 @@
 import pytest
 
-from shared import score_store
+from shared import keys, score_store
 from shared.events import ElementScored
 
 pytestmark = pytest.mark.integration
@@ -32,4 +32,4 @@ def test_round_trip_and_overwrite(redis_client):
     }
     assert store.read("ad1", "young")[("title", "t1")] == _score("t1", 0.3, "young")
     assert store.read("ad2", "all") == {}
-    assert redis_client.exists(score_store.scores_key("ad1", "all"))
+    assert redis_client.exists(keys.scores("ad1", "all"))

@@ -1,0 +1,165 @@
+"""A worker group's partition checkpoints in Redis, and its fenced writes.
+
+Every write of a partition's checkpoint or scores runs as one Lua script that first checks,
+atomically with the write:
+
+- the group's *generation* key still holds the value this worker opened it with; a Redis
+  that lost its data has lost that key too, so the write is refused (:class:`StateLost`)
+  rather than leaving half a state beside nothing;
+- each partition's *owner* token is still this worker's; a worker that takes a partition
+  over increments it, so a paused old owner that wakes up writes nothing (fenced).
+
+A refused partition writes nothing; the others of the same call are written.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import cast
+
+import redis
+
+from shared import keys
+from shared.score_store import ScoreKey
+
+# KEYS: generation, one owner key per partition, then one key per operation.
+# ARGV: generation, partition count, one token per partition, then per operation its
+# partition's index (1-based), an opcode and two arguments.
+_GUARDED_WRITE = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then
+  return redis.error_reply('ADCRAFT_STATE_LOST generation key missing or changed')
+end
+local n = tonumber(ARGV[2])
+local stale, fenced = {}, {}
+for i = 1, n do
+  if redis.call('GET', KEYS[1 + i]) ~= ARGV[2 + i] then
+    stale[i] = true
+    fenced[#fenced + 1] = i
+  end
+end
+local k = n + 2
+for j = n + 3, #ARGV, 4 do
+  if not stale[tonumber(ARGV[j])] then
+    local op, key = ARGV[j + 1], KEYS[k]
+    if op == 'S' then redis.call('SET', key, ARGV[j + 2])
+    elseif op == 'D' then redis.call('DEL', key)
+    elseif op == 'R' then redis.call('RPUSH', key, ARGV[j + 2])
+    else redis.call('HSET', key, ARGV[j + 2], ARGV[j + 3]) end
+  end
+  k = k + 1
+end
+return fenced
+"""
+
+
+class StateLost(RuntimeError):
+    """Redis no longer holds the state this worker checkpointed (it lost its data)."""
+
+
+@dataclass
+class StateWrite:
+    """Changes to one partition's checkpoint: whole parts, and a chunk for its changelog
+    (a ``pending`` part written with ``reset_log`` supersedes the log)."""
+
+    blobs: dict[str, bytes] = field(default_factory=dict)
+    log_chunk: bytes | None = None
+    reset_log: bool = False
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """A partition's stored checkpoint, as written by :meth:`CheckpointStore.save`."""
+
+    meta: bytes
+    model: bytes
+    pending: bytes | None
+    log: list[bytes]
+
+
+_Op = tuple[int, str, str, bytes | str, bytes | str]  # partition, opcode, key, arguments
+
+
+class CheckpointStore:
+    """Checkpoints and fenced writes of one consumer group; see the module docstring."""
+
+    def __init__(self, redis_client: redis.Redis, group: str) -> None:
+        self._redis = redis_client
+        self._group = group
+        self._script = redis_client.register_script(_GUARDED_WRITE)
+        self.generation = ""
+
+    def open(self) -> bool:
+        """Adopt the group's generation, creating it when Redis has none; True if it was
+        created (a new group, or a Redis that lost its data)."""
+        created = bool(self._redis.set(keys.generation(self._group), uuid.uuid4().hex, nx=True))
+        self.generation = cast(bytes, self._redis.get(keys.generation(self._group))).decode()
+        return created
+
+    def claim(self, partition: int) -> int:
+        """Take ``partition`` over: a new owner token that fences every earlier owner."""
+        return int(cast(int, self._redis.incr(keys.owner(self._group, partition))))
+
+    def load(self, partition: int) -> Checkpoint | None:
+        """The partition's checkpoint, read in one round trip; None if it has none."""
+        pipe = self._redis.pipeline(transaction=True)
+        for part in ("meta", "model", "pending"):
+            pipe.get(keys.checkpoint(self._group, partition, part))
+        pipe.lrange(keys.checkpoint(self._group, partition, "log"), 0, -1)
+        meta, model, pending, log = pipe.execute()
+        if meta is None or model is None:
+            return None
+        return Checkpoint(meta, model, pending, log)
+
+    def save(self, tokens: dict[int, int], writes: dict[int, StateWrite]) -> set[int]:
+        """Write each partition's changes; return the partitions fenced (not written)."""
+        ops: list[_Op] = []
+        for partition, write in writes.items():
+            for part, blob in write.blobs.items():
+                ops.append((partition, "S", self._key(partition, part), blob, ""))
+            if write.reset_log:
+                ops.append((partition, "D", self._key(partition, "log"), "", ""))
+            if write.log_chunk is not None:
+                ops.append((partition, "R", self._key(partition, "log"), write.log_chunk, ""))
+        return self._guarded(tokens, writes, ops)
+
+    def write_scores(
+        self, tokens: dict[int, int], scores: dict[int, list[tuple[ScoreKey, bytes]]]
+    ) -> set[int]:
+        """Write encoded scores, grouped by the partition that computed them, into the
+        per-(ad, segment) hashes; return the partitions fenced (not written)."""
+        ops: list[_Op] = [
+            (partition, "H", keys.scores(ad, segment), keys.element_field(slot, element), value)
+            for partition, encoded in scores.items()
+            for (ad, segment, slot, element), value in encoded
+        ]
+        return self._guarded(tokens, scores, ops)
+
+    def _key(self, partition: int, part: str) -> str:
+        return keys.checkpoint(self._group, partition, part)
+
+    def _guarded(
+        self, tokens: dict[int, int], partitions: Iterable[int], ops: list[_Op]
+    ) -> set[int]:
+        order = sorted(set(partitions))
+        if not order:
+            return set()
+        index = {partition: i for i, partition in enumerate(order, start=1)}
+        argv: list[bytes | str | int] = [self.generation, len(order)]
+        argv += [tokens[partition] for partition in order]
+        for partition, op, _, first, second in ops:
+            argv += [index[partition], op, first, second]
+        script_keys = [keys.generation(self._group)]
+        script_keys += [keys.owner(self._group, partition) for partition in order]
+        script_keys += [key for _, _, key, _, _ in ops]
+        try:
+            fenced = self._script(keys=script_keys, args=argv)
+        except redis.ResponseError as exc:
+            if "ADCRAFT_STATE_LOST" in str(exc):
+                raise StateLost(
+                    f"Redis lost the state of consumer group {self._group!r} (its generation "
+                    "key is gone or changed): restart to rebuild it from Kafka"
+                ) from None
+            raise
+        return {order[i - 1] for i in cast(list[int], fenced)}

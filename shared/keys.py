@@ -1,0 +1,55 @@
+"""Every Redis key adcraft reads or writes is built here, and nowhere else.
+
+An ad's keys carry its id as a hash tag (``{ad}``) so they share a Redis Cluster slot; a
+worker group's state keys carry the group the same way.
+"""
+
+from __future__ import annotations
+
+PREFIX = "adcraft"
+
+
+def scores(ad_id: str, segment: str) -> str:
+    """Hash holding every element score of one ad for one segment.
+
+    >>> scores("ad-1", "young")
+    'adcraft:scores:{ad-1}:young'
+    """
+    return f"{PREFIX}:scores:{{{ad_id}}}:{segment}"
+
+
+def element_field(slot: str, element_id: str) -> str:
+    """Field of one element within its ad's and segment's score hash.
+
+    >>> element_field("title", "t1")
+    'title|t1'
+    """
+    return f"{slot}|{element_id}"
+
+
+def generation(group: str) -> str:
+    """The group's state generation: set once when its state is first created, so a Redis
+    that lost its data (and with it this key) is told apart from one that has it.
+
+    >>> generation("adcraft-rewards")
+    'adcraft:state:{adcraft-rewards}:generation'
+    """
+    return f"{PREFIX}:state:{{{group}}}:generation"
+
+
+def owner(group: str, partition: int) -> str:
+    """Fencing token of a partition: incremented by each worker that takes it over.
+
+    >>> owner("adcraft-rewards", 3)
+    'adcraft:state:{adcraft-rewards}:3:owner'
+    """
+    return f"{PREFIX}:state:{{{group}}}:{partition}:owner"
+
+
+def checkpoint(group: str, partition: int, part: str) -> str:
+    """One part (``meta``, ``model``, ``pending``, ``log``) of a partition's checkpoint.
+
+    >>> checkpoint("adcraft-rewards", 3, "meta")
+    'adcraft:state:{adcraft-rewards}:3:meta'
+    """
+    return f"{PREFIX}:state:{{{group}}}:{partition}:{part}"
