@@ -236,17 +236,18 @@ def evaluate(
     as_json: Json = False,
 ) -> None:
     """Offline policy evaluation: IPS, SNIPS and DR with bootstrap 95% intervals."""
-    from services import traffic
     from services.offline_eval import logged
     from services.offline_eval.evaluate import evaluate as run_evaluation
+    from services.simulator.logged import logged_feedback
+    from services.simulator.world import SyntheticWorld
 
     if (path is None) == (synthetic == 0):
         raise typer.BadParameter("give a PATH or --synthetic N")
     if path is not None:
         frame = logged.read(path)
     else:
-        world = traffic.SyntheticWorld.create(ads=2)
-        frame = traffic.logged_feedback(world, synthetic)
+        world = SyntheticWorld.create(ads=2)
+        frame = logged_feedback(world, synthetic)
     rows = logged.rows(frame)
     report = run_evaluation(rows, train_fraction, epsilon, samples)
     typer.echo(
@@ -257,7 +258,7 @@ def evaluate(
     if synthetic:
         held_out = rows[report.rows_train :]
         contexts = ((r.ad_id, r.segment) for r in held_out)
-        result["true_policy_value"] = round(traffic.true_value(world, contexts, report.policy), 5)
+        result["true_policy_value"] = round(world.true_value(contexts, report.policy), 5)
         typer.echo(f"{'true value (synthetic)':<24} {result['true_policy_value']:.5f}")
     for name, est in report.estimates.items():
         typer.echo(f"{name:<24} {est.value:.5f}  95% CI [{est.low:.5f}, {est.high:.5f}]")

@@ -11,13 +11,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
-from scipy.stats import spearmanr
 
 from services.reward_updater.app import RewardWorker
-from services.traffic import SEGMENTS, SyntheticWorld, live_traffic
+from services.simulator.streams import live_traffic
+from services.simulator.world import SyntheticWorld
 from shared import codec, kafka, score_store, topics
 from shared.copy_client import CopyBrief, CopyClient, WrittenCopy
 from shared.events import ClickRecorded, ElementScored
+from shared.segments import SEGMENTS
 from shared.settings import RewardSettings, Settings
 from shared.triton_client import TritonClient
 
@@ -138,37 +139,29 @@ class RewardDemo:
         producer.flush(10)
 
     def _view(self, elapsed: float) -> str:
-        learned, truth = [], []
+        scores = {
+            (ad, segment): self.store.read(ad, segment)
+            for ad in self.world.catalog.ads
+            for segment in SEGMENTS
+        }
+        rho = self.world.ranking_agreement(
+            lambda ad, segment: {key: s.score for key, s in scores[ad, segment].items()}
+        )
         lines = []
         titles: dict[str, float] = {}
-        for ad, slots in self.world.catalog.ads.items():
-            for segment in SEGMENTS:
-                scores = self.store.read(ad, segment)
-                for slot, elements in slots.items():
-                    if not all((slot, e) in scores for e in elements):
-                        continue
-                    p = np.array([scores[slot, e].score for e in elements])
-                    t = np.array(
-                        [self.world.element_effect(ad, segment, slot, e) for e in elements]
-                    )
-                    learned += list(np.log(p / (1 - p)) - np.log(p / (1 - p)).mean())
-                    truth += list(t - t.mean())
-                    if ad == "ad0" and segment == "young":
-                        ranked = sorted(elements, key=lambda e: -scores[slot, e].score)
-                        best = max(
-                            elements, key=lambda e: self.world.element_effect(ad, segment, slot, e)
-                        )
-                        lines.append(
-                            f"  {slot:<9} "
-                            + "  ".join(
-                                f"{e}:{scores[slot, e].score:.3f}±{scores[slot, e].uncertainty:.3f}"
-                                for e in ranked
-                            )
-                            + f"   (truly best: {best})"
-                        )
-                        if slot == "title":
-                            titles = {e: scores[slot, e].score for e in elements}
-        rho = float(spearmanr(learned, truth).statistic) if len(learned) > 2 else float("nan")
+        watched = scores["ad0", "young"]
+        for slot, elements in self.world.catalog.ads["ad0"].items():
+            if not all((slot, e) in watched for e in elements):
+                continue
+            ranked = sorted(elements, key=lambda e: -watched[slot, e].score)
+            best = max(elements, key=lambda e: self.world.element_effect("ad0", "young", slot, e))
+            shown = "  ".join(
+                f"{e}:{watched[slot, e].score:.3f}±{watched[slot, e].uncertainty:.3f}"
+                for e in ranked
+            )
+            lines.append(f"  {slot:<9} {shown}   (truly best: {best})")
+            if slot == "title":
+                titles = {e: watched[slot, e].score for e in elements}
         self.history.append((elapsed, rho, titles))
         header = f"t={elapsed:5.1f}s  Spearman(learned, true element effects) = {rho:.3f}"
         return "\n".join([header, "  ad0 / segment young, elements by learned score:", *lines])

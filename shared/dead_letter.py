@@ -6,35 +6,13 @@ its original size beside the source topic, partition and offset that still hold 
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from confluent_kafka import Producer
 
-from confluent_kafka import Message, Producer
-
-from shared import topics
+from shared import kafka, topics
+from shared.sources import Source
 
 MAX_REASON_CHARS = 1_000
 MAX_KEY_BYTES = 1_024
-
-
-class Source(NamedTuple):
-    """Where a message came from, with its original key and value."""
-
-    topic: str
-    partition: int
-    offset: int
-    key: bytes | None
-    value: bytes | None
-
-    @classmethod
-    def of(cls, message: Message) -> Source:
-        """The source of a consumed message."""
-        return cls(
-            message.topic() or "",
-            message.partition() or 0,
-            message.offset() or 0,
-            message.key(),
-            message.value(),
-        )
 
 
 class DeadLetters:
@@ -75,19 +53,8 @@ class DeadLetters:
             key = key and key[:MAX_KEY_BYTES]
             room = self._max_bytes - len(key or b"") - _size(headers)
             value = (value or b"")[: max(room, 0)]
-        produce(self._producer, self._topic, key=key, value=value, headers=headers)
+        kafka.produce(self._producer, self._topic, key, value, headers=headers)
         self.counts[kind] = self.counts.get(kind, 0) + 1
-
-
-def produce(producer: Producer, topic: str, **record: Any) -> None:
-    """``producer.produce(topic, **record)``, waiting (serving delivery reports) while the
-    local queue is full instead of raising :class:`BufferError`."""
-    while True:
-        try:
-            producer.produce(topic, **record)
-            return
-        except BufferError:
-            producer.poll(0.1)
 
 
 def _size(headers: dict[str, bytes]) -> int:

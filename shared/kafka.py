@@ -67,3 +67,14 @@ def ensure_topics(
         except KafkaException as exc:
             if "TOPIC_ALREADY_EXISTS" not in str(exc):
                 raise RuntimeError(f"cannot create topic {name}: {exc}") from exc
+
+
+def produce(producer: Producer, topic: str, key: bytes | None, value: bytes | None, **kw: Any):
+    """Produce one message, waiting (serving delivery reports) while the local queue is full:
+    the one backpressure loop every producer of adcraft goes through."""
+    while True:
+        try:
+            producer.produce(topic, key=key, value=value, **kw)
+            return
+        except BufferError:
+            producer.poll(0.01)

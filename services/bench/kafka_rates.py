@@ -15,12 +15,7 @@ def produce_rate(settings: KafkaSettings, topic: str, payloads: list[bytes]) -> 
     keys = [str(i).encode() for i in range(64)]
     start = time.perf_counter()
     for i, payload in enumerate(payloads):
-        while True:
-            try:
-                producer.produce(topic, value=payload, key=keys[i % 64])
-                break
-            except BufferError:
-                producer.poll(0.01)
+        kafka.produce(producer, topic, keys[i % 64], payload)
     remaining = producer.flush(60)
     elapsed = time.perf_counter() - start
     if remaining:

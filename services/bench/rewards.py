@@ -18,9 +18,11 @@ import orjson
 from services.bench.kafka_rates import consume_rate
 from services.reward_updater.app import RewardWorker
 from services.reward_updater.partition import INPUTS
-from services.traffic import SEGMENTS, SyntheticWorld, live_traffic, publish, traffic
+from services.simulator.streams import live_traffic, publish, traffic
+from services.simulator.world import SyntheticWorld
 from shared import codec, kafka, keys, score_store, topics
 from shared.events import ClickRecorded, ImpressionServed
+from shared.segments import SEGMENTS
 from shared.settings import RewardSettings, Settings
 from shared.stack import Stack
 from shared.stack.process import free_port

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from services.offline_eval import estimators
 from services.offline_eval.logged import Logged
-from services.reward_updater.join import Example
-from services.reward_updater.reward_model import ElementRewardModel
+from services.reward_updater.reward_model import ElementRewardModel, Example
 
 MAX_COMBINATIONS = 4_096
+Combination = tuple[tuple[str, str], ...]
 
 
 def catalog_of(logged: Sequence[Logged]) -> dict[str, dict[str, list[str]]]:
@@ -49,6 +49,12 @@ class GreedyPolicy:
             }
             self._cache[ad, segment] = (predicted, max(predicted, key=predicted.__getitem__))
         return self._cache[ad, segment]
+
+    def value(self, rewards: Mapping[Combination, float], best: Combination) -> float:
+        """Expected reward when each combination earns ``rewards`` and ``best`` is the one
+        this policy exploits: (1 − ε)·r(best) + ε·mean(r)."""
+        mean = float(np.mean(list(rewards.values())))
+        return (1 - self.epsilon) * rewards[best] + self.epsilon * mean
 
     def probability(self, row: Logged) -> float:
         """π(logged combination | context)."""
@@ -99,8 +105,7 @@ def evaluate(
     for row in held_out:
         predicted, best = policy.predictions(row.ad_id, row.segment)
         logged_pred.append(predicted[row.elements] * scale)
-        mean = float(np.mean(list(predicted.values())))
-        policy_pred.append(((1 - epsilon) * predicted[best] + epsilon * mean) * scale)
+        policy_pred.append(policy.value(predicted, best) * scale)
     arrays = (reward, weight, np.array(logged_pred), np.array(policy_pred))
     estimates = {
         "logging_policy": estimators.bootstrap(lambda r: float(np.mean(r)), (reward,), samples),

@@ -27,10 +27,11 @@ from services.reward_updater.partition import INPUTS, PartitionState
 from shared import kafka, score_store, topics
 from shared.catalog import AdCatalog
 from shared.checkpoint_store import CheckpointStore, StateWrite
-from shared.dead_letter import DeadLetters, Source
+from shared.dead_letter import DeadLetters
 from shared.events import ElementScored
 from shared.logs import Burst, record
 from shared.settings import Settings
+from shared.sources import Source
 
 log = logging.getLogger("adcraft.rewards")
 
@@ -219,7 +220,9 @@ class RewardWorker:
             for partition, encoded in scores.items():
                 if partition not in fenced:
                     for key, value in encoded:
-                        self._produce(topics.ELEMENT_SCORES, ElementScored.key_of(*key), value)
+                        kafka.produce(
+                            self.producer, topics.ELEMENT_SCORES, ElementScored.key_of(*key), value
+                        )
         self.producer.poll(0)
         for state in self.states.values():
             self.metrics.fold(state)
@@ -287,14 +290,6 @@ class RewardWorker:
                     self.consumer.commit(offsets=offsets, asynchronous=False)
             except KafkaException as exc:  # Redis holds the truth; commits only drive lag
                 record(log, logging.WARNING, "commit_failed", error=str(exc))
-
-    def _produce(self, topic: str, key: bytes, value: bytes) -> None:
-        while True:
-            try:
-                self.producer.produce(topic, key=key, value=value)
-                return
-            except BufferError:
-                self.producer.poll(0.05)
 
     def _drop(self, partitions: set[int] | list[int], why: str) -> None:
         """Forget partitions this worker no longer owns (their unsaved work is redone by

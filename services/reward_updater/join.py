@@ -22,15 +22,12 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, NamedTuple
 
-from confluent_kafka import Message
-
-from shared.dead_letter import Source
+from services.reward_updater.reward_model import Bag, Example
 from shared.events import ClickRecorded, ConversionRecorded, ImpressionServed
+from shared.sources import Consumed, Source
 
 CLICK, CONVERSION, CLICK_END, CONVERSION_END, HOLD_END, IMPRESSION = range(6)
 KINDS = {ImpressionServed: IMPRESSION, ClickRecorded: CLICK, ConversionRecorded: CONVERSION}
-# What was shown, the multi-instance "bag": (ad_id, segment, ((slot, element), ...)).
-Bag = tuple[str, str, tuple[tuple[str, str], ...]]
 # A pending impression: [ts, bag id, click_ts, conversion_ts, value, its event id, then
 # the event ids of the feedback joined to it].
 TS, BAG, CLICK_TS, CONVERSION_TS, VALUE, EVENT_ID = range(6)
@@ -46,18 +43,6 @@ class Rejection(NamedTuple):
     kind: str
     reason: str
     source: Source
-
-
-class Example(NamedTuple):
-    """One combination-level label: was the impression clicked (or converted)?"""
-
-    finalize_ts: int
-    kind: str
-    request_id: str
-    bag: Bag
-    label: bool
-    value: float = 0.0
-    weight: float = 1.0
 
 
 # An Example from a complete tuple, at C speed (NamedTuple's own constructor is Python).
@@ -112,7 +97,7 @@ class AttributionJoiner:
             heapq.heappush(self.bucket_heap, bucket)
         return entries
 
-    def _late(self, event: Any, message: Message) -> list[Rejection]:
+    def _late(self, event: Any, message: Consumed) -> list[Rejection]:
         reason = f"event time {event.ts_ms} is behind the watermark {self.watermark}"
         return [Rejection("late", reason, Source.of(message))]
 
@@ -124,7 +109,7 @@ class AttributionJoiner:
             self.bags.append(bag)
         return found
 
-    def impression(self, event: Any, bag: int, message: Message) -> Sequence[Rejection]:
+    def impression(self, event: Any, bag: int, message: Consumed) -> Sequence[Rejection]:
         """Take a decoded :class:`ImpressionServed` that showed the bag with id ``bag``,
         consumed as ``message``; return what must be dead-lettered because of it."""
         # Once per impression, the bulk of the stream: the common path makes no calls. An
@@ -155,7 +140,7 @@ class AttributionJoiner:
             rejections += self._feedback(kind, at, held_id, rid, value, held_source)
         return rejections
 
-    def feedback(self, kind: int, event: Any, message: Message) -> Sequence[Rejection]:
+    def feedback(self, kind: int, event: Any, message: Consumed) -> Sequence[Rejection]:
         """Take a decoded click (``kind`` CLICK) or conversion (CONVERSION), consumed as
         ``message``; return what must be dead-lettered because of it."""
         if event.ts_ms < self.watermark:

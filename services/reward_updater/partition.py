@@ -29,7 +29,6 @@ from shared import codec, topics
 from shared.catalog import AdCatalog
 from shared.checkpoint_store import Checkpoint, StateWrite
 from shared.codec import DecodeError
-from shared.dead_letter import Source
 from shared.events import (
     ClickRecorded,
     ConversionRecorded,
@@ -37,6 +36,7 @@ from shared.events import (
 )
 from shared.score_store import ScoreKey
 from shared.settings import RewardSettings
+from shared.sources import Source
 
 INPUTS = {
     topics.IMPRESSIONS: ImpressionServed,

@@ -25,15 +25,28 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from scipy.special import expit
 
 from services.reward_updater.bayes_logit import PAD, BayesianLogisticRegression
-from services.reward_updater.join import Example
 
 Slots = dict[str, list[str]]
+# What was shown, the multi-instance "bag": (ad_id, segment, ((slot, element), ...)).
+Bag = tuple[str, str, tuple[tuple[str, str], ...]]
+
+
+class Example(NamedTuple):
+    """One combination-level label: was the impression clicked (or converted)?"""
+
+    finalize_ts: int
+    kind: str
+    request_id: str
+    bag: Bag
+    label: bool
+    value: float = 0.0
+    weight: float = 1.0
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,10 +21,11 @@ from confluent_kafka import OFFSET_BEGINNING, Message, TopicPartition
 
 from services.reward_updater.app import RewardWorker
 from services.reward_updater.partition import INPUTS, PartitionState
-from services.traffic import SEGMENTS, SyntheticWorld
+from services.simulator.world import SyntheticWorld
 from shared import codec, kafka, keys, score_store, topics
 from shared.catalog import AdCatalog
 from shared.events import Event
+from shared.segments import SEGMENTS
 from shared.settings import RewardSettings, Settings
 from shared.stack import Stack
 from shared.stack.process import free_port

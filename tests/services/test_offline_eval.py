@@ -3,9 +3,10 @@
 import pandas as pd
 import pytest
 
-from services import traffic
 from services.offline_eval import logged
 from services.offline_eval.evaluate import evaluate
+from services.simulator.logged import logged_feedback
+from services.simulator.world import SyntheticWorld
 
 WIDE = pd.DataFrame(
     {
@@ -56,11 +57,11 @@ def test_missing_columns_are_named():
 
 @pytest.mark.slow
 def test_estimates_cover_the_true_value_of_the_learned_policy():
-    world = traffic.SyntheticWorld.create(ads=2, seed=4)
-    rows = logged.rows(traffic.logged_feedback(world, 30_000, seed=9))
+    world = SyntheticWorld.create(ads=2, seed=4)
+    rows = logged.rows(logged_feedback(world, 30_000, seed=9))
     report = evaluate(rows, samples=100)
-    truth = traffic.true_value(
-        world, ((r.ad_id, r.segment) for r in rows[report.rows_train :]), report.policy
+    truth = world.true_value(
+        ((r.ad_id, r.segment) for r in rows[report.rows_train :]), report.policy
     )
     for name in ("snips", "dr"):
         estimate = report.estimates[name]

@@ -10,7 +10,8 @@ import time
 import pytest
 from pydantic import SecretStr
 
-from services.traffic import SyntheticWorld, publish, traffic
+from services.simulator.streams import publish, traffic
+from services.simulator.world import SyntheticWorld
 from shared import kafka, score_store
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]

@@ -10,7 +10,8 @@ import time
 import orjson
 import pytest
 
-from services.traffic import SyntheticWorld, publish, traffic
+from services.simulator.streams import publish, traffic
+from services.simulator.world import SyntheticWorld
 from shared import codec, kafka, topics
 from shared.events import ClickRecorded, ConversionRecorded, ImpressionServed
 

@@ -3,9 +3,10 @@
 import orjson
 from confluent_kafka import Message
 
-from services.reward_updater.join import KINDS, AttributionJoiner, Example, merge
-from shared.dead_letter import Source
+from services.reward_updater.join import KINDS, AttributionJoiner, merge
+from services.reward_updater.reward_model import Example
 from shared.events import ClickRecorded, ConversionRecorded, ImpressionServed
+from shared.sources import Source
 
 SOURCE = Message("topic", 0, 0, b"k", b"v")
 

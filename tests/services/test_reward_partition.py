@@ -3,7 +3,8 @@
 from confluent_kafka import Message
 
 from services.reward_updater.partition import INPUTS, PartitionState
-from services.traffic import SyntheticWorld, traffic
+from services.simulator.streams import traffic
+from services.simulator.world import SyntheticWorld
 from shared import codec
 from shared.events import ElementScored
 from shared.settings import RewardSettings

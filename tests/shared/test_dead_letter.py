@@ -1,6 +1,7 @@
 import pytest
 
-from shared.dead_letter import MAX_KEY_BYTES, MAX_REASON_CHARS, DeadLetters, Source
+from shared.dead_letter import MAX_KEY_BYTES, MAX_REASON_CHARS, DeadLetters
+from shared.sources import Source
 
 
 class FakeProducer:

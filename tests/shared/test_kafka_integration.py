@@ -6,8 +6,9 @@ import pytest
 
 from shared import codec, kafka
 from shared.codec import DecodeError
-from shared.dead_letter import DeadLetters, Source
+from shared.dead_letter import DeadLetters
 from shared.events import ClickRecorded
+from shared.sources import Source
 
 pytestmark = pytest.mark.integration
 

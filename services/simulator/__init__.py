@@ -1,0 +1,1 @@
+"""A world with known truth, the event streams its users produce, and logged exports."""

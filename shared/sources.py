@@ -1,0 +1,37 @@
+"""Where a consumed message came from: what a dead letter must carry, without Kafka types,
+so pure code (the join) can name a message's origin."""
+
+from __future__ import annotations
+
+from typing import NamedTuple, Protocol
+
+
+class Consumed(Protocol):
+    """A consumed message, as confluent-kafka's ``Message`` presents one."""
+
+    def topic(self) -> str | None: ...
+    def partition(self) -> int | None: ...
+    def offset(self) -> int | None: ...
+    def key(self) -> bytes | None: ...
+    def value(self) -> bytes | None: ...
+
+
+class Source(NamedTuple):
+    """Where a message came from, with its original key and value."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+
+    @classmethod
+    def of(cls, message: Consumed) -> Source:
+        """The source of a consumed message."""
+        return cls(
+            message.topic() or "",
+            message.partition() or 0,
+            message.offset() or 0,
+            message.key(),
+            message.value(),
+        )
