@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import astuple, dataclass
+
 IMPRESSIONS = "adcraft.impression-served.v1"
 CLICKS = "adcraft.click-recorded.v1"
 CONVERSIONS = "adcraft.conversion-recorded.v1"
@@ -20,3 +22,37 @@ ALL = (
     DEAD_LETTER,
 )
 COMPACTED = (ELEMENT_SCORES,)
+
+
+@dataclass(frozen=True)
+class RewardTopics:
+    """The topics one reward worker reads and writes: the defaults in production; tests
+    give each worker its own (:meth:`prefixed`) on a shared broker."""
+
+    impressions: str = IMPRESSIONS
+    clicks: str = CLICKS
+    conversions: str = CONVERSIONS
+    scores: str = ELEMENT_SCORES
+    dead_letter: str = DEAD_LETTER
+
+    @classmethod
+    def prefixed(cls, prefix: str) -> RewardTopics:
+        """Every topic name with ``prefix.`` in front.
+
+        >>> RewardTopics.prefixed("test-1").clicks
+        'test-1.adcraft.click-recorded.v1'
+        """
+        return cls(*(f"{prefix}.{name}" for name in astuple(cls())))
+
+    @property
+    def inputs(self) -> tuple[str, str, str]:
+        """The co-partitioned inputs: impressions, clicks, conversions."""
+        return self.impressions, self.clicks, self.conversions
+
+    def of(self, canonical: str) -> str:
+        """This worker's name for the topic named ``canonical`` by default.
+
+        >>> RewardTopics.prefixed("t").of(CLICKS)
+        't.adcraft.click-recorded.v1'
+        """
+        return dict(zip(astuple(RewardTopics()), astuple(self), strict=True))[canonical]

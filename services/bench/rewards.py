@@ -10,10 +10,13 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import orjson
+from redis import Redis
 
 from services.bench.kafka_rates import consume_rate
 from services.reward_updater.app import RewardWorker
@@ -28,7 +31,11 @@ from shared.stack import Stack
 from shared.stack.process import free_port
 
 # Short windows so that a benchmark-sized stream releases labels; production uses minutes.
-WINDOWS = {"click_window_ms": 5_000, "conversion_window_ms": 30_000, "hold_ms": 5_000}
+WINDOWS: dict[str, Any] = {
+    "click_window_ms": 5_000,
+    "conversion_window_ms": 30_000,
+    "hold_ms": 5_000,
+}
 
 
 def throughput(run_dir: Path, impressions: int, ads: int, repeats: int = 3) -> dict[str, float]:
@@ -117,31 +124,70 @@ def latency(run_dir: Path, events_per_s: float, duration_s: float, ads: int) -> 
             worker.wait(30)
 
 
+class _Offered(threading.Thread):
+    """Live traffic through the project's producer, as upstream apps would run it (its
+    5 ms linger is librdkafka's default; 1 ms makes ~1-message batches, and a Tansu fetch
+    lists every batch stored in the partition, so its latency then grows with the log).
+    Clicks sent after the warm-up are kept, with their segment, for :meth:`take`."""
+
+    def __init__(self, settings: Settings, world: SyntheticWorld, rate: float, seconds: float):
+        super().__init__(daemon=True)
+        self.settings, self.world, self.rate, self.seconds = settings, world, rate, seconds
+        self.warm_until = 0.0  # epoch seconds; clicks before it are warm-up
+        self.clicks: list[tuple[int, str, str]] = []  # (ts, ad, segment)
+        self.sent = 0
+
+    def run(self) -> None:
+        producer = kafka.producer(self.settings.kafka)
+        segments: dict[str, str] = {}
+        for event in live_traffic(self.world, self.rate, self.seconds):
+            kafka.produce(producer, event.topic, event.key(), codec.encode(event))
+            producer.poll(0)
+            self.sent += 1
+            if isinstance(event, ImpressionServed):
+                segments[event.request_id] = event.segment
+            elif isinstance(event, ClickRecorded) and event.ts_ms / 1000 > self.warm_until:
+                self.clicks.append((event.ts_ms, event.ad_id, segments[event.request_id]))
+        producer.flush(10)
+
+    def take(self) -> list[tuple[int, str, str]]:
+        """The clicks recorded since the last call (this thread only appends)."""
+        taken = len(self.clicks)
+        out = self.clicks[:taken]
+        del self.clicks[:taken]
+        return out
+
+
+def _score_times(redis: Redis, world: SyntheticWorld) -> Callable[[], dict[tuple[str, str], int]]:
+    """A probe of Redis: per (ad, segment), the event time its scores were learned up to
+    (one element per ad is read; -1 while none)."""
+    probe = {
+        ad: keys.element_field(slot, elements[0])
+        for ad, slots in world.catalog.ads.items()
+        for slot, elements in [*slots.items()][:1]
+    }
+    watched = [(ad, segment) for ad in world.catalog.ads for segment in SEGMENTS]
+
+    def read() -> dict[tuple[str, str], int]:
+        pipe = redis.pipeline(transaction=False)
+        for ad, segment in watched:
+            pipe.hget(keys.scores(ad, segment), probe[ad])
+        raws = pipe.execute()
+        return {
+            key: orjson.loads(raw)["ts_ms"] if raw else -1
+            for key, raw in zip(watched, raws, strict=True)
+        }
+
+    return read
+
+
 def _measure(
     settings: Settings, world: SyntheticWorld, events_per_s: float, duration_s: float
 ) -> dict[str, float]:
     bucket = RewardSettings(**WINDOWS).learn_interval_ms
     warmup_s = 8.0  # the first consumer-group join takes a few seconds
-    clicks: list[tuple[int, str, str]] = []  # (ts, ad, segment)
-    segments: dict[str, str] = {}
-    sent = [0]
-    warm_until = time.time() + warmup_s
-
-    def produce() -> None:
-        # The project's producer, as upstream apps would run it: its 5 ms linger is
-        # librdkafka's default. (1 ms makes ~1-message batches, and a Tansu fetch lists
-        # every batch stored in the partition, so its latency then grows with the log.)
-        producer = kafka.producer(settings.kafka)
-        for event in live_traffic(world, events_per_s, warmup_s + duration_s):
-            producer.produce(event.topic, key=event.key(), value=codec.encode(event))
-            producer.poll(0)
-            sent[0] += 1
-            if isinstance(event, ImpressionServed):
-                segments[event.request_id] = event.segment
-            elif isinstance(event, ClickRecorded) and event.ts_ms / 1000 > warm_until:
-                clicks.append((event.ts_ms, event.ad_id, segments[event.request_id]))
-        producer.flush(10)
-
+    offered = _Offered(settings, world, events_per_s, warmup_s + duration_s)
+    offered.warm_until = time.time() + warmup_s
     # The broker's own delivery latency of the same clicks, for context: it is part of
     # click-to-score, and on some brokers it grows with the log. Same fetch wait as the
     # worker (a broker may hold a fetch for all of it).
@@ -151,58 +197,40 @@ def _measure(
         **{"fetch.wait.max.ms": settings.rewards.fetch_wait_max_ms},
     )
     delivery.subscribe([topics.CLICKS])
-    delivered: list[float] = []
-    thread = threading.Thread(target=produce, daemon=True)
-    thread.start()
-    redis = score_store.client(settings.redis)
-    probe = {
-        ad: keys.element_field(slot, elements[0])
-        for ad, slots in world.catalog.ads.items()
-        for slot, elements in [*slots.items()][:1]
-    }
-    watched = [(ad, segment) for ad in world.catalog.ads for segment in SEGMENTS]
+    score_times = _score_times(score_store.client(settings.redis), world)
+    offered.start()
     latencies: list[float] = []
+    delivered: list[float] = []
     pending: list[tuple[int, str, str]] = []
     deadline = time.time() + warmup_s + duration_s + 10
     while time.time() < deadline:
-        taken = len(clicks)  # the producer thread only appends
-        pending += clicks[:taken]
-        del clicks[:taken]
-        pipe = redis.pipeline(transaction=False)
-        for ad, segment in watched:
-            pipe.hget(keys.scores(ad, segment), probe[ad])
-        now_ms = time.time() * 1000
-        visible = {
-            key: orjson.loads(raw)["ts_ms"] if raw else -1
-            for key, raw in zip(watched, pipe.execute(), strict=True)
-        }
-        waiting = []
-        for ts, ad, segment in pending:
-            if visible[ad, segment] >= (ts // bucket + 1) * bucket:
-                latencies.append(now_ms - ts)
-            else:
-                waiting.append((ts, ad, segment))
-        pending = waiting
+        pending += offered.take()
+        visible, now_ms = score_times(), time.time() * 1000
+        learned = [
+            visible[ad, segment] >= (ts // bucket + 1) * bucket for ts, ad, segment in pending
+        ]
+        latencies += [now_ms - c[0] for c, done in zip(pending, learned, strict=True) if done]
+        pending = [c for c, done in zip(pending, learned, strict=True) if not done]
         received = [m for m in delivery.consume(1000, timeout=0) if m.error() is None]
         now_ms = time.time() * 1000
-        for ts in (orjson.loads(message.value())["ts_ms"] for message in received):
-            if ts / 1000 > warm_until:
-                delivered.append(now_ms - ts)
-        if not thread.is_alive() and not clicks and not pending:
+        times = (orjson.loads(message.value() or b"{}")["ts_ms"] for message in received)
+        delivered += [now_ms - ts for ts in times if ts / 1000 > offered.warm_until]
+        if not offered.is_alive() and not pending:
             break
         time.sleep(0.01)
     delivery.close()
-    elapsed = warmup_s + duration_s
     if not latencies:
         raise RuntimeError("no click became visible in Redis; see the worker log")
     return {
-        "offered_load_events_per_s": round(sent[0] / elapsed),
-        "click_to_score_p50_ms": round(float(np.percentile(latencies, 50)), 1),
-        "click_to_score_p99_ms": round(float(np.percentile(latencies, 99)), 1),
+        "offered_load_events_per_s": round(offered.sent / (warmup_s + duration_s)),
+        **_percentiles("click_to_score", latencies),
         "clicks_measured": len(latencies),
-        "click_delivery_p50_ms": round(float(np.percentile(delivered, 50)), 1),
-        "click_delivery_p99_ms": round(float(np.percentile(delivered, 99)), 1),
+        **_percentiles("click_delivery", delivered),
     }
+
+
+def _percentiles(name: str, values: list[float]) -> dict[str, float]:
+    return {f"{name}_p{q}_ms": round(float(np.percentile(values, q)), 1) for q in (50, 99)}
 
 
 def run(

@@ -10,28 +10,28 @@ consumer; the checkpoint thread waits for Kafka acks and writes Redis, nothing e
 
 from __future__ import annotations
 
-import contextlib
 import gc
 import logging
 import threading
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, Message, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, Consumer, Message, TopicPartition
 from prometheus_client import CollectorRegistry
 
+from services.reward_updater.checkpointing import Checkpointer
 from services.reward_updater.exceptions import FatalError, OffsetRewound, StateUnrecoverable
 from services.reward_updater.join import Rejection
 from services.reward_updater.metrics import RewardMetrics
-from services.reward_updater.partition import INPUTS, PartitionState
-from shared import kafka, score_store, topics
+from services.reward_updater.partition import PartitionState
+from shared import kafka, score_store
 from shared.catalog import AdCatalog
-from shared.checkpoint_store import CheckpointStore, StateWrite
+from shared.checkpoint_store import CheckpointStore
 from shared.dead_letter import DeadLetters
 from shared.events import ElementScored
 from shared.logs import Burst, record
 from shared.settings import Settings
 from shared.sources import Source
+from shared.topics import RewardTopics
 
 log = logging.getLogger("adcraft.rewards")
 
@@ -40,11 +40,16 @@ class RewardWorker:
     """Owns the partition states of its assignment; see the module docstring."""
 
     def __init__(
-        self, settings: Settings, catalog: AdCatalog, registry: CollectorRegistry | None = None
+        self,
+        settings: Settings,
+        catalog: AdCatalog,
+        registry: CollectorRegistry | None = None,
+        topics: RewardTopics | None = None,
     ) -> None:
         self.settings = settings
         self.config = settings.rewards
         self.catalog = catalog
+        self.topics = topics or RewardTopics()
         self.states: dict[int, PartitionState] = {}
         self.tokens: dict[int, int] = {}  # fencing token of each owned partition
         # Range assignment gives one consumer the same partition number of every input.
@@ -58,9 +63,14 @@ class RewardWorker:
         )
         self.producer = kafka.producer(settings.kafka)
         self.store = CheckpointStore(score_store.client(settings.redis), self.config.group_id)
-        self.dead_letters = DeadLetters(self.producer, max_bytes=self.config.dead_letter_max_bytes)
+        self.dead_letters = DeadLetters(
+            self.producer, self.topics.dead_letter, self.config.dead_letter_max_bytes
+        )
         self.metrics = RewardMetrics(
             lambda: list(self.states.values()), registry or CollectorRegistry()
+        )
+        self.checkpoints = Checkpointer(
+            self.store, self.producer, self.config.snapshot_every, self.metrics.checkpoint_seconds
         )
         self.metrics.dead_lettered = self.dead_letters.counts
         self.joined = False
@@ -68,13 +78,8 @@ class RewardWorker:
         self._letters = Burst(log, "dead_lettered")
         self._troubles = Burst(log, "skipped_or_failed")
         self._rejections: list[Rejection] = []
-        self._checkpointed: dict[int, dict[str, int]] = {}
         self._short_logs: dict[tuple[str, int], float] = {}  # inputs ending below applied
         self._unflushed = 0
-        self._checkpoints = 0
-        self._checkpointer = ThreadPoolExecutor(1, thread_name_prefix="checkpoint")
-        self._pending: Future[set[int]] | None = None
-        self._pending_offsets: list[TopicPartition] = []
         self._closing = False
         self._last_publish = self._last_checkpoint = time.monotonic()
         self._gc_threshold = gc.get_threshold()
@@ -86,15 +91,20 @@ class RewardWorker:
         # scanned them anyway and took a quarter of the worker's time. close() restores it.
         self._gc_threshold = gc.get_threshold()
         gc.set_threshold(100_000, *self._gc_threshold[1:])
-        kafka.ensure_topics(self.settings.kafka, topics.ALL, compacted=topics.COMPACTED)
+        names = self.topics
+        kafka.ensure_topics(
+            self.settings.kafka,
+            [*names.inputs, names.scores, names.dead_letter],
+            compacted=[names.scores],
+        )
         metadata = self.consumer.list_topics(timeout=10).topics
-        counts = {topic: len(metadata[topic].partitions) for topic in INPUTS}
+        counts = {topic: len(metadata[topic].partitions) for topic in names.inputs}
         if len(set(counts.values())) != 1:
             raise FatalError(f"input topics must be co-partitioned, got {counts}")
         created = self.store.open()
         record(log, logging.INFO, "started", group=self.config.group_id, new_state=created)
         self.consumer.subscribe(
-            list(INPUTS),
+            list(names.inputs),
             on_assign=self._on_assign,
             on_revoke=self._on_revoke,
             on_lost=self._on_lost,
@@ -140,12 +150,12 @@ class RewardWorker:
         if messages:
             self.metrics.update_seconds.observe(time.perf_counter() - started)
         self._unflushed += len(messages)
-        if self._pending is not None and self._pending.done():
-            self._await_checkpoint()
+        if self.checkpoints.done:
+            self._settle()
         now = time.monotonic()
         if self._unflushed >= self.config.flush_max_events or (
             (now - self._last_checkpoint) * 1000 >= self.config.checkpoint_interval_ms
-            and self._changed()
+            and (self._rejections or self.checkpoints.changed(self.states))
         ):
             self.publish()
             self._checkpoint(background=True)
@@ -172,7 +182,7 @@ class RewardWorker:
         now = time.monotonic()
         for partition, state in self.states.items():
             idle[partition] = set()
-            for topic in INPUTS:
+            for topic in self.topics.inputs:
                 _, high = self.consumer.get_watermark_offsets(
                     TopicPartition(topic, partition), cached=True
                 )
@@ -199,11 +209,6 @@ class RewardWorker:
                 "already applied: the broker lost or rewound the log"
             )
 
-    def _changed(self) -> bool:
-        return bool(self._rejections) or any(
-            state.offsets != self._checkpointed.get(p) for p, state in self.states.items()
-        )
-
     def publish(self) -> None:
         """Send dead letters to Kafka, refreshed scores to Redis (fenced) and then Kafka,
         without waiting for acknowledgements: this bounds score staleness."""
@@ -221,7 +226,7 @@ class RewardWorker:
                 if partition not in fenced:
                     for key, value in encoded:
                         kafka.produce(
-                            self.producer, topics.ELEMENT_SCORES, ElementScored.key_of(*key), value
+                            self.producer, self.topics.scores, ElementScored.key_of(*key), value
                         )
         self.producer.poll(0)
         for state in self.states.values():
@@ -239,57 +244,21 @@ class RewardWorker:
         self._checkpoint(background=False)
 
     def _checkpoint(self, background: bool) -> None:
-        """Snapshot every changed partition now; then, on the checkpoint thread, wait until
-        Kafka acknowledged everything produced and write the snapshot to Redis in one
-        fenced script; this thread commits its offsets once it is stored. Checkpoints are
-        stored in order; a failed one is raised here, so the worker restarts from the last
-        one stored.
-
-        Scores published after the last checkpoint are recomputed identically after a crash,
-        so Redis and the scores topic converge on the checkpointed state."""
-        self._await_checkpoint()
-        changed = {p: s for p, s in self.states.items() if s.offsets != self._checkpointed.get(p)}
-        self._checkpoints += 1
-        snapshot = self._checkpoints % self.config.snapshot_every == 0
-        writes = {p: s.checkpoint(snapshot) for p, s in changed.items()}
-        self._pending_offsets = [
-            TopicPartition(topic, p, offset)
-            for p, state in changed.items()
-            for topic, offset in state.offsets.items()
-        ]
-        self._checkpointed.update({p: dict(s.offsets) for p, s in changed.items()})
+        """Settle the checkpoint in flight, then start one of every changed partition (see
+        :mod:`~services.reward_updater.checkpointing`); a failed one is raised here, so the
+        worker restarts from the last one stored. Scores published after it are recomputed
+        identically after a crash, so Redis and the scores topic converge on it."""
+        self._settle()
+        self.checkpoints.begin(self.states, self.tokens)
         self._unflushed = 0
         self._last_checkpoint = time.monotonic()
-        tokens = {p: self.tokens[p] for p in writes}
-        self._pending = self._checkpointer.submit(self._store_checkpoint, tokens, writes)
         if not background:
-            self._await_checkpoint(asynchronous=False)
+            self._settle(asynchronous=False)
 
-    def _store_checkpoint(self, tokens: dict[int, int], writes: dict[int, StateWrite]) -> set[int]:
-        started = time.perf_counter()
-        if self.producer.flush(30):
-            raise FatalError("element scores or dead letters were not acknowledged within 30 s")
-        fenced = self.store.save(tokens, writes)
-        self.metrics.checkpoint_seconds.observe(time.perf_counter() - started)
-        return fenced
-
-    def _await_checkpoint(self, asynchronous: bool = True) -> None:
-        """Wait for the checkpoint in flight; commit the offsets it stored."""
-        if self._pending is None:
-            return
-        fenced = self._pending.result()
-        self._pending = None
+    def _settle(self, asynchronous: bool = True) -> None:
+        fenced = self.checkpoints.settle(self.consumer, asynchronous)
         self.metrics.fenced["checkpoint"] += len(fenced)
         self._drop(fenced, "fenced")
-        offsets = [tp for tp in self._pending_offsets if tp.partition not in fenced]
-        if offsets:
-            try:
-                if asynchronous:
-                    self.consumer.commit(offsets=offsets, asynchronous=True)
-                else:
-                    self.consumer.commit(offsets=offsets, asynchronous=False)
-            except KafkaException as exc:  # Redis holds the truth; commits only drive lag
-                record(log, logging.WARNING, "commit_failed", error=str(exc))
 
     def _drop(self, partitions: set[int] | list[int], why: str) -> None:
         """Forget partitions this worker no longer owns (their unsaved work is redone by
@@ -299,9 +268,9 @@ class RewardWorker:
             if state is not None:
                 self.metrics.fold(state)
             self.tokens.pop(partition, None)
-            self._checkpointed.pop(partition, None)
+            self.checkpoints.forget(partition)
             self.metrics.forget(partition)
-            for topic in INPUTS:
+            for topic in self.topics.inputs:
                 self._short_logs.pop((topic, partition), None)
         if partitions:
             owned = self.states
@@ -317,13 +286,13 @@ class RewardWorker:
         restored, rebuilt = [], []
         for partition in sorted({tp.partition for tp in partitions}):
             self.tokens[partition] = self.store.claim(partition)
-            state = PartitionState(partition, self.catalog, self.config)
+            state = PartitionState(partition, self.catalog, self.config, self.topics.inputs)
             checkpoint = self.store.load(partition)
             if checkpoint is not None:
                 state.restore(checkpoint)
-                self._checkpointed[partition] = dict(state.offsets)
+                self.checkpoints.stored[partition] = dict(state.offsets)
                 restored.append(partition)
-            elif any(committed.get((topic, partition), -1) > 0 for topic in INPUTS):
+            elif any(committed.get((topic, partition), -1) > 0 for topic in self.topics.inputs):
                 self._check_rebuildable(consumer, partition)
                 rebuilt.append(partition)
             self.states[partition] = state
@@ -348,7 +317,7 @@ class RewardWorker:
         lost = f"partition {partition}: Redis has no checkpoint but Kafka has committed offsets"
         if self.config.on_state_loss == "fail":
             raise StateUnrecoverable(f"{lost} (on_state_loss=fail)")
-        for topic in INPUTS:
+        for topic in self.topics.inputs:
             low, _ = consumer.get_watermark_offsets(TopicPartition(topic, partition), 10, False)
             if low > 0:
                 raise StateUnrecoverable(f"{lost}, and {topic} now starts at offset {low}")
@@ -363,10 +332,7 @@ class RewardWorker:
     def _on_lost(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         # Another member may own these now: let an in-flight checkpoint land (fencing keeps
         # it from overwriting the new owner's), then drop unsaved work; it is redone there.
-        if self._pending is not None:
-            with contextlib.suppress(Exception):
-                self._pending.result()
-            self._pending = None
+        self.checkpoints.abandon()
         self._drop(sorted({tp.partition for tp in partitions} & set(self.states)), "lost")
 
     def live(self) -> tuple[bool, str]:
@@ -379,7 +345,8 @@ class RewardWorker:
         if not self.joined:
             return False, "not assigned yet"
         lag = self.metrics.lag.copy()
-        unknown = [(t, p) for p in list(self.states) for t in INPUTS if (t, p) not in lag]
+        inputs = self.topics.inputs
+        unknown = [(t, p) for p in list(self.states) for t in inputs if (t, p) not in lag]
         if unknown:
             return False, f"lag unknown for {len(unknown)} inputs"
         worst = max(lag.values(), default=0)
@@ -397,7 +364,7 @@ class RewardWorker:
             self.consumer.close()
         except Exception as exc:  # leaving the group is best effort: the session expires
             record(log, logging.WARNING, "consumer_close_failed", error=str(exc))
-        self._checkpointer.shutdown(wait=True)
+        self.checkpoints.close()
         self._letters.flush()
         self._troubles.flush()
         if self.producer.flush(10) == 0:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from river import base
+from river.base.typing import ClfTarget
 from scipy.special import expit
 
 from services.reward_updater import newton
@@ -118,10 +120,10 @@ class BayesianLogisticRegression(base.MiniBatchClassifier):
             dtype=np.int64,
         ).reshape(len(xs), width)
 
-    def learn_one(self, x: dict, y: bool, w: float = 1.0) -> None:
+    def learn_one(self, x: dict, y: ClfTarget, w: float = 1.0, **kwargs: Any) -> None:
         self.learn_batch(self._rows([x]), np.array([float(y)]), np.array([w]))
 
-    def predict_proba_one(self, x: dict) -> dict[bool, float]:
+    def predict_proba_one(self, x: dict, **kwargs: Any) -> dict[ClfTarget, float]:
         p = float(expit(self.mean[self._rows([x])].sum()))
         return {False: 1.0 - p, True: p}
 

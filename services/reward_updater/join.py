@@ -259,7 +259,7 @@ class AttributionJoiner:
         held = self.held.get(rid) or ()
         return [[kind, eid, ts, value, _plain(src)] for kind, eid, ts, value, src in held] or None
 
-    def changes(self) -> dict[str, dict]:
+    def changes(self) -> dict[str, Any]:
         """Pending impressions and held feedback changed since the last call, by request id
         (None where gone), for ``orjson.dumps`` before the joiner moves on (they are live);
         :func:`merge` applies them to :meth:`entries`."""
@@ -268,14 +268,14 @@ class AttributionJoiner:
         self.changed_shown, self.changed_held, self.logged_bags = {}, set(), len(self.bags)
         return changed
 
-    def entries(self) -> dict[str, dict]:
+    def entries(self) -> dict[str, Any]:
         """Every pending impression and held feedback: a full snapshot, live like
         :meth:`changes`."""
         self.changed_shown, self.changed_held, self.logged_bags = {}, set(), len(self.bags)
         held = {rid: self._held_plain(rid) for rid in self.held}
         return {"shown": self.shown, "held": held, "bags": self.bags}
 
-    def restore(self, watermark: int, entries: dict[str, dict], counts: dict[str, int]) -> None:
+    def restore(self, watermark: int, entries: dict[str, Any], counts: dict[str, int]) -> None:
         """Rebuild from :meth:`entries` merged with later :meth:`changes`, as JSON-decoded
         by orjson; labels already released are not scheduled again."""
         self.watermark, self.counts = watermark, dict(counts)
@@ -305,7 +305,7 @@ class AttributionJoiner:
         self.bucket_heap = sorted(self.buckets)
 
 
-def merge(entries: dict[str, dict], changes: dict[str, dict]) -> dict[str, dict]:
+def merge(entries: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
     """Apply a :meth:`AttributionJoiner.changes` chunk to :meth:`AttributionJoiner.entries`
     (both as decoded JSON), in place; returns ``entries``."""
     for part in ("shown", "held"):

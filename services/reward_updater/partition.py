@@ -32,20 +32,22 @@ from shared.codec import DecodeError
 from shared.events import (
     ClickRecorded,
     ConversionRecorded,
+    ElementScored,
+    Event,
     ImpressionServed,
 )
 from shared.score_store import ScoreKey
 from shared.settings import RewardSettings
 from shared.sources import Source
 
-INPUTS = {
+INPUTS: dict[str, type[Event]] = {
     topics.IMPRESSIONS: ImpressionServed,
     topics.CLICKS: ClickRecorded,
     topics.CONVERSIONS: ConversionRecorded,
 }
-_READERS = {
-    topic: (KINDS[event_type], codec.reader(event_type)) for topic, event_type in INPUTS.items()
-}
+_write_score = codec.writer(ElementScored)
+# Per input, in RewardTopics.inputs order: its join kind and its decoder.
+_READERS = [(KINDS[event_type], codec.reader(event_type)) for event_type in INPUTS.values()]
 
 
 class PartitionState:
@@ -56,8 +58,15 @@ class PartitionState:
     the applied ones, means the log was rewound under it (:class:`OffsetRewound`).
     """
 
-    def __init__(self, partition: int, catalog: AdCatalog, config: RewardSettings) -> None:
+    def __init__(
+        self,
+        partition: int,
+        catalog: AdCatalog,
+        config: RewardSettings,
+        inputs: tuple[str, str, str] = tuple(INPUTS),  # type: ignore[assignment]
+    ) -> None:
         self.partition = partition
+        self._readers = dict(zip(inputs, _READERS, strict=True))
         self.catalog = catalog
         self.lateness = config.allowed_lateness_ms
         self.future_skew_ms = config.max_future_skew_ms
@@ -106,7 +115,7 @@ class PartitionState:
             return NOTHING
         self.offsets[topic] = offset + 1
         self.tail[topic] = message
-        kind, read = _READERS[topic]
+        kind, read = self._readers[topic]
         try:
             event = read(message.value())
         except DecodeError as exc:
@@ -116,8 +125,8 @@ class PartitionState:
             return [Rejection("future", ahead, Source.of(message))]
         if kind == IMPRESSION:
             shown = (event.ad_id, event.segment, tuple(event.elements.items()))
-            bag = self.joiner.bag_ids.get(shown)
-            if bag is None:
+            bag = self.joiner.bag_ids.get(shown, -1)
+            if bag < 0:
                 reason = self._unshowable(event.ad_id, event.segment, event.elements)
                 if reason is not None:
                     return [_unknown(reason, message)]
@@ -161,7 +170,7 @@ class PartitionState:
     def watermark(self, idle: set[str]) -> int | None:
         """Event time every busy input has reached (None while one has told us nothing);
         inputs that are caught up do not hold it back."""
-        busy = [topic for topic in INPUTS if topic not in idle]
+        busy = [topic for topic in self._readers if topic not in idle]
         if not busy:
             return max(self.max_ts.values(), default=None)
         if any(topic not in self.max_ts for topic in busy):
@@ -191,20 +200,18 @@ class PartitionState:
         return [
             (
                 (ad, segment, slot, element),
-                codec.encode_fields(
-                    {
-                        "event_id": f"{ad}|{segment}|{slot}|{element}|{version}",
-                        "ts_ms": ts,
-                        "ad_id": ad,
-                        "segment": segment,
-                        "slot": slot,
-                        "element_id": element,
-                        "score": score,
-                        "uncertainty": std,
-                        "observations": seen,
-                        "conversion_score": conversion,
-                        "model_version": version,
-                    }
+                _write_score(
+                    event_id=f"{ad}|{segment}|{slot}|{element}|{version}",
+                    ts_ms=ts,
+                    ad_id=ad,
+                    segment=segment,
+                    slot=slot,
+                    element_id=element,
+                    score=score,
+                    uncertainty=std,
+                    observations=seen,
+                    conversion_score=conversion,
+                    model_version=version,
                 ),
             )
             for (ad, segment, slot, element), (score, std, seen, conversion) in zip(

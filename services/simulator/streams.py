@@ -15,6 +15,7 @@ from confluent_kafka import Producer
 from services.simulator.world import SEGMENTS, SyntheticWorld
 from shared import codec, kafka
 from shared.events import ClickRecorded, ConversionRecorded, Event, ImpressionServed
+from shared.topics import RewardTopics
 
 
 def traffic(
@@ -79,11 +80,13 @@ def traffic(
         yield heapq.heappop(pending)[2]
 
 
-def publish(producer: Producer, events: Iterable[Event]) -> int:
-    """Produce ``events`` to their topics, keyed by ad; return how many were sent."""
+def publish(producer: Producer, events: Iterable[Event], names: RewardTopics | None = None) -> int:
+    """Produce ``events`` to their topics (as ``names`` calls them), keyed by ad; return
+    how many were sent."""
+    names = names or RewardTopics()
     sent = 0
     for event in events:
-        kafka.produce(producer, event.topic, event.key(), codec.encode(event))
+        kafka.produce(producer, names.of(event.topic), event.key(), codec.encode(event))
         sent += 1
     producer.flush(60)
     return sent

@@ -1,6 +1,7 @@
-"""Fixtures for the reward worker: a fresh broker and Redis per test (the worker uses the
-fixed ``adcraft.*.v1`` topics), helpers to feed and drain it, and the worker as a real
-process (``adcraft worker rewards``) for fault tests."""
+"""Fixtures for the reward worker: in-process workers share the session's broker and
+Redis with topics and a group of their own (``live``); the worker as a real process
+(``adcraft worker rewards``) gets a broker and Redis of its own per test, since fault tests
+restart them (``reward_stack``); helpers to feed, drain and check it."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import orjson
@@ -21,6 +23,7 @@ from confluent_kafka import OFFSET_BEGINNING, Message, TopicPartition
 
 from services.reward_updater.app import RewardWorker
 from services.reward_updater.partition import INPUTS, PartitionState
+from services.simulator.streams import publish
 from services.simulator.world import SyntheticWorld
 from shared import codec, kafka, keys, score_store, topics
 from shared.catalog import AdCatalog
@@ -29,9 +32,59 @@ from shared.segments import SEGMENTS
 from shared.settings import RewardSettings, Settings
 from shared.stack import Stack
 from shared.stack.process import free_port
+from shared.topics import RewardTopics
 
 WINDOWS = RewardSettings(click_window_ms=2_000, conversion_window_ms=10_000, hold_ms=2_000)
 JOINED = ("impression", "click_joined", "conversion_joined")
+
+
+@dataclass
+class LiveStack:
+    """The session's broker and Redis, seen through one test's own topics and group."""
+
+    settings: Settings
+    topics: RewardTopics
+
+    def worker(self, catalog: AdCatalog) -> RewardWorker:
+        return RewardWorker(self.settings, catalog, topics=self.topics)
+
+    def publish(self, events: list[Event]) -> int:
+        return publish(kafka.producer(self.settings.kafka), events, self.topics)
+
+    def produce(self, canonical: str, key: bytes, value: bytes) -> None:
+        producer = kafka.producer(self.settings.kafka)
+        producer.produce(self.topics.of(canonical), key=key, value=value)
+        producer.flush(10)
+
+    def read(self, canonical: str, idle_s: float = 2.0) -> list[Message]:
+        """Every message on the topic, once nothing new arrived for ``idle_s``."""
+        consumer = kafka.consumer(self.settings.kafka, f"reader-{time.monotonic_ns()}")
+        consumer.subscribe([self.topics.of(canonical)])
+        messages, last = [], time.monotonic()
+        while time.monotonic() - last < idle_s or not messages:
+            batch = [m for m in consumer.consume(500, timeout=0.2) if m.error() is None]
+            if batch:
+                messages += batch
+                last = time.monotonic()
+            assert time.monotonic() - last < 60
+        consumer.close()
+        return messages
+
+
+@pytest.fixture
+def live(broker_stack, redis_stack, redis_client, unique_topic, unique_group) -> LiveStack:
+    """A worker's world on the shared broker and Redis (flushed): topics and a consumer
+    group of the test's own."""
+    names = RewardTopics.prefixed(unique_topic)
+    settings = Settings(
+        kafka=broker_stack.settings().kafka,
+        redis=redis_stack.settings().redis,
+        rewards=WINDOWS.model_copy(update={"group_id": unique_group}),
+    )
+    kafka.ensure_topics(
+        settings.kafka, [*names.inputs, names.scores, names.dead_letter], compacted=[names.scores]
+    )
+    return LiveStack(settings, names)
 
 
 @pytest.fixture

@@ -2,55 +2,36 @@
 
 from __future__ import annotations
 
-import time
-
 import orjson
 import pytest
 
-from services.reward_updater.app import RewardWorker
 from services.reward_updater.partition import PartitionState
-from services.simulator.streams import publish, traffic
+from services.simulator.streams import traffic
 from services.simulator.world import SyntheticWorld
-from shared import codec, kafka, topics
+from shared import codec, topics
 from shared.events import ElementScored
 
 pytestmark = pytest.mark.integration
 
 
-def read_topic(settings, topic, idle_s=2.0):
-    consumer = kafka.consumer(settings.kafka, f"reader-{time.monotonic_ns()}")
-    consumer.subscribe([topic])
-    messages, last = [], time.monotonic()
-    while time.monotonic() - last < idle_s or not messages:
-        batch = [m for m in consumer.consume(500, timeout=0.2) if m.error() is None]
-        if batch:
-            messages += batch
-            last = time.monotonic()
-        assert time.monotonic() - last < 60
-    consumer.close()
-    return messages
-
-
 @pytest.mark.slow
-def test_learns_the_element_ranking_and_redis_matches_the_topic(
-    reward_settings, drain, redis_scores
-):
+def test_learns_the_element_ranking_and_redis_matches_the_topic(live, drain, redis_scores):
     world = SyntheticWorld.create(ads=2, seed=3)
     events = list(traffic(world, 40_000, spacing_ms=0.5))
-    publish(kafka.producer(reward_settings.kafka), events)
-    worker = RewardWorker(reward_settings, world.catalog)
+    live.publish(events)
+    worker = live.worker(world.catalog)
     worker.start()
     drain(worker, len(events))
     worker.close()
 
-    stored = redis_scores(reward_settings, world)
+    stored = redis_scores(live.settings, world)
     by_context: dict[tuple[str, str], dict[tuple[str, str], float]] = {}
     for (ad, segment, slot, element), score in stored.items():
         by_context.setdefault((ad, segment), {})[slot, element] = score.score
     assert world.ranking_agreement(lambda ad, segment: by_context[ad, segment]) >= 0.9
 
     latest = {}
-    for message in read_topic(reward_settings, topics.ELEMENT_SCORES):
+    for message in live.read(topics.ELEMENT_SCORES):
         score = codec.decode(message.value(), ElementScored)
         assert message.key() == score.key()
         latest[score.ad_id, score.segment, score.slot, score.element_id] = score
@@ -58,30 +39,29 @@ def test_learns_the_element_ranking_and_redis_matches_the_topic(
 
 
 def test_duplicates_and_replays_leave_scores_unchanged(
-    reward_settings, drain, reference, redis_scores, assert_same_scores
+    live, drain, reference, redis_scores, assert_same_scores
 ):
     world = SyntheticWorld.create(ads=2, seed=5)
     events = list(traffic(world, 6_000, spacing_ms=1.0))
     with_duplicates = [e for i, e in enumerate(events) for _ in range(2 if i % 10 == 0 else 1)]
-    producer = kafka.producer(reward_settings.kafka)
-    publish(producer, with_duplicates)
-    worker = RewardWorker(reward_settings, world.catalog)
+    live.publish(with_duplicates)
+    worker = live.worker(world.catalog)
     worker.start()
     drain(worker, len(with_duplicates))
     expected = reference(world.catalog, events)
-    assert_same_scores(redis_scores(reward_settings, world), expected, world)
+    assert_same_scores(redis_scores(live.settings, world), expected, world)
     counts = [s.joiner.counts for s in worker.states.values()]
     assert sum(c.get("duplicate", 0) for c in counts) == len(with_duplicates) - len(events)
     assert sum(c.get("impression", 0) for c in counts) == 6_000
 
-    before = redis_scores(reward_settings, world)
+    before = redis_scores(live.settings, world)
     letters_before = dict(worker.dead_letters.counts)
     held_before = sum(c.get("held", 0) for c in counts)
-    publish(producer, events)  # a whole replay, long after the fact
+    live.publish(events)  # a whole replay, long after the fact
     drain(worker, len(with_duplicates) + len(events))
     counts = [s.joiner.counts for s in worker.states.values()]
     worker.close()
-    assert redis_scores(reward_settings, world) == before
+    assert redis_scores(live.settings, world) == before
     assert sum(c.get("impression", 0) for c in counts) == 6_000
     late = worker.dead_letters.counts["late"] - letters_before.get("late", 0)
     duplicates = sum(c.get("duplicate", 0) for c in counts) - (len(with_duplicates) - len(events))
@@ -91,7 +71,7 @@ def test_duplicates_and_replays_leave_scores_unchanged(
     assert worker.dead_letters.counts.keys() - {"late"} == letters_before.keys() - {"late"}
 
 
-def test_malformed_events_are_dead_lettered_and_processing_goes_on(reward_settings, drain):
+def test_malformed_events_are_dead_lettered_and_processing_goes_on(live, drain):
     world = SyntheticWorld.create(ads=1, seed=1)
     good = [e for e in traffic(world, 50, spacing_ms=10) if e.topic == topics.IMPRESSIONS]
     valid = orjson.loads(codec.encode(good[0]))
@@ -104,16 +84,15 @@ def test_malformed_events_are_dead_lettered_and_processing_goes_on(reward_settin
             valid | {"event_id": "x3", "elements": valid["elements"] | {"title": "t?"}}
         ): "unknown element 't?'",
     }
-    producer = kafka.producer(reward_settings.kafka)
     for value in bad:
-        producer.produce(topics.IMPRESSIONS, key=b"ad0", value=value)
-    publish(producer, good)
-    worker = RewardWorker(reward_settings, world.catalog)
+        live.produce(topics.IMPRESSIONS, b"ad0", value)
+    live.publish(good)
+    worker = live.worker(world.catalog)
     worker.start()
     drain(worker, len(bad) + len(good))
     assert sum(s.joiner.counts.get("impression", 0) for s in worker.states.values()) == len(good)
     worker.close()
-    letters = read_topic(reward_settings, topics.DEAD_LETTER, idle_s=1.0)
+    letters = live.read(topics.DEAD_LETTER, idle_s=1.0)
     reasons = {m.value(): dict(m.headers())["adcraft.reason"].decode() for m in letters}
     assert reasons.keys() == bad.keys()
     for value, expected in bad.items():
@@ -123,7 +102,7 @@ def test_malformed_events_are_dead_lettered_and_processing_goes_on(reward_settin
 
 
 def test_a_message_that_breaks_apply_is_dead_lettered_and_the_worker_goes_on(
-    reward_settings, drain, monkeypatch
+    live, drain, monkeypatch
 ):
     world = SyntheticWorld.create(ads=1, seed=4)
     good = list(traffic(world, 300, spacing_ms=10))
@@ -135,10 +114,9 @@ def test_a_message_that_breaks_apply_is_dead_lettered_and_the_worker_goes_on(
         return apply(state, message)
 
     monkeypatch.setattr(PartitionState, "apply", apply_or_break)
-    producer = kafka.producer(reward_settings.kafka)
-    producer.produce(topics.IMPRESSIONS, key=b"ad0", value=b'{"boom":1}')
-    publish(producer, good)
-    worker = RewardWorker(reward_settings, world.catalog)
+    live.produce(topics.IMPRESSIONS, b"ad0", b'{"boom":1}')
+    live.publish(good)
+    worker = live.worker(world.catalog)
     worker.start()
     drain(worker, len(good) + 1)
     impressions = sum(1 for e in good if e.topic == topics.IMPRESSIONS)
@@ -146,6 +124,6 @@ def test_a_message_that_breaks_apply_is_dead_lettered_and_the_worker_goes_on(
     worker.close()
     assert worker.dead_letters.counts["error"] == 1
     assert worker.metrics.errors["apply"] == 1
-    letters = read_topic(reward_settings, topics.DEAD_LETTER, idle_s=1.0)
+    letters = live.read(topics.DEAD_LETTER, idle_s=1.0)
     (letter,) = [m for m in letters if m.value() == b'{"boom":1}']
     assert dict(letter.headers())["adcraft.reason"] == b"ZeroDivisionError: division by zero"
