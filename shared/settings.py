@@ -7,6 +7,7 @@ Every variable starts with ``ADCRAFT_``; nested fields use ``__``, for example
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any, Literal
 
@@ -317,3 +318,28 @@ class Settings(BaseSettings):
         if self.redis.password is not None and not self.redis.ssl:
             warnings.append("redis: password sent without TLS")
         return warnings
+
+    def environment(self) -> dict[str, str]:
+        """``ADCRAFT_*`` variables under which ``Settings()`` in another process equals
+        these; fields at their defaults are left out. Secrets are included: hand the result
+        to a child process, never print it.
+
+        >>> Settings.model_validate({"redis": {"port": 7001}, "log_level": "DEBUG"}).environment()
+        {'ADCRAFT_REDIS__PORT': '7001', 'ADCRAFT_LOG_LEVEL': 'DEBUG'}
+        """
+        env = {}
+        for name, value in self.model_dump(exclude_defaults=True).items():
+            fields = value.items() if isinstance(value, dict) else [(None, value)]
+            for field, inner in fields:
+                key = f"ADCRAFT_{name}" + (f"__{field}" if field else "")
+                env[key.upper()] = _env_value(inner)
+        return env
+
+
+def _env_value(value: object) -> str:
+    """A setting's value as pydantic-settings reads it back from a variable."""
+    if isinstance(value, SecretStr):
+        return value.get_secret_value()
+    if isinstance(value, list | dict | bool):
+        return json.dumps(value)
+    return str(value)

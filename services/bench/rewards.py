@@ -12,7 +12,6 @@ import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import orjson
@@ -21,21 +20,14 @@ from redis import Redis
 from services.bench.kafka_rates import consume_rate
 from services.reward_updater.app import RewardWorker
 from services.reward_updater.partition import INPUTS
-from services.simulator.streams import live_traffic, publish, traffic
+from services.simulator.streams import SHORT_WINDOWS, live_traffic, publish, traffic
 from services.simulator.world import SyntheticWorld
 from shared import codec, kafka, keys, score_store, topics
 from shared.events import ClickRecorded, ImpressionServed
 from shared.segments import SEGMENTS
-from shared.settings import RewardSettings, Settings
+from shared.settings import Settings
 from shared.stack import Stack
 from shared.stack.process import free_port
-
-# Short windows so that a benchmark-sized stream releases labels; production uses minutes.
-WINDOWS: dict[str, Any] = {
-    "click_window_ms": 5_000,
-    "conversion_window_ms": 30_000,
-    "hold_ms": 5_000,
-}
 
 
 def throughput(run_dir: Path, impressions: int, ads: int, repeats: int = 3) -> dict[str, float]:
@@ -52,7 +44,7 @@ def throughput(run_dir: Path, impressions: int, ads: int, repeats: int = 3) -> d
         publish(kafka.producer(base.kafka), events)
         for repeat in range(repeats):
             raw.append(consume_rate(base.kafka, list(INPUTS), len(events)))
-            rewards = RewardSettings(**WINDOWS, group_id=f"bench-{repeat}")
+            rewards = SHORT_WINDOWS.model_copy(update={"group_id": f"bench-{repeat}"})
             path.append(
                 _reward_path(
                     Settings(kafka=base.kafka, redis=base.redis, rewards=rewards),
@@ -93,15 +85,12 @@ def latency(run_dir: Path, events_per_s: float, duration_s: float, ads: int) -> 
     world = SyntheticWorld.create(ads=ads)
     catalog = run_dir / "catalog.json"
     with Stack(run_dir=run_dir, services=("broker", "redis")) as stack:
-        settings = stack.settings()
+        settings = stack.settings().model_copy(
+            update={"rewards": SHORT_WINDOWS, "metrics_address": f"127.0.0.1:{free_port()}"}
+        )
         kafka.ensure_topics(settings.kafka, topics.ALL, compacted=topics.COMPACTED)
         catalog.write_bytes(orjson.dumps(world.catalog.model_dump()))
-        env = (
-            os.environ
-            | stack.environment()
-            | {f"ADCRAFT_REWARDS__{key.upper()}": str(value) for key, value in WINDOWS.items()}
-            | {"ADCRAFT_METRICS_ADDRESS": f"127.0.0.1:{free_port()}"}
-        )
+        env = os.environ | settings.environment()
         with open(run_dir / "worker.log", "wb") as log:
             worker = subprocess.Popen(
                 [
@@ -184,7 +173,7 @@ def _score_times(redis: Redis, world: SyntheticWorld) -> Callable[[], dict[tuple
 def _measure(
     settings: Settings, world: SyntheticWorld, events_per_s: float, duration_s: float
 ) -> dict[str, float]:
-    bucket = RewardSettings(**WINDOWS).learn_interval_ms
+    bucket = settings.rewards.learn_interval_ms
     warmup_s = 8.0  # the first consumer-group join takes a few seconds
     offered = _Offered(settings, world, events_per_s, warmup_s + duration_s)
     offered.warm_until = time.time() + warmup_s

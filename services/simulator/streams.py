@@ -15,7 +15,12 @@ from confluent_kafka import Producer
 from services.simulator.world import SEGMENTS, SyntheticWorld
 from shared import codec, kafka
 from shared.events import ClickRecorded, ConversionRecorded, Event, ImpressionServed
+from shared.settings import RewardSettings
 from shared.topics import RewardTopics
+
+# Attribution windows on the streams' time scale (clicks within 2 s of their impression by
+# default): short enough for negatives and conversions to be released within seconds.
+SHORT_WINDOWS = RewardSettings(click_window_ms=2_000, conversion_window_ms=10_000, hold_ms=2_000)
 
 
 def traffic(

@@ -163,15 +163,7 @@ class Stack:
 
     def environment(self) -> dict[str, str]:
         """``ADCRAFT_*`` variables that make ``Settings()`` point at this stack."""
-        settings = self.settings()
-        env = {
-            "ADCRAFT_KAFKA__BOOTSTRAP_SERVERS": settings.kafka.bootstrap_servers,
-            "ADCRAFT_KAFKA__SESSION_TIMEOUT_MS": str(settings.kafka.session_timeout_ms),
-            "ADCRAFT_REDIS__PORT": str(settings.redis.port),
-            "ADCRAFT_TRITON__GRPC_URL": settings.triton.grpc_url,
-            "ADCRAFT_TRITON__HTTP_URL": settings.triton.http_url,
-        }
-        return env
+        return self.settings().environment()
 
     def __enter__(self) -> Stack:
         return self.up()

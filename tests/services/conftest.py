@@ -23,18 +23,18 @@ from confluent_kafka import OFFSET_BEGINNING, Message, TopicPartition
 
 from services.reward_updater.app import RewardWorker
 from services.reward_updater.partition import INPUTS, PartitionState
-from services.simulator.streams import publish
+from services.simulator.streams import SHORT_WINDOWS, publish
 from services.simulator.world import SyntheticWorld
 from shared import codec, kafka, keys, score_store, topics
 from shared.catalog import AdCatalog
 from shared.events import Event
 from shared.segments import SEGMENTS
-from shared.settings import RewardSettings, Settings
+from shared.settings import Settings
 from shared.stack import Stack
 from shared.stack.process import free_port
 from shared.topics import RewardTopics
 
-WINDOWS = RewardSettings(click_window_ms=2_000, conversion_window_ms=10_000, hold_ms=2_000)
+WINDOWS = SHORT_WINDOWS
 JOINED = ("impression", "click_joined", "conversion_joined")
 
 
@@ -194,23 +194,15 @@ class WorkerProcess:
         self.metrics_port = free_port()
         catalog_path = run_dir / "catalog.json"
         catalog_path.write_bytes(orjson.dumps(catalog.model_dump()))
-        rewards = settings.rewards
-        self.env = (
-            os.environ
-            | {
-                "ADCRAFT_KAFKA__BOOTSTRAP_SERVERS": settings.kafka.bootstrap_servers,
+        process = settings.model_copy(
+            update={
                 # A killed member holds its partitions until its session expires.
-                "ADCRAFT_KAFKA__SESSION_TIMEOUT_MS": "3000",
-                "ADCRAFT_KAFKA__TOPIC_PARTITIONS": str(settings.kafka.topic_partitions),
-                "ADCRAFT_REDIS__PORT": str(settings.redis.port),
-                "ADCRAFT_REWARDS__CLICK_WINDOW_MS": str(rewards.click_window_ms),
-                "ADCRAFT_REWARDS__CONVERSION_WINDOW_MS": str(rewards.conversion_window_ms),
-                "ADCRAFT_REWARDS__HOLD_MS": str(rewards.hold_ms),
-                "ADCRAFT_REWARDS__CATALOG_PATH": str(catalog_path),
-                "ADCRAFT_METRICS_ADDRESS": f"127.0.0.1:{self.metrics_port}",
+                "kafka": settings.kafka.model_copy(update={"session_timeout_ms": 3_000}),
+                "rewards": settings.rewards.model_copy(update={"catalog_path": str(catalog_path)}),
+                "metrics_address": f"127.0.0.1:{self.metrics_port}",
             }
-            | env
         )
+        self.env = os.environ | process.environment() | env
         self.log = run_dir / f"worker-{self.metrics_port}.log"
         self.proc: subprocess.Popen | None = None
 
