@@ -76,7 +76,7 @@ def train(logged: Sequence[Logged], catalog: dict, batch: int = 2_000) -> Elemen
 
 @dataclass
 class Report:
-    """What ``adcraft evaluate`` prints."""
+    """Rows trained and evaluated on, the estimates, and the evaluated policy."""
 
     rows_train: int
     rows_evaluated: int

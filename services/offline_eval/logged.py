@@ -7,8 +7,9 @@ One row per served impression (*wide*):
 or one row per slot (*long*), with ``impression_id``, ``slot`` and ``element`` columns and
 the other columns repeated on each of an impression's rows. ``reward`` is in [0, 1] (a
 click, or a conversion value scaled to [0, 1]); ``propensity`` is the probability with which
-the logging policy chose the whole combination. ``ad_id`` and ``segment`` are optional;
-columns named ``ctx:<name>`` are carried as context. CSV and Parquet are read.
+the logging policy chose the whole combination. ``ad_id`` and ``segment`` are optional and
+are the only context: the reward model personalises on nothing else, so columns named
+``ctx:<name>`` are rejected rather than silently ignored. CSV and Parquet are read.
 """
 
 from __future__ import annotations
@@ -47,6 +48,12 @@ def rows(frame: pd.DataFrame) -> list[Logged]:
     slots = [c for c in frame.columns if c.startswith("slot:")]
     if missing or not slots:
         raise ValueError(f"missing columns: {missing + ([] if slots else ['slot:<name>'])}")
+    context = [c for c in frame.columns if c.startswith("ctx:")]
+    if context:
+        raise ValueError(
+            f"unsupported context columns {context}: the reward model personalises on ad_id "
+            "and segment only; drop them or fold them into segment"
+        )
     reward = pd.to_numeric(frame["reward"], errors="raise").astype(float)
     propensity = pd.to_numeric(frame["propensity"], errors="raise").astype(float)
     if not reward.between(0, 1).all():

@@ -50,35 +50,26 @@ def traffic(
             for k, (slot, options) in enumerate(slots.items())
         }
         segment = SEGMENTS[int(draws[i, 5] * len(SEGMENTS))]
-        propensity = 1.0 / math.prod(len(options) for options in slots.values())
-        rid, user = f"r{seed}-{i}", f"u{i * 7919 % 10_000}"
+        rid = f"r{seed}-{i}"
+        who = {"ad_id": ad, "request_id": rid, "user_id": f"u{i * 7919 % 10_000}"}
         yield ImpressionServed(
             event_id=f"i-{rid}",
             ts_ms=ts,
-            ad_id=ad,
-            request_id=rid,
-            user_id=user,
+            **who,
             elements=elements,
-            propensity=propensity,
+            propensity=1.0 / math.prod(len(options) for options in slots.values()),
             segment=segment,
             context={"device": "mobile"},
         )
         if draws[i, 6] < world.click_probability(ad, segment, elements):
             click_ts = ts + 1 + int(draws[i, 7] * click_delay_ms)
-            click = ClickRecorded(
-                event_id=f"c-{rid}", ts_ms=click_ts, ad_id=ad, request_id=rid, user_id=user
-            )
+            click = ClickRecorded(event_id=f"c-{rid}", ts_ms=click_ts, **who)
             heapq.heappush(pending, (click_ts, next(sequence), click))
             if rng.random() < world.conversion_given_click:
                 conv_ts = click_ts + int(rng.integers(1, conversion_delay_ms))
                 value = float(np.round(rng.gamma(2.0, 25.0), 2))
                 conversion = ConversionRecorded(
-                    event_id=f"v-{rid}",
-                    ts_ms=conv_ts,
-                    ad_id=ad,
-                    request_id=rid,
-                    user_id=user,
-                    value=value,
+                    event_id=f"v-{rid}", ts_ms=conv_ts, **who, value=value
                 )
                 heapq.heappush(pending, (conv_ts, next(sequence), conversion))
     while pending:

@@ -4,7 +4,9 @@ import pandas as pd
 import pytest
 
 from services.offline_eval import logged
-from services.offline_eval.evaluate import evaluate
+from services.offline_eval.estimators import Estimate
+from services.offline_eval.evaluate import Report, evaluate
+from services.offline_eval.summary import Summary
 from services.simulator.logged import logged_feedback
 from services.simulator.world import SyntheticWorld
 
@@ -53,6 +55,35 @@ def test_bad_values_are_named(change, message):
 def test_missing_columns_are_named():
     with pytest.raises(ValueError, match=r"\['propensity'\]"):
         logged.rows(WIDE.drop(columns=["propensity"]))
+
+
+@pytest.mark.parametrize("widen", [False, True], ids=["wide", "long"])
+def test_context_columns_are_rejected_by_name(widen):
+    frame = WIDE.assign(**{"ctx:device": ["mobile", "desktop"], "ctx:hour": ["9", "21"]})
+    if widen:
+        frame = frame.melt(
+            id_vars=[c for c in frame.columns if not c.startswith("slot:")],
+            var_name="slot",
+            value_name="element",
+        ).assign(slot=lambda f: f["slot"].str.removeprefix("slot:"))
+    with pytest.raises(ValueError, match=r"\['ctx:device', 'ctx:hour'\].*ad_id and segment only"):
+        logged.rows(frame)
+
+
+def test_summary_prints_and_reports_the_same_figures():
+    report = Report(3, 2, {"ips": Estimate(0.123456, 0.1, 0.2)}, policy=None)
+    synthetic = Summary(report, 0.1, true_value=0.5)
+    assert synthetic.lines() == [
+        "trained on 3 rows, evaluated on 2; target: 0.1-greedy over combinations",
+        "true value (synthetic)   0.50000",
+        "ips                      0.12346  95% CI [0.10000, 0.20000]",
+    ]
+    assert synthetic.figures() == {
+        "rows_evaluated": 2,
+        "true_policy_value": 0.5,
+        "ips": {"value": 0.12346, "low": 0.1, "high": 0.2},
+    }
+    assert Summary(report, 0.1).figures().keys() == {"rows_evaluated", "ips"}
 
 
 @pytest.mark.slow

@@ -1,0 +1,65 @@
+"""``adcraft bench broker|rewards|copy``: benchmarks that print figures."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+import orjson
+import typer
+
+from services.cli.options import Json, RunDir
+
+app = typer.Typer(help="Benchmarks that print figures.", no_args_is_help=True)
+RUN_DIR = Path(".adcraft/bench")
+
+
+def _print_figures(figures: Mapping[str, object], as_json: bool) -> None:
+    for key, value in figures.items():
+        shown = f"{value:>14,}" if isinstance(value, int | float) else str(value)
+        typer.echo(f"{key:<32} {shown}")
+    if as_json:
+        typer.echo(orjson.dumps(figures).decode())
+
+
+@app.command("broker")
+def bench_broker(
+    messages: int = 200_000,
+    size: int = 100,
+    run_dir: RunDir = RUN_DIR,
+    as_json: Json = False,
+) -> None:
+    """Raw produce/consume msgs/s on the local broker and the codec's events/s."""
+    from services.bench import broker
+
+    figures = broker.run(messages, size, run_dir)
+    _print_figures(figures, as_json)
+
+
+@app.command("rewards")
+def bench_rewards(
+    impressions: int = 250_000,
+    load: float = 5_000.0,
+    seconds: float = 15.0,
+    ads: int = 40,
+    run_dir: RunDir = RUN_DIR,
+    as_json: Json = False,
+) -> None:
+    """Reward-path events/s next to raw consume; click-to-score latency at LOAD events/s."""
+    from services.bench import rewards
+
+    _print_figures(rewards.run(run_dir, impressions, load, seconds, ads), as_json)
+
+
+@app.command("copy")
+def bench_copy(
+    requests: int = 24,
+    variants: int = 2,
+    max_tokens: int = 40,
+    run_dir: RunDir = RUN_DIR,
+    as_json: Json = False,
+) -> None:
+    """Copy generation via Triton (1 and 8 clients) next to in-process; tokens/s."""
+    from services.bench import copy
+
+    _print_figures(copy.run(run_dir, requests, variants, max_tokens), as_json)

@@ -1,0 +1,60 @@
+"""``adcraft eval copy`` (the copy model) and ``adcraft evaluate`` (policies, off-line)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import orjson
+import typer
+
+from services.cli.options import Json
+
+app = typer.Typer(help="Evaluate models.", no_args_is_help=True)
+
+
+@app.command("copy")
+def eval_copy(products: int = 64, seed: int = 0, as_json: Json = False) -> None:
+    """Base vs fine-tuned copy on held-out products (trains first if nothing is trained)."""
+    from services.copywriter.evaluate import DIAGNOSTICS, KEYS, evaluate
+    from shared.settings import Settings
+
+    report = evaluate(Settings().copywriter, products, seed, typer.echo)
+    typer.echo(f"\n{'metric':<18} {'base':>10} {'tuned':>10}")
+    for key in (*KEYS, *DIAGNOSTICS):
+        typer.echo(f"{key:<18} {report['base'][key]:>10.4f} {report['tuned'][key]:>10.4f}")
+    if as_json:
+        typer.echo(orjson.dumps(report).decode())
+
+
+def evaluate(
+    path: Annotated[Path | None, typer.Argument(help="Logged feedback, CSV or Parquet.")] = None,
+    synthetic: Annotated[
+        int,
+        typer.Option(
+            help="Instead of PATH, log this many impressions "
+            "of the synthetic world (true value known)."
+        ),
+    ] = 0,
+    train_fraction: float = 0.5,
+    epsilon: float = 0.1,
+    samples: int = 200,
+    as_json: Json = False,
+) -> None:
+    """Offline policy evaluation: IPS, SNIPS and DR with bootstrap 95% intervals."""
+    from services.offline_eval import summary
+
+    if (path is None) == (synthetic == 0):
+        raise typer.BadParameter("give a PATH or --synthetic N")
+    try:
+        if path is not None:
+            result = summary.of_log(path, train_fraction, epsilon, samples)
+        else:
+            result = summary.of_synthetic(synthetic, train_fraction, epsilon, samples)
+    except ValueError as exc:
+        typer.echo(f"cannot evaluate: {exc}", err=True)
+        raise typer.Exit(2) from None
+    for line in result.lines():
+        typer.echo(line)
+    if as_json:
+        typer.echo(orjson.dumps(result.figures()).decode())

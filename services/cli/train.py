@@ -1,0 +1,39 @@
+"""``adcraft train copy``: fine-tune the copy model."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(help="Train models.", no_args_is_help=True)
+
+
+@app.command("copy")
+def train_copy(
+    steps: int = 80,
+    batch_size: int = 8,
+    learning_rate: float = 2e-3,
+    sentiment_weight: float = 1.0,
+    diversity_weight: float = 1.0,
+    cta_weight: float = 1.0,
+    sample_every: Annotated[
+        int, typer.Option(help="Steps between rounds of sampled copy for the diversity term.")
+    ] = 2,
+    max_products: Annotated[int | None, typer.Option(help="Train on fewer products.")] = None,
+) -> None:
+    """LoRA fine-tuning with the multi-objective loss; exports copy/latest."""
+    from services.copywriter.objectives import LossWeights
+    from services.copywriter.train import TrainConfig, train
+    from shared.settings import Settings
+
+    weights = LossWeights(sentiment_weight, diversity_weight, cta_weight)
+    config = TrainConfig(
+        steps,
+        batch_size,
+        learning_rate,
+        max_products=max_products,
+        sample_every=sample_every,
+        weights=weights,
+    )
+    train(Settings().copywriter, config, typer.echo)

@@ -1,0 +1,49 @@
+"""``adcraft worker ...``: the stream workers, each until SIGTERM."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+if TYPE_CHECKING:
+    from shared.settings import Settings
+
+app = typer.Typer(help="Stream workers.", no_args_is_help=True)
+
+
+def _settings() -> Settings:
+    """Settings from the environment, or one line naming what is wrong (never a value)."""
+    from pydantic import ValidationError
+
+    from shared.settings import Settings
+
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(map(str, error['loc']))}: {error['msg']}"
+            for error in exc.errors(include_input=False, include_url=False)
+        )
+        typer.echo(f"invalid settings: {problems}", err=True)
+        raise typer.Exit(2) from None
+
+
+@app.command("rewards")
+def worker_rewards(
+    catalog: Annotated[
+        Path | None,
+        typer.Option(help="Ad catalogue JSON (overrides ADCRAFT_REWARDS__CATALOG_PATH)."),
+    ] = None,
+) -> None:
+    """Learn element rewards from impressions, clicks and conversions (until SIGTERM)."""
+    from services.reward_updater.main import serve
+
+    settings = _settings()
+    path = catalog or settings.rewards.catalog_path
+    if path is None:
+        raise typer.BadParameter(
+            "no catalogue: pass --catalog or set ADCRAFT_REWARDS__CATALOG_PATH"
+        )
+    raise typer.Exit(serve(settings, Path(path)))
