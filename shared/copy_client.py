@@ -1,4 +1,4 @@
-"""The copy model's contract (:class:`CopyBrief`) and its async gRPC client."""
+"""The copy model's async gRPC client; the contract it speaks is :mod:`shared.copy_contract`."""
 
 from __future__ import annotations
 
@@ -6,45 +6,10 @@ from typing import NamedTuple
 
 import numpy as np
 
+from shared.copy_contract import TEXT_INPUTS, CopyBrief
 from shared.triton_client import TritonClient
 
 MODEL = "copy_generator"
-TEXT_INPUTS = (
-    "PRODUCT",
-    "DEPARTMENT",
-    "ATTRIBUTES",
-    "SEGMENT",
-    "TONE",
-    "CTA_STYLE",
-    "PLACEMENT",
-    "HIGHLIGHT",
-)
-
-
-class CopyBrief(NamedTuple):
-    """What to write about, for whom, and how."""
-
-    product: str
-    department: str
-    attributes: tuple[str, ...]
-    segment: str
-    tone: str
-    cta_style: str
-    placement: str = "description"
-    highlight: str = ""  # something a real customer said about the product
-
-    def fields(self) -> tuple[str, ...]:
-        """The text inputs, in ``TEXT_INPUTS`` order (attributes comma-separated)."""
-        return (
-            self.product,
-            self.department,
-            ",".join(self.attributes),
-            self.segment,
-            self.tone,
-            self.cta_style,
-            self.placement,
-            self.highlight,
-        )
 
 
 class WrittenCopy(NamedTuple):

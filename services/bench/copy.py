@@ -13,7 +13,8 @@ import torch
 from services.copywriter import dataset
 from services.copywriter.evaluate import held_out_briefs
 from services.copywriter.generate import CopyWriter
-from shared.copy_client import CopyBrief, CopyClient
+from shared.copy_client import CopyClient
+from shared.copy_contract import CopyBrief
 from shared.settings import Settings
 from shared.stack import Stack
 from shared.triton_client import TritonClient
@@ -38,7 +39,7 @@ def in_process(
     for start in range(0, len(briefs), clients):
         group = briefs[start : start + clients]
         begun = time.perf_counter()
-        _, counts = writer.write(group, [variants] * len(group), max_tokens)
+        _, counts = writer.write(group, [variants] * len(group), [max_tokens] * len(group))
         latencies += [time.perf_counter() - begun] * len(group)
         tokens += sum(counts)
     return _figures(f"inprocess_c{clients}", latencies, time.perf_counter() - started, tokens)
@@ -83,7 +84,7 @@ def run(run_dir: Path, requests: int, variants: int, max_tokens: int) -> dict[st
         "variants": variants,
     }
     torch.manual_seed(0)
-    writer.write(briefs[:2], [variants] * 2, max_tokens)  # warm-up
+    writer.write(briefs[:2], [variants] * 2, [max_tokens] * 2)  # warm-up
     for clients in (1, 8):
         figures |= in_process(writer, briefs, clients, variants, max_tokens)
     del writer

@@ -34,7 +34,7 @@ def prepare(target: Path) -> Path:
         gguf.parent, gguf_file=gguf.name, dtype=torch.float32
     )
     # The weights are dequantised on load: save them as plain fp32.
-    model.hf_quantizer = None
+    model.hf_quantizer = None  # type: ignore[assignment]  # not declared on PreTrainedModel
     model.config.quantization_config = None
     partial = target.with_name(target.name + ".partial")
     shutil.rmtree(partial, ignore_errors=True)
@@ -49,5 +49,6 @@ def load(path: Path, device: str = "cpu") -> tuple[PreTrainedModel, PreTrainedTo
     tokenizer = AutoTokenizer.from_pretrained(path, padding_side="left")
     # The GGUF metadata names <|im_start|> as end and padding token: pad with end-of-text.
     tokenizer.pad_token = PAD_TOKEN
-    model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32).to(device)
+    model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32)
+    model = model.to(device)  # type: ignore[arg-type]  # mypy misreads transformers' wrapper
     return model.eval(), tokenizer

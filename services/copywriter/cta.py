@@ -2,7 +2,8 @@
 
 A CTA is an imperative sentence (verb first) such as "Grab yours today!". The requested
 style is a conditioning signal: prompts name it, training targets end with a CTA of that
-style, and post-processing inserts one when the model left it out.
+style, and post-processing inserts one when the model left it out. The styles are
+:mod:`shared.copy_contract`'s ``CTA_STYLES``; ``STYLES`` phrases each.
 
 >>> find_cta("Soft and light. Grab yours before it sells out!")
 'Grab yours before it sells out!'

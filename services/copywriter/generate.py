@@ -1,6 +1,14 @@
 """Batched copy generation: one ``generate`` call per request batch, then post-processing.
 
 Used in-process (evaluation, benchmarks) and by Triton's ``copy_generator`` model.
+
+Every row has its own token budget (a request's ``MAX_TOKENS``), yet the batch is sampled
+in one call: up to the largest budget, after which each row's tokens past its own budget
+are cut (:func:`within_budgets`) before decoding, post-processing and counting. Sampling
+is left to right, so a row's first tokens do not depend on how long the call runs: a
+request's copy is what it would be alone, whatever its neighbours ask for. One call per
+distinct budget would split the batch the dynamic batcher built; the price here is only
+that a short row may sample tokens that are then thrown away.
 """
 
 from __future__ import annotations
@@ -15,7 +23,7 @@ from transformers.tokenization_utils_base import PreTrainedTokenizerBase
 from services.copywriter import base_model, postprocess, prompts
 from services.copywriter.postprocess import CopyRules, Variant
 from services.copywriter.weights import CopyPaths
-from shared.copy_client import CopyBrief
+from shared.copy_contract import CopyBrief
 from shared.settings import CopySettings
 
 
@@ -35,12 +43,24 @@ class FirstLineEnd(StoppingCriteria):
         return (is_newline & text_before).any(dim=1)
 
 
+def within_budgets(new_ids: torch.Tensor, budgets: list[int], pad_id: int) -> torch.Tensor:
+    """``new_ids`` (generated tokens, a row per prompt) with every token past its row's
+    budget replaced by ``pad_id``.
+
+    >>> within_budgets(torch.tensor([[5, 6, 7], [5, 6, 7], [5, 0, 0]]), [1, 3, 2], 0).tolist()
+    [[5, 0, 0], [5, 6, 7], [5, 0, 0]]
+    """
+    position = torch.arange(new_ids.shape[1], device=new_ids.device)
+    budget = torch.tensor(budgets, device=new_ids.device).unsqueeze(1)
+    return new_ids.masked_fill(position >= budget, pad_id)
+
+
 class CopyWriter:
     """A (fine-tuned) causal LM that writes copy for briefs."""
 
     def __init__(
         self,
-        model: PreTrainedModel,
+        model: PreTrainedModel | PeftModel,
         tokenizer: PreTrainedTokenizerBase,
         settings: CopySettings,
         corpus: list[str] | None = None,
@@ -71,39 +91,47 @@ class CopyWriter:
         return self.rules.limits[placement]
 
     @torch.inference_mode()
-    def generate(self, prompts_: list[str], max_new_tokens: int) -> tuple[list[str], list[int]]:
-        """Raw continuations of ``prompts_`` (one sampled each) and each one's token count."""
+    def generate(self, prompts_: list[str], budgets: list[int]) -> tuple[list[str], list[int]]:
+        """Raw continuations of ``prompts_`` (one sampled each, at most ``budgets[i]`` new
+        tokens) and each one's token count."""
         encoded = self.tokenizer(prompts_, return_tensors="pt", padding=True).to(self.device)
-        output = self.model.generate(
+        output = self.model.generate(  # type: ignore[operator]  # causal LMs all generate
             **encoded,
             do_sample=True,
             temperature=self.settings.temperature,
             top_p=self.settings.top_p,
             no_repeat_ngram_size=self.settings.no_repeat_ngram_size,
-            max_new_tokens=max_new_tokens,
+            max_new_tokens=max(budgets),
             stopping_criteria=StoppingCriteriaList([self.line_end.after(encoded["input_ids"])]),
             eos_token_id=self.end_of_turn,
             pad_token_id=self.tokenizer.pad_token_id,
         )
-        new = output[:, encoded["input_ids"].shape[1] :]
-        counts = (new != self.tokenizer.pad_token_id).sum(dim=1).tolist()
+        pad = self.tokenizer.pad_token_id
+        new = within_budgets(output[:, encoded["input_ids"].shape[1] :], budgets, pad)
+        counts = (new != pad).sum(dim=1).tolist()
         return self.tokenizer.batch_decode(new, skip_special_tokens=True), counts
 
-    def raw(self, briefs: list[CopyBrief], max_new_tokens: int) -> tuple[list[str], list[int]]:
-        """First lines as the model wrote them, one per brief."""
+    def raw(
+        self, briefs: list[CopyBrief], budgets: list[int] | None = None
+    ) -> tuple[list[str], list[int]]:
+        """First lines as the model wrote them, one per brief, each within its budget of new
+        tokens (``settings.max_new_tokens`` for all by default)."""
         texts, counts = self.generate(
             [prompts.render(self.tokenizer, b, self.limit(b.placement)) for b in briefs],
-            max_new_tokens,
+            [self.settings.max_new_tokens] * len(briefs) if budgets is None else budgets,
         )
         return [postprocess.first_line(t) for t in texts], counts
 
     def write(
-        self, briefs: list[CopyBrief], variants: list[int], max_new_tokens: int
+        self, briefs: list[CopyBrief], variants: list[int], budgets: list[int]
     ) -> tuple[list[list[Variant]], list[int]]:
-        """Up to ``variants[i]`` finished variants for each brief, all sampled in one call
-        (see :func:`postprocess.variants`), and the tokens generated for each brief."""
-        expanded = [b for b, n in zip(briefs, variants, strict=True) for _ in range(n)]
-        texts, counts = self.raw(expanded, max_new_tokens)
+        """Up to ``variants[i]`` finished variants for each brief, each of at most
+        ``budgets[i]`` new tokens, all sampled in one call (see :func:`postprocess.variants`),
+        and the tokens generated for each brief."""
+        rows = list(zip(briefs, variants, budgets, strict=True))
+        texts, counts = self.raw(
+            [b for b, n, _ in rows for _ in range(n)], [t for _, n, t in rows for _ in range(n)]
+        )
         results: list[list[Variant]] = []
         tokens: list[int] = []
         position = 0

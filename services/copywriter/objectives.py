@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, fields
+from typing import cast
 
 import torch
 import torch.nn.functional as F
@@ -66,7 +67,7 @@ class Batch:
 
 def vocabulary(tokenizer: PreTrainedTokenizerBase) -> list[str]:
     """Every token decoded, by id (decoding the vocabulary takes a second or two)."""
-    return [tokenizer.decode([token_id]) for token_id in range(len(tokenizer))]
+    return [cast(str, tokenizer.decode([token_id])) for token_id in range(len(tokenizer))]
 
 
 def valence_table(vocab: list[str]) -> torch.Tensor:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from services.copywriter.cta import compose, find_cta, split_closing
-from shared.copy_client import CopyBrief
+from shared.copy_contract import CopyBrief, placement_limits
 from shared.settings import CopySettings
 
 T = TypeVar("T")
@@ -33,17 +33,14 @@ _CLAUSE_END = re.compile(r"[.!?,;:](?=\s)")
 class CopyRules:
     """Per-placement character limits, banned (compliance) terms, duplicate threshold."""
 
-    limits: dict[str, int] = field(default_factory=lambda: {"headline": 30, "description": 90})
+    limits: dict[str, int] = field(default_factory=lambda: placement_limits(CopySettings()))
     banned: tuple[str, ...] = ()
     duplicate_similarity: float = 0.8
 
     @classmethod
     def from_settings(cls, settings: CopySettings) -> CopyRules:
         return cls(
-            limits={
-                "headline": settings.headline_max_chars,
-                "description": settings.description_max_chars,
-            },
+            limits=placement_limits(settings),
             banned=tuple(settings.banned_terms),
             duplicate_similarity=settings.duplicate_similarity,
         )

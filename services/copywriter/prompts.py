@@ -2,7 +2,8 @@
 
 The brief is the user turn of the instruct model's own chat template; the copy is the
 assistant's answer. Change the wording only with a new ``VERSION``: the version is stored
-with every trained model.
+with every trained model. Which segments, tones and CTA styles exist is
+:mod:`shared.copy_contract`'s to say; the tables here only word them.
 
 >>> brief = CopyBrief("knit top", "Tops", ("soft", "flattering"), "young", "bold", "urgent",
 ...                   highlight="The fabric is so soft.")
@@ -16,9 +17,11 @@ Tone: bold and energetic. End with an urgent call to action.
 
 from __future__ import annotations
 
+from typing import cast
+
 from transformers.tokenization_utils_base import PreTrainedTokenizerBase
 
-from shared.copy_client import CopyBrief
+from shared.copy_contract import CopyBrief
 
 VERSION = "copy-prompt/2"
 SYSTEM = "You write short, truthful ad copy for an online clothing shop."
@@ -29,7 +32,7 @@ PERSONAS = {
     "adult": "busy professionals who want easy outfits",
     "senior": "shoppers over fifty who value comfort and quality",
 }
-TONES = {
+TONE_WORDING = {
     "warm": "warm and friendly",
     "bold": "bold and energetic",
     "elegant": "elegant and refined",
@@ -44,7 +47,6 @@ FOCUS = {
     "Trend": "what makes it stand out",
 }
 CTA_WORDING = {"urgent": "an urgent", "soft": "a gentle", "direct": "a direct"}
-PLACEMENTS = ("headline", "description")
 
 
 def instruction(brief: CopyBrief, limit: int) -> str:
@@ -59,7 +61,8 @@ def instruction(brief: CopyBrief, limit: int) -> str:
     lines += [
         f"Highlight {FOCUS.get(brief.department, 'what makes it special')} "
         f"for {PERSONAS.get(brief.segment, 'online shoppers')}.",
-        f"Tone: {TONES[brief.tone]}. End with {CTA_WORDING[brief.cta_style]} call to action.",
+        f"Tone: {TONE_WORDING[brief.tone]}. "
+        f"End with {CTA_WORDING[brief.cta_style]} call to action.",
     ]
     return "\n".join(lines)
 
@@ -70,4 +73,5 @@ def render(tokenizer: PreTrainedTokenizerBase, brief: CopyBrief, limit: int) -> 
         {"role": "system", "content": SYSTEM},
         {"role": "user", "content": instruction(brief, limit)},
     ]
-    return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    text = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    return cast(str, text)  # text, not ids, when tokenize=False

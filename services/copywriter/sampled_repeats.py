@@ -18,7 +18,7 @@ from services.copywriter import prompts
 from services.copywriter.generate import CopyWriter
 from services.copywriter.objectives import cross_sample_repeats, right_pad, sample_unlikelihood
 from services.copywriter.postprocess import ngrams
-from shared.copy_client import CopyBrief
+from shared.copy_contract import CopyBrief
 
 
 class SampleMemory:
@@ -49,7 +49,7 @@ def sampled_repeats_loss(
     tokens that repeat other samples."""
     model, tokenizer = writer.model, writer.tokenizer
     model.eval()
-    texts, _ = writer.raw(briefs, writer.settings.max_new_tokens)
+    texts, _ = writer.raw(briefs)
     model.train()
     samples = [tokenizer(text, add_special_tokens=False)["input_ids"] for text in texts]
     rows, flags = [], []

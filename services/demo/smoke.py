@@ -10,7 +10,8 @@ from collections.abc import Iterator
 import numpy as np
 
 from shared import codec, kafka, score_store, topics
-from shared.copy_client import CopyBrief, CopyClient, WrittenCopy
+from shared.copy_client import CopyClient, WrittenCopy
+from shared.copy_contract import CopyBrief
 from shared.events import ClickRecorded, ElementScored
 from shared.settings import Settings
 from shared.triton_client import TritonClient

@@ -7,10 +7,11 @@ from services.copywriter import base_model, dataset
 from services.copywriter.cta import STYLES, find_cta
 from services.copywriter.train import collate, encode_copy, encode_text
 from services.copywriter.weights import CopyPaths
+from shared.copy_contract import placement_limits
 from shared.settings import CopySettings
 
 SETTINGS = CopySettings()
-LIMITS = {"headline": SETTINGS.headline_max_chars, "description": SETTINGS.description_max_chars}
+LIMITS = placement_limits(SETTINGS)
 
 
 @pytest.fixture(scope="module")

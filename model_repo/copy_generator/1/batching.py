@@ -1,15 +1,26 @@
-"""Triton request rows ↔ copy briefs and padded outputs; pure, so tests import it directly."""
+"""Triton request rows ↔ copy briefs and padded outputs; pure, so tests import it directly.
+
+Imports numpy and :mod:`shared` only: the contract, not the model code behind it.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Protocol
+
 import numpy as np
 
-from services.copywriter.cta import STYLES
-from services.copywriter.postprocess import Variant
-from services.copywriter.prompts import PLACEMENTS, TONES
-from shared.copy_client import TEXT_INPUTS, CopyBrief
+from shared.copy_contract import MAX_VARIANTS, TEXT_INPUTS, CopyBrief, check
 
-MAX_VARIANTS = 8
+
+class Written(Protocol):
+    """A finished variant (:class:`services.copywriter.postprocess.Variant`)."""
+
+    @property
+    def text(self) -> str: ...
+
+    @property
+    def novelty(self) -> float: ...
 
 
 def briefs(
@@ -17,25 +28,8 @@ def briefs(
 ) -> tuple[list[CopyBrief], list[int], int]:
     """Briefs, variants per brief and the token budget of one request; ValueError names
     the first invalid field."""
-    texts = {name: [v.decode() for v in arrays[name].reshape(-1)] for name in TEXT_INPUTS}
-    rows = len(texts["PRODUCT"])
-    out = []
-    for i in range(rows):
-        product, department, attributes, segment, tone, style, placement, highlight = (
-            texts[name][i] for name in TEXT_INPUTS
-        )
-        if not product.strip():
-            raise ValueError("PRODUCT must not be empty")
-        if tone not in TONES:
-            raise ValueError(f"TONE must be one of {sorted(TONES)}, got {tone!r}")
-        if style not in STYLES:
-            raise ValueError(f"CTA_STYLE must be one of {sorted(STYLES)}, got {style!r}")
-        if placement not in PLACEMENTS:
-            raise ValueError(f"PLACEMENT must be one of {list(PLACEMENTS)}, got {placement!r}")
-        attrs = tuple(a.strip() for a in attributes.split(",") if a.strip())
-        out.append(
-            CopyBrief(product, department, attrs, segment, tone, style, placement, highlight)
-        )
+    texts = [[v.decode() for v in arrays[name].reshape(-1)] for name in TEXT_INPUTS]
+    out = [check(CopyBrief.from_fields(row)) for row in zip(*texts, strict=True)]
     variants = [int(n) for n in arrays["N_VARIANTS"].reshape(-1)]
     if any(not 1 <= n <= MAX_VARIANTS for n in variants):
         raise ValueError(f"N_VARIANTS must be within 1..{MAX_VARIANTS}")
@@ -46,7 +40,7 @@ def briefs(
 
 
 def pack(
-    variants: list[list[Variant]], tokens: list[int]
+    variants: Sequence[Sequence[Written]], tokens: list[int]
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """COPY and NOVELTY, one row per brief, padded with empty copy (and NaN novelty), and
     the tokens generated per brief."""

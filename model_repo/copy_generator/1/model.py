@@ -1,5 +1,6 @@
 """Triton adapter for :mod:`services.copywriter.generate`: all requests of a batch are
-sampled in one ``generate`` call; one response per request, errors on the response."""
+sampled in one ``generate`` call, each brief within its own request's token budget; one
+response per request, errors on the response."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import triton_python_backend_utils as pb_utils
 from batching import briefs, pack
 
 from services.copywriter.generate import CopyWriter
-from shared.copy_client import TEXT_INPUTS
+from shared.copy_contract import TEXT_INPUTS
 from shared.settings import Settings
 
 INPUTS = (*TEXT_INPUTS, "N_VARIANTS", "MAX_TOKENS")
@@ -34,7 +35,7 @@ class TritonPythonModel:
             written, tokens = self.writer.write(
                 [b for _, rows, _, _ in parsed for b in rows],
                 [n for _, _, counts, _ in parsed for n in counts],
-                max(budget for *_, budget in parsed),
+                [budget for _, rows, _, budget in parsed for _ in rows],
             )
             start = 0
             for index, rows, _, _ in parsed:
