@@ -25,9 +25,15 @@ from services.simulator.world import SyntheticWorld
 from shared import codec, kafka, keys, score_store, topics
 from shared.events import ClickRecorded, ImpressionServed
 from shared.segments import SEGMENTS
-from shared.settings import Settings
+from shared.settings import RewardSettings, Settings
 from shared.stack import Stack
 from shared.stack.process import free_port
+
+# Longer than the tests' windows: the benchmark's clicks arrive up to 2 s after their
+# impression, and none of them should be dead-lettered as outside the window.
+WINDOWS: RewardSettings = SHORT_WINDOWS.model_copy(
+    update={"click_window_ms": 5_000, "conversion_window_ms": 30_000, "hold_ms": 5_000}
+)
 
 
 def throughput(run_dir: Path, impressions: int, ads: int, repeats: int = 3) -> dict[str, float]:
@@ -44,7 +50,7 @@ def throughput(run_dir: Path, impressions: int, ads: int, repeats: int = 3) -> d
         publish(kafka.producer(base.kafka), events)
         for repeat in range(repeats):
             raw.append(consume_rate(base.kafka, list(INPUTS), len(events)))
-            rewards = SHORT_WINDOWS.model_copy(update={"group_id": f"bench-{repeat}"})
+            rewards = WINDOWS.model_copy(update={"group_id": f"bench-{repeat}"})
             path.append(
                 _reward_path(
                     Settings(kafka=base.kafka, redis=base.redis, rewards=rewards),
@@ -86,7 +92,7 @@ def latency(run_dir: Path, events_per_s: float, duration_s: float, ads: int) -> 
     catalog = run_dir / "catalog.json"
     with Stack(run_dir=run_dir, services=("broker", "redis")) as stack:
         settings = stack.settings().model_copy(
-            update={"rewards": SHORT_WINDOWS, "metrics_address": f"127.0.0.1:{free_port()}"}
+            update={"rewards": WINDOWS, "metrics_address": f"127.0.0.1:{free_port()}"}
         )
         kafka.ensure_topics(settings.kafka, topics.ALL, compacted=topics.COMPACTED)
         catalog.write_bytes(orjson.dumps(world.catalog.model_dump()))

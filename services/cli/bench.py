@@ -47,7 +47,9 @@ def bench_rewards(
 ) -> None:
     """Reward-path events/s next to raw consume; click-to-score latency at LOAD events/s."""
     from services.bench import rewards
+    from shared import logs
 
+    logs.configure("WARNING")  # the in-process worker's warnings as JSON lines, if any
     _print_figures(rewards.run(run_dir, impressions, load, seconds, ads), as_json)
 
 
