@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from confluent_kafka import Consumer, KafkaException, Producer
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from shared.settings import KafkaSettings
@@ -21,6 +21,21 @@ def producer(settings: KafkaSettings, **overrides: Any) -> Producer:
         "queue.buffering.max.messages": 1_000_000,
     }
     return Producer(config | overrides)
+
+
+class DeliveryFailures:
+    """A delivery callback that keeps the first failure: ``Producer.flush`` returning 0
+    says only that the queue is empty, not that every message arrived. Pass it as
+    ``on_delivery`` with ``delivery.report.only.error`` (successes then cost nothing)."""
+
+    def __init__(self) -> None:
+        self.first: str | None = None
+        self.count = 0
+
+    def __call__(self, error: KafkaError | None, message: Message) -> None:
+        if error is not None:
+            self.count += 1
+            self.first = self.first or f"{message.topic()}: {error.str()}"
 
 
 def consumer(settings: KafkaSettings, group_id: str, **overrides: Any) -> Consumer:

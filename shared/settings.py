@@ -199,6 +199,7 @@ class RewardSettings(_Section):
     dead_letter_max_bytes: int = Field(
         default=100_000,
         gt=0,
+        le=900_000,  # under librdkafka's and Kafka's default 1,000,000-byte message limit
         description="A rejected message larger than this goes to the dead-letter topic by "
         "reference: truncated, with its size and offset in headers.",
     )

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import os
 import threading
 import time
 
@@ -20,6 +21,7 @@ from prometheus_client import CollectorRegistry
 
 from services.reward_updater.checkpointing import Checkpointer
 from services.reward_updater.exceptions import FatalError, OffsetRewound, StateUnrecoverable
+from services.reward_updater.health import Health
 from services.reward_updater.join import Rejection
 from services.reward_updater.metrics import RewardMetrics
 from services.reward_updater.partition import PartitionState
@@ -61,7 +63,10 @@ class RewardWorker:
                 "fetch.wait.max.ms": self.config.fetch_wait_max_ms,
             },
         )
-        self.producer = kafka.producer(settings.kafka)
+        self.undelivered = kafka.DeliveryFailures()
+        self.producer = kafka.producer(
+            settings.kafka, on_delivery=self.undelivered, **{"delivery.report.only.error": True}
+        )
         self.store = CheckpointStore(score_store.client(settings.redis), self.config.group_id)
         self.dead_letters = DeadLetters(
             self.producer, self.topics.dead_letter, self.config.dead_letter_max_bytes
@@ -70,17 +75,25 @@ class RewardWorker:
             lambda: list(self.states.values()), registry or CollectorRegistry()
         )
         self.checkpoints = Checkpointer(
-            self.store, self.producer, self.config.snapshot_every, self.metrics.checkpoint_seconds
+            self.store,
+            self.producer,
+            self.undelivered,
+            self.config.snapshot_every,
+            self.metrics.checkpoint_seconds,
         )
         self.metrics.dead_lettered = self.dead_letters.counts
-        self.joined = False
-        self.last_poll = time.monotonic()
+        self.health = Health(
+            self.config, self.topics.inputs, lambda: self.states.keys(), self.metrics.lag
+        )
         self._letters = Burst(log, "dead_lettered")
         self._troubles = Burst(log, "skipped_or_failed")
         self._rejections: list[Rejection] = []
         self._short_logs: dict[tuple[str, int], float] = {}  # inputs ending below applied
+        self._assigned_at: dict[int, float] = {}
         self._unflushed = 0
         self._closing = False
+        self._stale = False  # fenced on a partition the consumer still has
+        self.failed = False
         self._last_publish = self._last_checkpoint = time.monotonic()
         self._gc_threshold = gc.get_threshold()
 
@@ -103,12 +116,24 @@ class RewardWorker:
             raise FatalError(f"input topics must be co-partitioned, got {counts}")
         created = self.store.open()
         record(log, logging.INFO, "started", group=self.config.group_id, new_state=created)
+        self._subscribe()
+
+    def _subscribe(self) -> None:
         self.consumer.subscribe(
-            list(names.inputs),
+            list(self.topics.inputs),
             on_assign=self._on_assign,
             on_revoke=self._on_revoke,
             on_lost=self._on_lost,
         )
+
+    def _rejoin(self) -> None:
+        """Another worker took a partition this one is still assigned: this one's view of
+        the group is stale. Leave and join again, so the group settles who owns what (the
+        fenced partition is not silently skipped until some later rebalance)."""
+        self._stale = False
+        record(log, logging.WARNING, "rejoining", reason="fenced on a partition still assigned")
+        self.consumer.unsubscribe()
+        self._subscribe()
 
     def run(self, stop: threading.Event) -> None:
         """Process until ``stop`` is set, then flush and close; an error closes without
@@ -118,12 +143,24 @@ class RewardWorker:
             while not stop.is_set():
                 self.poll_once()
             self.flush()
+        except Exception as exc:
+            # Said before closing, and closing then has a deadline: the line must come out.
+            record(log, logging.CRITICAL, "fatal", error=f"{type(exc).__name__}: {exc}")
+            self.failed = True
+            raise
         finally:
+            deadline = threading.Timer(self.config.shutdown_timeout_s, _abandon)
+            deadline.daemon = True
+            if self.failed:
+                deadline.start()
             self.close()
+            deadline.cancel()
 
     def poll_once(self, timeout_s: float = 0.02) -> int:
         """Consume and apply one batch; flush when the staleness bound is due."""
-        self.last_poll = time.monotonic()
+        self.health.alive()
+        if self._stale:
+            self._rejoin()
         messages = self.consumer.consume(self.config.consume_batch, timeout=timeout_s)
         started = time.perf_counter()
         states = self.states
@@ -177,11 +214,16 @@ class RewardWorker:
         self._troubles.add(reason)
 
     def _idle_inputs(self) -> dict[int, set[str]]:
-        """Per partition, the inputs read up to the high-water mark of the last fetch."""
+        """Per partition, the inputs read up to the high-water mark of the last fetch. Just
+        after an assignment the cached mark may predate it (from an earlier time this worker
+        owned the partition): no input counts as idle until fetches have surely refreshed it,
+        else event time could run ahead of an input that still has data."""
         idle: dict[int, set[str]] = {}
         now = time.monotonic()
+        fresh = now - max(1.0, 3 * self.config.fetch_wait_max_ms / 1000)
         for partition, state in self.states.items():
             idle[partition] = set()
+            trusted = self._assigned_at.get(partition, 0.0) < fresh
             for topic in self.topics.inputs:
                 _, high = self.consumer.get_watermark_offsets(
                     TopicPartition(topic, partition), cached=True
@@ -189,7 +231,7 @@ class RewardWorker:
                 applied = state.offsets.get(topic, 0)
                 if high >= 0:
                     self.metrics.lag[topic, partition] = max(high - applied, 0)
-                    if applied >= high:
+                    if applied >= high and trusted:
                         idle[partition].add(topic)
                     if high < applied:
                         self._check_log_end(topic, partition, high, applied, now)
@@ -268,6 +310,7 @@ class RewardWorker:
             if state is not None:
                 self.metrics.fold(state)
             self.tokens.pop(partition, None)
+            self._assigned_at.pop(partition, None)
             self.checkpoints.forget(partition)
             self.metrics.forget(partition)
             for topic in self.topics.inputs:
@@ -277,9 +320,11 @@ class RewardWorker:
             self._rejections = [r for r in self._rejections if r.source.partition in owned]
             level = logging.WARNING if why != "revoked" else logging.INFO
             record(log, level, why, partitions=sorted(partitions))
+            self._stale |= why == "fenced"
 
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
-        self.joined = True
+        self.health.joined = True
+        self.health.alive()  # restoring many partitions is the loop at work
         committed = {
             (tp.topic, tp.partition): tp.offset for tp in consumer.committed(partitions, 10)
         }
@@ -296,6 +341,7 @@ class RewardWorker:
                 self._check_rebuildable(consumer, partition)
                 rebuilt.append(partition)
             self.states[partition] = state
+            self._assigned_at[partition] = time.monotonic()
             self.metrics.adopt(state)
         for tp in partitions:
             applied = self.states[tp.partition].offsets.get(tp.topic)
@@ -324,6 +370,7 @@ class RewardWorker:
         record(log, logging.WARNING, "rebuilding", partition=partition, reason=lost)
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        self.health.alive()
         if not self._closing:
             self.flush()
         self._drop(sorted({tp.partition for tp in partitions} & set(self.states)), "revoked")
@@ -334,26 +381,6 @@ class RewardWorker:
         # it from overwriting the new owner's), then drop unsaved work; it is redone there.
         self.checkpoints.abandon()
         self._drop(sorted({tp.partition for tp in partitions} & set(self.states)), "lost")
-
-    def live(self) -> tuple[bool, str]:
-        """Liveness: the loop polled recently."""
-        stalled = time.monotonic() - self.last_poll
-        return stalled < self.config.live_max_stall_s, f"last poll {stalled:.1f} s ago"
-
-    def ready(self) -> tuple[bool, str]:
-        """Readiness: in the group, with every owned input's lag known and within bound."""
-        if not self.joined:
-            return False, "not assigned yet"
-        lag = self.metrics.lag.copy()
-        inputs = self.topics.inputs
-        unknown = [(t, p) for p in list(self.states) for t in inputs if (t, p) not in lag]
-        if unknown:
-            return False, f"lag unknown for {len(unknown)} inputs"
-        worst = max(lag.values(), default=0)
-        return (
-            worst <= self.config.ready_max_lag,
-            f"lag {worst} (bound {self.config.ready_max_lag})",
-        )
 
     def close(self) -> None:
         """Leave the group, let a checkpoint in flight finish, flush and close the producer.
@@ -372,3 +399,9 @@ class RewardWorker:
         gc.unfreeze()
         gc.set_threshold(*self._gc_threshold)
         record(log, logging.INFO, "stopped", group=self.config.group_id)
+
+
+def _abandon() -> None:
+    """Closing after a fatal error outlived its deadline: end the process (the fatal line
+    is out, the checkpoints are as they were)."""
+    os._exit(1)

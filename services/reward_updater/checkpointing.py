@@ -2,7 +2,8 @@
 
 A checkpoint snapshots the changed partition states on the loop's thread; the checkpoint
 thread then waits until Kafka acknowledged everything produced before it (scores, dead
-letters) and writes the snapshot to Redis in one fenced script. The loop's thread commits
+letters; a delivery that failed stops the worker) and writes the snapshot to Redis in one
+fenced script. The loop's thread commits
 the stored offsets: only it touches the consumer (a commit from the checkpoint thread once
 deadlocked ``Consumer.close``).
 """
@@ -19,6 +20,7 @@ from prometheus_client import Histogram
 from services.reward_updater.exceptions import FatalError
 from services.reward_updater.partition import PartitionState
 from shared.checkpoint_store import CheckpointStore, StateWrite
+from shared.kafka import DeliveryFailures
 from shared.logs import record
 
 log = logging.getLogger("adcraft.rewards")
@@ -31,10 +33,11 @@ class Checkpointer:
         self,
         store: CheckpointStore,
         producer: Producer,
+        undelivered: DeliveryFailures,
         snapshot_every: int,
         seconds: Histogram,
     ) -> None:
-        self.store, self.producer = store, producer
+        self.store, self.producer, self.undelivered = store, producer, undelivered
         self.snapshot_every, self.seconds = snapshot_every, seconds
         self.stored: dict[int, dict[str, int]] = {}  # offsets of each partition's last one
         self._count = 0
@@ -65,6 +68,8 @@ class Checkpointer:
         started = time.perf_counter()
         if self.producer.flush(30):
             raise FatalError("element scores or dead letters were not acknowledged within 30 s")
+        if self.undelivered.first:  # a checkpoint past a lost dead letter would lose it
+            raise FatalError(f"a message was not delivered: {self.undelivered.first}")
         fenced = self.store.save(tokens, writes)
         self.seconds.observe(time.perf_counter() - started)
         return fenced

@@ -37,18 +37,22 @@ def serve(settings: Settings, catalog_path: Path) -> int:
 
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, on_signal)
+    worker: RewardWorker | None = None
     try:
         worker = RewardWorker(
             settings, AdCatalog.load(catalog_path), registry := CollectorRegistry()
         )
-        probes = ProbeServer(settings.metrics_address, registry, worker.live, worker.ready)
+        probes = ProbeServer(
+            settings.metrics_address, registry, worker.health.live, worker.health.ready
+        )
         probes.start()
         try:
             worker.run(stop)
         finally:
             probes.close()
     except Exception as exc:
-        logs.record(log, logging.CRITICAL, "fatal", error=f"{type(exc).__name__}: {exc}")
+        if not (worker and worker.failed):  # the worker said it already, before closing
+            logs.record(log, logging.CRITICAL, "fatal", error=f"{type(exc).__name__}: {exc}")
         return 1
     return 0
 

@@ -71,7 +71,7 @@ class PartitionState:
         self.lateness = config.allowed_lateness_ms
         self.future_skew_ms = config.max_future_skew_ms
         self.max_segments = config.max_segments_per_ad
-        self.horizon_ms = 0
+        self.now_ms = 0
         self.tick()
         self.joiner = AttributionJoiner(
             config.click_window_ms,
@@ -92,16 +92,16 @@ class PartitionState:
         self.max_ts: dict[str, int] = {}
         self.learned: dict[str, int] = {"click": 0, "conversion": 0}
         self.dirty: set[tuple[str, str]] = set()
-        # The last message applied per input, and (after a restore) the fingerprints of
-        # those still to be seen again before anything new is applied.
+        # The last message applied per input (its fingerprint, once restored), and the
+        # fingerprints still to be seen again before anything new is applied.
         self.tail: dict[str, Message] = {}
+        self.tail_restored: dict[str, int] = {}
         self.unverified: dict[str, int] = {}
         self.segments: dict[str, set[str]] = {}
 
     def tick(self, now_ms: int | None = None) -> None:
-        """Move the horizon beyond which event times are in the future (once per batch)."""
-        now_ms = int(time.time() * 1000) if now_ms is None else now_ms
-        self.horizon_ms = now_ms + self.future_skew_ms
+        """Set the wall clock that stands in for a message without a Kafka timestamp."""
+        self.now_ms = int(time.time() * 1000) if now_ms is None else now_ms
 
     def apply(self, message: Message) -> Sequence[Rejection]:
         """Apply one consumed message of this partition; the last one already applied,
@@ -120,7 +120,10 @@ class PartitionState:
             event = read(message.value())
         except DecodeError as exc:
             return [Rejection("decode", exc.reason, Source.of(message))]
-        if event.ts_ms > self.horizon_ms:
+        # Ahead of the message's own Kafka timestamp (stored in the log: a replay decides
+        # the same way), or of the wall clock when it has none.
+        stamp = message.timestamp()[1]
+        if event.ts_ms > (stamp if stamp > 0 else self.now_ms) + self.future_skew_ms:
             ahead = f"event time {event.ts_ms} is over {self.future_skew_ms} ms in the future"
             return [Rejection("future", ahead, Source.of(message))]
         if kind == IMPRESSION:
@@ -230,7 +233,8 @@ class PartitionState:
                 "watermark": self.joiner.watermark,
                 "counts": self.joiner.counts,
                 "registered": self.model.registered,
-                "tail": {topic: _fingerprint(message) for topic, message in self.tail.items()},
+                "tail": self.tail_restored
+                | {topic: _fingerprint(message) for topic, message in self.tail.items()},
             }
         )
         blobs = {"meta": meta, "model": self.model.to_bytes()}
@@ -244,6 +248,7 @@ class PartitionState:
         over whatever an earlier owner of the partition wrote last."""
         meta = orjson.loads(checkpoint.meta)
         self.offsets, self.max_ts, self.learned = meta["offsets"], meta["max_ts"], meta["learned"]
+        self.tail_restored = dict(meta["tail"])
         self.unverified = dict(meta["tail"])
         registered = [(ad, segment) for ad, segment in meta["registered"]]
         self.model.load_bytes(registered, checkpoint.model)

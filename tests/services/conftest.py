@@ -102,10 +102,14 @@ def reward_settings(reward_stack) -> Settings:
 
 
 def _drain(worker: RewardWorker, total: int, timeout_s: float = 90) -> None:
-    """Poll until ``total`` input messages are applied, then flush."""
+    """Poll until ``total`` input messages are applied and the inputs count as idle (a
+    second or so after assignment), then flush."""
     deadline = time.monotonic() + timeout_s
     while sum(sum(s.offsets.values()) for s in worker.states.values()) < total:
         assert time.monotonic() < deadline, "worker did not apply every message in time"
+        worker.poll_once(0.2)
+    settled = time.monotonic() + 1.5
+    while time.monotonic() < settled:
         worker.poll_once(0.2)
     worker.flush()
 
@@ -198,7 +202,11 @@ class WorkerProcess:
             update={
                 # A killed member holds its partitions until its session expires.
                 "kafka": settings.kafka.model_copy(update={"session_timeout_ms": 3_000}),
-                "rewards": settings.rewards.model_copy(update={"catalog_path": str(catalog_path)}),
+                # Workers and a feeder share two cores here: a producer's batches may reach
+                # the broker later than others' by more than the default 50 ms lateness.
+                "rewards": settings.rewards.model_copy(
+                    update={"catalog_path": str(catalog_path), "allowed_lateness_ms": 1_000}
+                ),
                 "metrics_address": f"127.0.0.1:{self.metrics_port}",
             }
         )
