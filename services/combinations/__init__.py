@@ -1,0 +1,1 @@
+"""The combination generator (after GenCO): a policy that writes one element per slot."""
