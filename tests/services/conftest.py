@@ -57,18 +57,25 @@ class LiveStack:
         producer.flush(10)
 
     def read(self, canonical: str, idle_s: float = 2.0) -> list[Message]:
-        """Every message on the topic, once nothing new arrived for ``idle_s``."""
-        consumer = kafka.consumer(self.settings.kafka, f"reader-{time.monotonic_ns()}")
-        consumer.subscribe([self.topics.of(canonical)])
-        messages, last = [], time.monotonic()
-        while time.monotonic() - last < idle_s or not messages:
-            batch = [m for m in consumer.consume(500, timeout=0.2) if m.error() is None]
-            if batch:
-                messages += batch
-                last = time.monotonic()
-            assert time.monotonic() - last < 60
-        consumer.close()
-        return messages
+        return _read_topic(self.settings, self.topics.of(canonical), idle_s)
+
+
+def _read_topic(settings: Settings, topic: str, idle_s: float) -> list[Message]:
+    """Every message on ``topic`` from its start, once nothing new arrived for ``idle_s``
+    (at least 5 s before the first): assigned, not subscribed, so no group join to wait for."""
+    consumer = kafka.consumer(settings.kafka, f"reader-{time.monotonic_ns()}")
+    partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
+    consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions])
+    messages: list[Message] = []
+    last = started = time.monotonic()
+    while time.monotonic() - last < (idle_s if messages else max(idle_s, 5.0)):
+        batch = [m for m in consumer.consume(500, timeout=0.2) if m.error() is None]
+        if batch:
+            messages += batch
+            last = time.monotonic()
+        assert time.monotonic() - started < 120
+    consumer.close()
+    return messages
 
 
 @pytest.fixture
@@ -322,27 +329,15 @@ def _checkpoint_totals(settings: Settings) -> tuple[int, dict[str, int]]:
 def _dead_letters(settings: Settings, idle_s: float = 2.0) -> dict[tuple[str, int, int], dict]:
     """Every dead letter by its source (topic, partition, offset): a source dead-lettered
     twice (at-least-once, across a restart) is one entry."""
-    consumer = kafka.consumer(settings.kafka, f"reader-{time.monotonic_ns()}")
-    consumer.assign(
-        [
-            TopicPartition(topics.DEAD_LETTER, partition, OFFSET_BEGINNING)
-            for partition in range(settings.kafka.topic_partitions)
-        ]
-    )
-    letters, last, started = {}, time.monotonic(), time.monotonic()
-    while time.monotonic() - last < (idle_s if letters else max(idle_s, 5.0)):
-        for message in consumer.consume(500, timeout=0.2):
-            if message.error() is None:
-                headers = {k: v.decode() for k, v in message.headers()}
-                source = (
-                    headers["adcraft.source.topic"],
-                    int(headers["adcraft.source.partition"]),
-                    int(headers["adcraft.source.offset"]),
-                )
-                letters[source] = headers | {"size": len(message.value() or b"")}
-                last = time.monotonic()
-        assert time.monotonic() - started < 120
-    consumer.close()
+    letters = {}
+    for message in _read_topic(settings, topics.DEAD_LETTER, idle_s):
+        headers = {k: v.decode() for k, v in message.headers() or ()}
+        source = (
+            headers["adcraft.source.topic"],
+            int(headers["adcraft.source.partition"]),
+            int(headers["adcraft.source.offset"]),
+        )
+        letters[source] = headers | {"size": len(message.value() or b"")}
     return letters
 
 
