@@ -1,7 +1,7 @@
 """A worker group's partition checkpoints in Redis, and its fenced writes.
 
-Every write of a partition's checkpoint or scores runs as one Lua script that first checks,
-atomically with the write:
+Every write of a partition's checkpoint, scores or posteriors runs as one Lua script that
+first checks, atomically with the write:
 
 - the group's *generation* key still holds the value this worker opened it with; a Redis
   that lost its data has lost that key too, so the write is refused (:class:`StateLost`)
@@ -125,16 +125,26 @@ class CheckpointStore:
         return self._guarded(tokens, writes, ops)
 
     def write_scores(
-        self, tokens: dict[int, int], scores: dict[int, list[tuple[ScoreKey, bytes]]]
+        self,
+        tokens: dict[int, int],
+        scores: dict[int, list[tuple[ScoreKey, bytes]]],
+        posteriors: dict[int, list[tuple[str, str, bytes]]] | None = None,
     ) -> set[int]:
-        """Write encoded scores, grouped by the partition that computed them, into the
-        per-(ad, segment) hashes; return the partitions fenced (not written)."""
+        """Write encoded scores into the per-(ad, segment) hashes, and encoded posteriors
+        (each with its ad and segment) over the previous ones, grouped by the partition
+        that computed them; return the partitions fenced (not written)."""
+        posteriors = posteriors or {}
         ops: list[_Op] = [
             (partition, "H", keys.scores(ad, segment), keys.element_field(slot, element), value)
             for partition, encoded in scores.items()
             for (ad, segment, slot, element), value in encoded
         ]
-        return self._guarded(tokens, scores, ops)
+        ops += [
+            (partition, "S", keys.posterior(ad, segment), blob, "")
+            for partition, encoded in posteriors.items()
+            for ad, segment, blob in encoded
+        ]
+        return self._guarded(tokens, scores.keys() | posteriors.keys(), ops)
 
     def _key(self, partition: int, part: str) -> str:
         return keys.checkpoint(self._group, partition, part)

@@ -27,6 +27,25 @@ def element_field(slot: str, element_id: str) -> str:
     return f"{slot}|{element_id}"
 
 
+def posterior(ad_id: str, segment: str) -> str:
+    """One ad's reward model posterior for one segment (an encoded
+    :class:`~shared.posteriors.AdPosterior`).
+
+    >>> posterior("ad-1", "young")
+    'adcraft:posterior:{ad-1}:young'
+    """
+    return f"{PREFIX}:posterior:{{{ad_id}}}:{segment}"
+
+
+def every_posterior() -> str:
+    """SCAN pattern of every ad posterior key.
+
+    >>> every_posterior()
+    'adcraft:posterior:*'
+    """
+    return f"{PREFIX}:posterior:*"
+
+
 def generation(group: str) -> str:
     """The group's state generation: set once when its state is first created, so a Redis
     that lost its data (and with it this key) is told apart from one that has it.

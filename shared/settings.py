@@ -130,6 +130,15 @@ class TritonSettings(_Section):
     http_url: str = "127.0.0.1:8000"
     timeout_s: float = Field(default=2.0, gt=0)
     copy_timeout_s: float = Field(default=60.0, gt=0, description="Deadline of copy generation.")
+    combos_timeout_s: float = Field(
+        default=0.05, gt=0, description="Deadline of a combination generator call."
+    )
+    combos_slots: int = Field(
+        default=8, ge=1, le=32, description="Slots every generator request is padded to."
+    )
+    combos_candidates: int = Field(
+        default=12, ge=1, le=256, description="Candidates per slot every request is padded to."
+    )
     ssl: bool = False
 
 

@@ -36,7 +36,9 @@ def redis_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 
 @pytest.fixture(scope="session")
 def triton_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    yield from _stack(tmp_path_factory, "triton", models=["element_sampler"])
+    yield from _stack(
+        tmp_path_factory, "triton", models=["element_sampler", "combination_generator"]
+    )
 
 
 @pytest.fixture
@@ -66,3 +68,15 @@ def unique_topic() -> str:
 @pytest.fixture
 def unique_group() -> str:
     return f"group-{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture(scope="module")
+def one_thread() -> Iterator[None]:
+    """Torch on one thread: the generator's tensors are so small that a second thread
+    costs more than it gives, many times over on a busy machine."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

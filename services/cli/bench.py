@@ -1,4 +1,4 @@
-"""``adcraft bench broker|rewards|copy``: benchmarks that print figures."""
+"""``adcraft bench broker|rewards|copy|combos``: benchmarks that print figures."""
 
 from __future__ import annotations
 
@@ -65,3 +65,11 @@ def bench_copy(
     from services.bench import copy
 
     _print_figures(copy.run(run_dir, requests, variants, max_tokens), as_json)
+
+
+@app.command("combos")
+def bench_combos(calls: int = 1000, run_dir: RunDir = RUN_DIR, as_json: Json = False) -> None:
+    """Generator top-16 on 8 slots × 12 candidates: in-process, and via Triton (1, 8 clients)."""
+    from services.bench import combos
+
+    _print_figures(combos.run(run_dir, calls), as_json)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -37,3 +38,32 @@ def train_copy(
         weights=weights,
     )
     train(Settings().copywriter, config, typer.echo)
+
+
+@app.command("combos")
+def train_combos(
+    steps: int = 1_500,
+    seed: int = 0,
+    snapshot: Annotated[
+        bool, typer.Option(help="Also train on the live reward model's posteriors in Redis.")
+    ] = False,
+    model_dir: Annotated[Path, typer.Option(help="The Triton model's folder.")] = Path(
+        "model_repo/combination_generator"
+    ),
+) -> None:
+    """RL against the reward model's posterior; exports the generator's next version."""
+    from services.combinations.reinforce import TrainConfig
+    from services.combinations.training_run import run
+    from shared.settings import Settings
+
+    try:
+        folder = run(
+            TrainConfig(steps=steps, seed=seed),
+            Settings() if snapshot else None,
+            model_dir,
+            typer.echo,
+        )
+    except ValueError as exc:
+        typer.echo(f"cannot train: {exc}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"exported {folder}")

@@ -5,13 +5,10 @@ found by enumeration where the space is small.
 
 from __future__ import annotations
 
-import itertools
-import math
-
 import torch
 
-from services.combinations.candidates import FEATURES, Candidates
-from services.combinations.worlds import BASE_LOGIT
+from services.combinations.candidates import FEATURES, Candidates, combinations_of
+from services.combinations.worlds import BASE_LOGIT, additive_logit
 
 MEAN, SD = FEATURES.index("mean"), FEATURES.index("sd")
 MAX_ENUMERATION = 100_000
@@ -26,22 +23,12 @@ def per_slot_thompson(batch: Candidates, rng: torch.Generator | None = None) -> 
     return choices.masked_fill(~batch.slots, -1)
 
 
-def additive_value(batch: Candidates, row: int, choice: tuple[int, ...]) -> float:
-    """The additive model's logit of one combination: element means plus pair weights."""
-    value = sum(float(batch.features[row, s, c, MEAN]) for s, c in enumerate(choice) if c >= 0)
-    for (s, c), (t, d) in itertools.combinations(enumerate(choice), 2):
-        if c >= 0 and d >= 0:
-            value += float(batch.pairs[row, s, c, t, d])
-    return value
-
-
-def combinations_of(batch: Candidates, row: int) -> list[tuple[int, ...]]:
-    """Every combination of one request (-1 for its missing slots)."""
-    options = [
-        [int(c) for c in torch.nonzero(batch.mask[row, s]).flatten()] or [-1]
-        for s in range(batch.mask.shape[1])
-    ]
-    return list(itertools.product(*options))
+def additive_values(batch: Candidates, row: int, choices: torch.Tensor) -> torch.Tensor:
+    """The additive model's logits [N] of combinations ``choices`` [N, S] of request
+    ``row``: element means plus pair weights."""
+    n = len(choices)
+    means = batch.features[row, ..., MEAN].expand(n, *batch.mask.shape[1:])
+    return additive_logit(means, batch.pairs[row].expand(n, *batch.pairs.shape[1:]), choices)
 
 
 def greedy_additive(batch: Candidates) -> torch.Tensor:
@@ -51,8 +38,8 @@ def greedy_additive(batch: Candidates) -> torch.Tensor:
     for row in range(batch.mask.shape[0]):
         space = int(torch.prod(batch.mask[row].sum(-1).clamp(min=1)))
         if space <= MAX_ENUMERATION:
-            best = max(combinations_of(batch, row), key=lambda c: additive_value(batch, row, c))
-            rows.append(torch.tensor(best))
+            combos = combinations_of(batch, row)
+            rows.append(combos[additive_values(batch, row, combos).argmax()])
         else:
             means = batch.features[row, ..., MEAN].masked_fill(~batch.mask[row], float("-inf"))
             rows.append(means.argmax(-1).masked_fill(~batch.slots[row], -1))
@@ -64,11 +51,7 @@ def best_share(batch: Candidates, choices: torch.Tensor) -> torch.Tensor:
     of the best combination's (found by enumeration; requests must be small enough)."""
     shares = []
     for row in range(batch.mask.shape[0]):
-        values = [additive_value(batch, row, c) for c in combinations_of(batch, row)]
-        got = additive_value(batch, row, tuple(choices[row].tolist()))
-        shares.append(_ctr(got) / _ctr(max(values)))
-    return torch.tensor(shares)
-
-
-def _ctr(logit: float) -> float:
-    return 1.0 / (1.0 + math.exp(-(BASE_LOGIT + logit)))
+        values = additive_values(batch, row, combinations_of(batch, row))
+        got = additive_values(batch, row, choices[row : row + 1])
+        shares.append(torch.sigmoid(BASE_LOGIT + got[0]) / torch.sigmoid(BASE_LOGIT + values.max()))
+    return torch.stack(shares)

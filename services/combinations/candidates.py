@@ -11,9 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import NamedTuple
 
+import numpy as np
 import torch
 
-FEATURES = ("mean", "sd", "log_observations", "conversion")
+from shared.combination_contract import EXPLORE, FEATURES, Layout, pack
+from shared.posteriors import AdPosterior
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,71 @@ class Candidates:
     def slots(self) -> torch.Tensor:
         """[B, S]: which slots exist."""
         return self.mask.any(dim=-1)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """(slots, candidates per slot) the batch is padded to."""
+        return int(self.mask.shape[1]), int(self.mask.shape[2])
+
+    def tensors(self) -> tuple[torch.Tensor, ...]:
+        """The four tensors, in field order."""
+        return self.features, self.mask, self.pairs, self.context
+
+    def to(self, device: str | torch.device) -> Candidates:
+        """The batch on ``device``."""
+        return Candidates(*(t.to(device) for t in self.tensors()))
+
+    def exploring(self, explore: torch.Tensor) -> Candidates:
+        """The batch with each request's exploration switch (``CONTEXT[:, EXPLORE]``) set
+        from ``explore`` [B] (bool or 0..1)."""
+        context = self.context.clone()
+        context[:, EXPLORE] = explore.to(context)
+        return Candidates(self.features, self.mask, self.pairs, context)
+
+    def rows(self, index: torch.Tensor) -> Candidates:
+        """The requests at ``index`` (repeats allowed)."""
+        return Candidates(*(t[index.to(t.device)] for t in self.tensors()))
+
+    def repeat(self, n: int) -> Candidates:
+        """Each request ``n`` times in a row."""
+        return Candidates(*(t.repeat_interleave(n, dim=0) for t in self.tensors()))
+
+    @classmethod
+    def stack(cls, batches: list[Candidates]) -> Candidates:
+        """The requests of several batches, padded to their largest slot and candidate
+        counts."""
+        slots = max(b.mask.shape[1] for b in batches)
+        width = max(b.mask.shape[2] for b in batches)
+        pad = torch.nn.functional.pad
+        padded = [
+            (
+                pad(b.features, (0, 0, 0, width - b.mask.shape[2], 0, slots - b.mask.shape[1])),
+                pad(b.mask, (0, width - b.mask.shape[2], 0, slots - b.mask.shape[1])),
+                pad(b.pairs, (0, width - b.mask.shape[2], 0, slots - b.mask.shape[1]) * 2),
+                b.context,
+            )
+            for b in batches
+        ]
+        return cls(*(torch.cat(parts) for parts in zip(*padded, strict=True)))
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray]) -> Candidates:
+        """The batch the contract's ``FEATURES``, ``MASK``, ``PAIRS``, ``CONTEXT`` hold."""
+        return cls(
+            *(torch.from_numpy(arrays[name]) for name in ("FEATURES", "MASK", "PAIRS", "CONTEXT"))
+        )
+
+    @classmethod
+    def of(
+        cls, posteriors: list[AdPosterior], explore: float = 1.0
+    ) -> tuple[Candidates, list[Layout]]:
+        """A batch of ads' posteriors, padded to their largest slot and candidate counts."""
+        shape = (
+            max(len(p.slots) for p in posteriors),
+            max(len(c) for p in posteriors for c in p.slots.values()),
+        )
+        arrays, layouts = pack(posteriors, shape, k=1, explore=explore)
+        return cls.from_arrays(arrays), layouts
 
     @classmethod
     def single(
@@ -59,6 +126,17 @@ class Candidates:
             weights[0, s, c, t, d] = weights[0, t, d, s, c] = weight
         ctx = torch.tensor([context or [0.0] * context_dim], dtype=torch.float32)
         return cls(table, mask, weights, ctx)
+
+
+def combinations_of(batch: Candidates, row: int) -> torch.Tensor:
+    """Every combination [N, S] of request ``row`` (-1 for its missing slots)."""
+    options = [
+        torch.nonzero(batch.mask[row, s]).flatten()
+        if batch.mask[row, s].any()
+        else torch.tensor([-1])
+        for s in range(batch.mask.shape[1])
+    ]
+    return torch.cartesian_prod(*options).reshape(-1, len(options))
 
 
 class Combinations(NamedTuple):

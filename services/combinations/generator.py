@@ -10,6 +10,9 @@ ids, so the same weights serve every ad.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 import torch
 from torch import nn
 
@@ -22,62 +25,103 @@ class CombinationGenerator(nn.Module):
 
     def __init__(self, context_dim: int = 4, hidden: int = 32) -> None:
         super().__init__()
-        self.encode = nn.Sequential(nn.Linear(len(FEATURES) + 2, hidden), nn.Tanh())
+        self.context_dim, self.hidden = context_dim, hidden
+        self.encode = nn.Linear(len(FEATURES) + 2, hidden)  # features, pair sum, ahead
         self.start = nn.Linear(context_dim, hidden)
-        self.score = nn.Sequential(nn.Linear(2 * hidden, hidden), nn.Tanh(), nn.Linear(hidden, 1))
+        self.score_in = nn.Linear(2 * hidden, hidden)  # encoding, state
+        self.score_out = nn.Linear(hidden, 1)
         self.step = nn.GRUCell(hidden, hidden)
 
-    def slot_logits(
-        self, batch: Candidates, slot: int, chosen: torch.Tensor, state: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Masked logits [N, C] of ``slot``'s candidates given the earlier ``chosen``
-        [N, slot] (indices; -1 for missing slots) and ``state``; and their encodings. A
-        candidate is seen through its features, its pair weights with what is chosen, and
-        the best pair it could still make with a later slot."""
-        rows = torch.arange(chosen.shape[0])
-        pair_sum = torch.zeros(batch.mask.shape[0], batch.mask.shape[2])
-        for earlier in range(slot):
-            picked = chosen[:, earlier].clamp(min=0)
-            pair_sum = pair_sum + batch.pairs[rows, slot, :, earlier, picked]
+    def begin(self, batch: Candidates, copies: int = 1) -> Walk:
+        """A walk over ``batch``'s slots with ``copies`` rows per request (beams), before
+        the first choice: what does not depend on the choices is computed once, here."""
+        size, slots, _ = batch.mask.shape
+        own = len(FEATURES)
+        projected = nn.functional.linear(
+            batch.features, self.encode.weight[:, :own], self.encode.bias
+        )
         # The best pair each candidate could still make with a later slot: a slot chosen
         # early must know what it enables.
-        later = batch.pairs[:, slot, :, slot + 1 :].masked_fill(
-            ~batch.mask[:, None, slot + 1 :], float("-inf")
+        best_pair = batch.pairs.masked_fill(~batch.mask[:, None, None], float("-inf")).amax(-1)
+        later = torch.ones(slots, slots, dtype=torch.bool, device=batch.mask.device).triu(1)
+        ahead = best_pair.masked_fill(~later[None, :, None, :], float("-inf")).amax(-1)
+        # A beam's rows stay with their request: expand once, never index.
+        pairs, projected, ahead, valid = (
+            t.repeat_interleave(copies, dim=0) if copies > 1 else t
+            for t in (batch.pairs, projected, ahead.clamp(min=0), _valid(batch.mask))
         )
-        ahead = later.flatten(2).amax(dim=-1).clamp(min=0) if later.shape[2] else pair_sum * 0
-        inputs = torch.stack([pair_sum, ahead], dim=-1)
-        encoded = self.encode(torch.cat([batch.features[:, slot], inputs], dim=-1))
-        both = torch.cat([encoded, state[:, None].expand_as(encoded)], dim=-1)
-        logits = self.score(both).squeeze(-1)
-        return logits.masked_fill(~_valid(batch, slot), float("-inf")), encoded
+        return Walk(
+            pairs,
+            projected,
+            ahead,
+            valid,
+            torch.tanh(self.start(batch.context)).repeat_interleave(copies, dim=0),
+            torch.zeros(size * copies, slots, batch.mask.shape[2], device=batch.mask.device),
+        )
+
+    def slot_logits(self, walk: Walk, slot: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Masked logits [N, C] of ``slot``'s candidates, and their encodings. A candidate
+        is seen through its features, its pair weights with what is already chosen, and the
+        best pair it could still make with a later slot."""
+        weight, own = self.encode.weight, len(FEATURES)
+        encoded = torch.tanh(
+            walk.projected[:, slot]
+            + walk.pair_sum[:, slot, :, None] * weight[:, own]
+            + walk.ahead[:, slot, :, None] * weight[:, own + 1]
+        )
+        weight, hidden = self.score_in.weight, self.hidden
+        from_state = nn.functional.linear(walk.state, weight[:, hidden:], self.score_in.bias)
+        inner = torch.tanh(nn.functional.linear(encoded, weight[:, :hidden]) + from_state[:, None])
+        logits = self.score_out(inner).squeeze(-1)
+        return logits.masked_fill(~walk.valid[:, slot], float("-inf")), encoded
+
+    def choose(self, walk: Walk, slot: int, index: torch.Tensor, encoded: torch.Tensor) -> None:
+        """Advance ``walk`` past ``slot``: each row chose candidate ``index`` [N], whose
+        encoding is ``encoded`` [N, H]."""
+        walk.state = self.step(encoded, walk.state)
+        rows = torch.arange(len(index), device=index.device)
+        walk.pair_sum = walk.pair_sum + walk.pairs[rows, :, :, slot, index]
 
     def _walk(
-        self, batch: Candidates, temperature: float, pick
+        self,
+        batch: Candidates,
+        temperature: float,
+        pick: Callable[[int, torch.Tensor], torch.Tensor],
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Choose slot by slot with ``pick(log_probs) -> indices``; return the choices and
-        their per-slot log probabilities."""
+        """Choose slot by slot with ``pick(slot, log_probs) -> indices``; return the choices
+        and their per-slot log probabilities."""
         size, slots = batch.mask.shape[:2]
-        state = torch.tanh(self.start(batch.context))
-        chosen = torch.full((size, slots), -1, dtype=torch.long)
-        log_probs = torch.zeros(size, slots)
-        rows = torch.arange(size)
+        walk = self.begin(batch)
+        device = batch.mask.device
+        chosen = torch.full((size, slots), -1, dtype=torch.long, device=device)
+        log_probs = torch.zeros(size, slots, device=device)
+        rows = torch.arange(size, device=device)
         for slot in range(slots):
-            logits, encoded = self.slot_logits(batch, slot, chosen, state)
+            logits, encoded = self.slot_logits(walk, slot)
             logp = torch.log_softmax(logits / temperature, dim=-1)
             index = pick(slot, logp)
             log_probs[:, slot] = logp[rows, index]
             chosen[:, slot] = index
-            state = self.step(encoded[rows, index], state)
+            self.choose(walk, slot, index, encoded[rows, index])
         chosen = chosen.masked_fill(~batch.slots, -1)
         return chosen, log_probs
 
     def sample(
-        self, batch: Candidates, temperature: float = 1.0, rng: torch.Generator | None = None
+        self,
+        batch: Candidates,
+        temperature: float = 1.0,
+        rng: torch.Generator | None = None,
+        uniform: torch.Tensor | None = None,
     ) -> Combinations:
-        """One combination per request, drawn from the policy."""
+        """One combination per request, drawn from the policy by inverting each slot's
+        distribution at ``uniform`` [B, S] (drawn from ``rng`` when not given)."""
+        if uniform is None:
+            uniform = torch.rand(batch.mask.shape[:2], generator=rng).to(batch.mask.device)
 
-        def draw(_: int, logp: torch.Tensor) -> torch.Tensor:
-            return torch.multinomial(logp.exp(), 1, generator=rng).squeeze(-1)
+        def draw(slot: int, logp: torch.Tensor) -> torch.Tensor:
+            cdf = logp.exp().cumsum(-1)
+            target = (uniform[:, slot] * cdf[:, -1])[:, None]
+            return torch.searchsorted(cdf, target, right=True).squeeze(-1)
 
         chosen, log_probs = self._walk(batch, temperature, draw)
         return Combinations(chosen, log_probs.exp(), log_probs.sum(-1).exp())
@@ -90,18 +134,49 @@ class CombinationGenerator(nn.Module):
         _, log_probs = self._walk(batch, temperature, lambda slot, _: choices[:, slot].clamp(0))
         return log_probs
 
-    def top_k(self, batch: Candidates, k: int, temperature: float = 1.0) -> Combinations:
-        """The ``k`` most probable distinct combinations per request (beam search; exact
-        probabilities; rows past the number of combinations that exist get probability 0):
-        ``choices`` [B, k, S]."""
-        return beam_search(self, batch, k, temperature)
+    def top_k(
+        self,
+        batch: Candidates,
+        k: int,
+        temperature: float = 1.0,
+        uniform: torch.Tensor | None = None,
+    ) -> Combinations:
+        """``k`` distinct combinations per request, ``choices`` [B, k, S]: the most probable
+        (beam search), or with ``uniform`` noise [B, S, k, C] (see :func:`noise`) ``k`` draws
+        without replacement, the first an exact draw from the policy. Probabilities are
+        exact; rows past the number of combinations that exist get probability 0."""
+        return beam_search(self, batch, k, temperature, uniform)
 
 
-def _valid(batch: Candidates, slot: int) -> torch.Tensor:
-    """[N, C] candidates that may be chosen in ``slot``; a request without the slot gets
-    the one placeholder 0 (probability 1, so it changes no product)."""
-    valid = batch.mask[:, slot]
-    missing = ~valid.any(dim=-1)
-    placeholder = torch.zeros_like(valid)
-    placeholder[:, 0] = True
-    return torch.where(missing[:, None], placeholder, valid)
+def noise(shape: tuple[int, int], k: int, seed: int) -> torch.Tensor:
+    """The uniform noise [S, k, C] of one request's stochastic beam search: drawn from its
+    own seed at its own shape, so a request gets the same draws in any batch."""
+    rng = torch.Generator().manual_seed(seed)
+    return torch.rand((shape[0], k, shape[1]), generator=rng).clamp(1e-12, 1 - 1e-7)
+
+
+def _valid(mask: torch.Tensor) -> torch.Tensor:
+    """[B, S, C] candidates that may be chosen; a request without a slot gets the one
+    placeholder 0 there (probability 1, so it changes no product)."""
+    missing = ~mask.any(dim=-1, keepdim=True)
+    placeholder = torch.zeros_like(mask)
+    placeholder[..., 0] = True
+    return torch.where(missing, placeholder, mask)
+
+
+@dataclass
+class Walk:
+    """A walk in progress over a batch's slots, one row per request or beam: what the
+    choices do not change (``pairs``, ``projected`` features, ``ahead``, ``valid``), the
+    recurrent ``state``, and each candidate's summed pair weight with what the row chose."""
+
+    pairs: torch.Tensor
+    projected: torch.Tensor
+    ahead: torch.Tensor
+    valid: torch.Tensor
+    state: torch.Tensor
+    pair_sum: torch.Tensor
+
+    def take(self, rows: torch.Tensor) -> None:
+        """Keep rows ``rows``: beams of the same requests, reordered within each."""
+        self.state, self.pair_sum = self.state[rows], self.pair_sum[rows]

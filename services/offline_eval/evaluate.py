@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from services.offline_eval import estimators
 from services.offline_eval.logged import Logged
+from services.offline_eval.policy import MAX_COMBINATIONS, Combination, PolicyName, TargetPolicy
 from services.reward_updater.reward_model import ElementRewardModel, Example
-
-MAX_COMBINATIONS = 4_096
-Combination = tuple[tuple[str, str], ...]
 
 
 def catalog_of(logged: Sequence[Logged]) -> dict[str, dict[str, list[str]]]:
@@ -28,10 +27,17 @@ def catalog_of(logged: Sequence[Logged]) -> dict[str, dict[str, list[str]]]:
 class GreedyPolicy:
     """ε-greedy over whole combinations, ranked by the reward model (pairs included)."""
 
+    name = "greedy"
+
     def __init__(self, model: ElementRewardModel, epsilon: float) -> None:
         self.model = model
         self.epsilon = epsilon
         self._cache: dict[tuple[str, str], tuple[dict, tuple]] = {}
+
+    @property
+    def description(self) -> str:
+        """What the report calls it."""
+        return f"{self.epsilon}-greedy over combinations"
 
     def predictions(self, ad: str, segment: str) -> tuple[dict, tuple]:
         """Predicted reward of every combination of ``ad``, and the best one."""
@@ -56,10 +62,19 @@ class GreedyPolicy:
         mean = float(np.mean(list(rewards.values())))
         return (1 - self.epsilon) * rewards[best] + self.epsilon * mean
 
+    def expected(self, ad: str, segment: str, reward: Callable[[Combination], float]) -> float:
+        """:meth:`value` of ``reward`` over every combination of ``ad``."""
+        predicted, best = self.predictions(ad, segment)
+        return self.value({combination: reward(combination) for combination in predicted}, best)
+
     def probability(self, row: Logged) -> float:
         """π(logged combination | context)."""
         predicted, best = self.predictions(row.ad_id, row.segment)
         return (1 - self.epsilon) * (row.elements == best) + self.epsilon / len(predicted)
+
+    def probabilities(self, rows: Sequence[Logged]) -> np.ndarray:
+        """:meth:`probability` of each row."""
+        return np.array([self.probability(row) for row in rows])
 
 
 def train(logged: Sequence[Logged], catalog: dict, batch: int = 2_000) -> ElementRewardModel:
@@ -76,12 +91,16 @@ def train(logged: Sequence[Logged], catalog: dict, batch: int = 2_000) -> Elemen
 
 @dataclass
 class Report:
-    """Rows trained and evaluated on, the estimates, and the evaluated policy."""
+    """Rows trained and evaluated on, the estimates, the evaluated policy, its mean
+    probability of the logged combinations, and the effective sample size (Σw)²/Σw² of
+    its importance weights."""
 
     rows_train: int
     rows_evaluated: int
     estimates: dict[str, estimators.Estimate]
-    policy: GreedyPolicy
+    policy: TargetPolicy
+    mean_policy_propensity: float
+    effective_sample_size: float
 
 
 def evaluate(
@@ -89,8 +108,10 @@ def evaluate(
     train_fraction: float = 0.5,
     epsilon: float = 0.1,
     samples: int = 200,
+    policy: PolicyName = "greedy",
 ) -> Report:
-    """The logging policy's observed value and the learned policy's by IPS, SNIPS and DR."""
+    """The logging policy's observed value and ``policy``'s by IPS, SNIPS and DR: the
+    ``epsilon``-greedy policy, or the exported combination generator."""
     split = int(len(logged) * train_fraction)
     held_out = logged[split:]
     if split == 0 or not held_out:
@@ -98,14 +119,19 @@ def evaluate(
     model = train(logged[:split], catalog_of(logged))
     positives = [r.reward for r in logged[:split] if r.reward > 0]
     scale = float(np.mean(positives)) if positives else 1.0
-    policy = GreedyPolicy(model, epsilon)
+    target = _target(policy, model, epsilon)
     reward = np.array([r.reward for r in held_out])
-    weight = np.array([policy.probability(r) / r.propensity for r in held_out])
+    probability = target.probabilities(held_out)
+    weight = probability / np.array([r.propensity for r in held_out])
+    model_value: dict[tuple[str, str], float] = {}
     logged_pred, policy_pred = [], []
     for row in held_out:
-        predicted, best = policy.predictions(row.ad_id, row.segment)
-        logged_pred.append(predicted[row.elements] * scale)
-        policy_pred.append(policy.value(predicted, best) * scale)
+        ad, segment = row.ad_id, row.segment
+        if (ad, segment) not in model_value:
+            predict = functools.partial(model.predict, ad, segment)
+            model_value[ad, segment] = target.expected(ad, segment, predict)
+        logged_pred.append(model.predict(ad, segment, row.elements) * scale)
+        policy_pred.append(model_value[ad, segment] * scale)
     arrays = (reward, weight, np.array(logged_pred), np.array(policy_pred))
     estimates = {
         "logging_policy": estimators.bootstrap(lambda r: float(np.mean(r)), (reward,), samples),
@@ -113,4 +139,17 @@ def evaluate(
         "snips": estimators.bootstrap(estimators.snips, arrays[:2], samples),
         "dr": estimators.bootstrap(estimators.doubly_robust, arrays, samples),
     }
-    return Report(split, len(held_out), estimates, policy)
+    ess = float(weight.sum() ** 2 / np.sum(weight**2)) if weight.any() else 0.0
+    return Report(split, len(held_out), estimates, target, float(probability.mean()), ess)
+
+
+def _target(name: PolicyName, model: ElementRewardModel, epsilon: float) -> TargetPolicy:
+    """The policy called ``name``; the generator's weights are the exported ones (torch is
+    imported only for it)."""
+    if name == "greedy":
+        return GreedyPolicy(model, epsilon)
+    from services.combinations import export
+    from services.offline_eval.generator_policy import GeneratorPolicy
+
+    generator, version = export.load()
+    return GeneratorPolicy(model, generator, version)

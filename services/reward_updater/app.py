@@ -252,21 +252,25 @@ class RewardWorker:
             )
 
     def publish(self) -> None:
-        """Send dead letters to Kafka, refreshed scores to Redis (fenced) and then Kafka,
-        without waiting for acknowledgements: this bounds score staleness."""
+        """Send dead letters to Kafka, refreshed scores and posteriors to Redis (fenced), then
+        the scores to Kafka, without waiting for acknowledgements: this bounds staleness."""
         started = time.perf_counter()
         for rejection in self._rejections:
             self.dead_letters.publish(rejection.source, rejection.reason, rejection.kind)
             self._letters.add(rejection.kind)
         self._rejections = []
-        scores = {p: encoded for p, state in self.states.items() if (encoded := state.scores())}
-        if scores:
-            fenced = self.store.write_scores(self.tokens, scores)
+        fresh = {p: new for p, state in self.states.items() if (new := state.refresh()).scores}
+        if fresh:
+            fenced = self.store.write_scores(
+                self.tokens,
+                {p: new.scores for p, new in fresh.items()},
+                {p: new.posteriors for p, new in fresh.items()},
+            )
             self._drop(fenced, "fenced")
             self.metrics.fenced["scores"] += len(fenced)
-            for partition, encoded in scores.items():
+            for partition, new in fresh.items():
                 if partition not in fenced:
-                    for key, value in encoded:
+                    for key, value in new.scores:
                         kafka.produce(
                             self.producer, self.topics.scores, ElementScored.key_of(*key), value
                         )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 import zlib
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import orjson
 from confluent_kafka import Message
@@ -47,6 +48,14 @@ INPUTS: dict[str, type[Event]] = {
 _write_score = codec.writer(ElementScored)
 # Per input, in RewardTopics.inputs order: its join kind and its decoder.
 _READERS = [(KINDS[event_type], codec.reader(event_type)) for event_type in INPUTS.values()]
+
+
+class Refresh(NamedTuple):
+    """Encoded :class:`ElementScored`, each with its (ad, segment, slot, element id), and
+    encoded :class:`~shared.posteriors.AdPosterior`, each with its ad and segment."""
+
+    scores: list[tuple[ScoreKey, bytes]]
+    posteriors: list[tuple[str, str, bytes]]
 
 
 class PartitionState:
@@ -192,14 +201,14 @@ class PartitionState:
             self.learned["conversion"] += len(batch) - clicks
         return rejections
 
-    def scores(self) -> list[tuple[ScoreKey, bytes]]:
-        """Encoded :class:`ElementScored` of every (ad, segment) that learned since the last
-        call, each with its (ad, segment, slot, element id)."""
+    def refresh(self) -> Refresh:
+        """What changed for every (ad, segment) that learned since the last call."""
         version = f"p{self.partition}-{self.learned['click']}-{self.learned['conversion']}"
-        keys, estimates = self.model.estimates(sorted(self.dirty))
+        dirty = sorted(self.dirty)
         self.dirty.clear()
+        keys, estimates = self.model.estimates(dirty)
         ts = max(self.joiner.watermark, 0)
-        return [
+        scores = [
             (
                 (ad, segment, slot, element),
                 _write_score(
@@ -220,6 +229,11 @@ class PartitionState:
                 keys, estimates, strict=True
             )
         ]
+        posteriors = [
+            (posterior.ad_id, posterior.segment, posterior.encode())
+            for posterior in self.model.posteriors(dirty, version)
+        ]
+        return Refresh(scores, posteriors)
 
     def checkpoint(self, snapshot: bool) -> StateWrite:
         """What changed since the last checkpoint, for one atomic write with the scores;

@@ -24,13 +24,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from itertools import combinations
+from itertools import combinations, islice
 from typing import Any, NamedTuple
 
 import numpy as np
 from scipy.special import expit
 
 from services.reward_updater.bayes_logit import PAD, BayesianLogisticRegression
+from shared.posteriors import AdPosterior, ElementPosterior, PairPosterior
 
 Slots = dict[str, list[str]]
 # What was shown, the multi-instance "bag": (ad_id, segment, ((slot, element), ...)).
@@ -71,6 +72,20 @@ class _Layout:
     segments: dict[str, int] = field(default_factory=dict)
     personal: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)
     estimate_ids: dict[str, tuple[list, np.ndarray, np.ndarray]] = field(default_factory=dict)
+    pair_index: tuple[np.ndarray, list[tuple[str, str, str, str]]] | None = None
+
+
+class _Summary(NamedTuple):
+    """Per catalogue element of some (ad, segment)s: its key, the click logit of the biases,
+    its own (weight plus personalisation) and that one's variance, its observations, and
+    its conversion probability."""
+
+    keys: list[tuple[str, str, str, str]]
+    base: np.ndarray
+    mean: np.ndarray
+    variance: np.ndarray
+    seen: np.ndarray
+    conversion: np.ndarray
 
 
 class ElementRewardModel:
@@ -223,8 +238,49 @@ class ElementRewardModel:
         """For every catalogue element of each (ad, segment): click probability with the
         other slots at their average element (zero after re-centring), its standard
         deviation, observations, and the value-weighted conversion probability."""
+        summary = self._summary(pairs)
+        click = expit(summary.base + summary.mean)
+        std = click * (1 - click) * np.sqrt(summary.variance)
+        columns = (click, std, summary.seen, summary.conversion)
+        return summary.keys, list(zip(*(column.tolist() for column in columns), strict=True))
+
+    def posteriors(self, pairs: Sequence[tuple[str, str]], version: str) -> list[AdPosterior]:
+        """The logit-scale posterior of each (ad, segment): per catalogue element its own
+        weight plus personalisation (mean, sd), observations and conversion probability as
+        in :meth:`estimates`; and the ad's pairs learned from at least one click example.
+
+        >>> model = ElementRewardModel({"ad": {"title": ["t1", "t2"], "image": ["i1"]}})
+        >>> shown = (("title", "t1"), ("image", "i1"))
+        >>> _ = model.learn([Example(0, "click", "r", ("ad", "all", shown), True)])
+        >>> [post] = model.posteriors([("ad", "all")], "v1")
+        >>> titles = post.slots["title"]
+        >>> [(e.element_id, e.observations) for e in titles], titles[0].sd < titles[1].sd
+        ([('t1', 1.0), ('t2', 0.0)], True)
+        >>> [(p.slot_a, p.element_a, p.slot_b, p.element_b) for p in post.pairs]
+        [('image', 'i1', 'title', 't1')]
+        """
+        summary = self._summary(pairs)
+        columns = [summary.mean, np.sqrt(summary.variance), summary.seen, summary.conversion]
+        rows = zip(summary.keys, *(column.tolist() for column in columns), strict=True)
+        elements = iter([ElementPosterior(key[3], mu, sd, n, c) for key, mu, sd, n, c in rows])
+        learned = {ad: self._learned_pairs(ad) for ad in {ad for ad, _ in pairs}}
+        return [
+            AdPosterior(
+                ad,
+                segment,
+                version,
+                {
+                    slot: list(islice(elements, len(ids)))
+                    for slot, ids in self._layouts[ad].elements.items()
+                },
+                learned[ad],
+            )
+            for ad, segment in pairs
+        ]
+
+    def _summary(self, pairs: Sequence[tuple[str, str]]) -> _Summary:
         keys: list[tuple[str, str, str, str]] = []
-        base, own = [], []
+        base, own = [np.empty((2, 0), dtype=np.int64)], [np.empty((2, 0), dtype=np.int64)]
         for ad, segment in pairs:
             layout = self.register(ad, segment)
             if segment not in layout.estimate_ids:
@@ -250,18 +306,38 @@ class ElementRewardModel:
             keys += pair_keys
             base.append(pair_base)
             own.append(pair_own)
-        if not keys:
-            return [], []
         own_ids, base_ids = np.concatenate(own, axis=1), np.concatenate(base, axis=1)
-        click = expit(self.click.mean[base_ids].sum(0) + self.click.mean[own_ids].sum(0))
-        conversion = expit(
-            self.conversion.mean[base_ids].sum(0) + self.conversion.mean[own_ids].sum(0)
+        return _Summary(
+            keys,
+            self.click.mean[base_ids].sum(0),
+            self.click.mean[own_ids].sum(0),
+            (1.0 / self.click.precision[own_ids]).sum(0),
+            self.click.count[own_ids[0]],
+            expit(self.conversion.mean[base_ids].sum(0) + self.conversion.mean[own_ids].sum(0)),
         )
-        std = click * (1 - click) * np.sqrt((1.0 / self.click.precision[own_ids]).sum(0))
-        seen = self.click.count[own_ids[0]]
-        return keys, list(
-            zip(click.tolist(), std.tolist(), seen.tolist(), conversion.tolist(), strict=True)
-        )
+
+    def _learned_pairs(self, ad: str) -> list[PairPosterior]:
+        """The click weights of ``ad``'s pairs shown at least once, in registration order."""
+        layout = self._layouts[ad]
+        if layout.pair_index is None:
+            slots = self.catalog[ad]
+            layout.pair_index = (
+                np.concatenate(
+                    [np.empty(0, dtype=np.int64)] + [g.ravel() for g in layout.pairs.values()]
+                ),
+                [(a, ea, b, eb) for a, b in layout.pairs for ea in slots[a] for eb in slots[b]],
+            )
+        ids, names = layout.pair_index
+        seen = np.flatnonzero(self.click.count[ids] > 0)
+        return [
+            PairPosterior(a, ea, b, eb, mean, sd)
+            for (a, ea, b, eb), mean, sd in zip(
+                [names[i] for i in seen.tolist()],
+                self.click.mean[ids[seen]].tolist(),
+                (self.click.precision[ids[seen]] ** -0.5).tolist(),
+                strict=True,
+            )
+        ]
 
     def to_bytes(self) -> bytes:
         """Both heads' arrays; :attr:`registered` says how to rebuild the feature ids."""

@@ -14,10 +14,10 @@ COMMANDS = {
     "demo": None,
     "stack": ["up", "status", "down"],
     "schemas": ["export"],
-    "bench": ["broker", "rewards", "copy"],
+    "bench": ["broker", "rewards", "copy", "combos"],
     "worker": ["rewards"],
-    "train": ["copy"],
-    "eval": ["copy"],
+    "train": ["copy", "combos"],
+    "eval": ["copy", "combos"],
     "models": ["prepare"],
 }
 HEAVY = ("pandas", "torch", "confluent_kafka", "redis", "shared.stack", "shared.settings")

@@ -24,9 +24,16 @@ def test_a_log_prints_its_table_and_the_same_figures_as_json(tmp_path):
     assert lines[0] == (
         "trained on 500 rows, evaluated on 500; target: 0.1-greedy over combinations"
     )
-    assert list(figures) == ["rows_evaluated", "logging_policy", "ips", "snips", "dr"]
-    assert [line.split()[:2] for line in lines[1:]] == [
-        [name, f"{figures[name]['value']:.5f}"] for name in list(figures)[1:]
+    estimates = ["logging_policy", "ips", "snips", "dr"]
+    diagnostics = ["mean_policy_propensity", "effective_sample_size"]
+    assert list(figures) == ["policy", "rows_evaluated", *estimates, *diagnostics]
+    assert figures["policy"] == "greedy"
+    assert [line.split()[:2] for line in lines[1:5]] == [
+        [name, f"{figures[name]['value']:.5f}"] for name in estimates
+    ]
+    assert [line.split()[-1] for line in lines[5:]] == [
+        f"{figures['mean_policy_propensity']:.5f}",
+        f"{figures['effective_sample_size']:.1f}",
     ]
 
 
@@ -34,6 +41,19 @@ def test_the_synthetic_world_adds_its_true_value(tmp_path):
     result = CliRunner().invoke(app, ["evaluate", "--synthetic", "1000", "--samples", "20"])
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines()[1].startswith("true value (synthetic)   0.")
+
+
+def test_the_generator_policy_is_named_in_table_and_json():
+    result = CliRunner().invoke(
+        app,
+        ["evaluate", "--synthetic", "1000", "--samples", "20", "--policy", "generator", "--json"],
+    )
+    assert result.exit_code == 0, result.output
+    first, *_, last = result.stdout.strip().splitlines()
+    assert "target: generator v" in first
+    figures = orjson.loads(last)
+    assert figures["policy"] == "generator"
+    assert 0 < figures["mean_policy_propensity"] <= 1
 
 
 def test_context_columns_are_one_line_on_stderr_and_exit_2(tmp_path):

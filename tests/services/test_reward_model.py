@@ -104,3 +104,53 @@ def test_bytes_round_trip(batches):
 
 def _bag(impression):
     return impression.ad_id, impression.segment, tuple(impression.elements.items())
+
+
+def test_posteriors_summarise_elements_and_learned_pairs():
+    catalog = {"ad": {"title": ["good", "poor", "new"], "image": ["a", "b"]}}
+    rng = np.random.default_rng(0)
+    shown = [("good", "a"), ("good", "b"), ("good", "a"), ("good", "b"), ("poor", "a")]
+    shown += [("poor", "b")]
+    logit = {"good": -1.0, "poor": -3.0, "a": 0.0, "b": 0.0}
+    examples = []
+    for i in range(6_000):
+        title, image = shown[i % len(shown)]
+        together = 2.5 if (title, image) == ("poor", "b") else 0.0
+        clicked = rng.random() < 1 / (1 + np.exp(-(logit[title] + logit[image] + together)))
+        bag = ("ad", "young", (("title", title), ("image", image)))
+        examples.append(Example(0, "click", f"r{i}", bag, bool(clicked)))
+    model = ElementRewardModel(catalog)
+    for start in range(0, len(examples), 500):
+        model.learn(examples[start : start + 500])
+
+    [post] = model.posteriors([("ad", "young")], "v7")
+    assert (post.ad_id, post.segment, post.model_version) == ("ad", "young", "v7")
+    assert {slot: [e.element_id for e in els] for slot, els in post.slots.items()} == {
+        "title": ["good", "poor", "new"],
+        "image": ["a", "b"],
+    }
+    title = {e.element_id: e for e in post.slots["title"]}
+    assert title["good"].mean > title["poor"].mean
+    assert title["good"].observations > title["poor"].observations > title["new"].observations
+    assert title["good"].sd < title["poor"].sd < title["new"].sd
+
+    pairs = {(p.element_a, p.element_b): p for p in post.pairs}
+    assert set(pairs) == {("a", "good"), ("a", "poor"), ("b", "good"), ("b", "poor")}
+    assert max(pairs, key=lambda k: pairs[k].weight) == ("b", "poor")
+    assert pairs["b", "poor"].weight > 0.5
+    name = "ad|image=b&title=poor"
+    assert (pairs["b", "poor"].weight, pairs["b", "poor"].sd) == pytest.approx(
+        model.click.weight(name)
+    )
+
+    estimates = {e.element_id: e for e in model.element_scores("ad", "young")}
+    elements = [e for els in post.slots.values() for e in els]
+    biases = [
+        np.log(estimates[e.element_id].score / (1 - estimates[e.element_id].score)) - e.mean
+        for e in elements
+    ]
+    assert biases == pytest.approx([biases[0]] * len(biases))
+    for e in elements:
+        est = estimates[e.element_id]
+        assert (e.observations, e.conversion) == (est.observations, est.conversion_score)
+        assert est.uncertainty == pytest.approx(est.score * (1 - est.score) * e.sd)

@@ -23,14 +23,14 @@ def test_scores_decode_as_element_scored_events_once_per_refresh():
         assert state.apply(Message(event.topic, 0, offset, event.key(), codec.encode(event))) == ()
     state.advance(set(INPUTS))
 
-    scores = state.scores()
+    scores = state.refresh().scores
     assert {key[:2] for key, _ in scores} == set(state.model.registered)
     for key, value in scores:
         score = codec.decode(value, ElementScored)
         assert (score.ad_id, score.segment, score.slot, score.element_id) == key
         assert 0 < score.score < 1 and score.uncertainty > 0
         assert score.model_version == f"p0-{state.learned['click']}-{state.learned['conversion']}"
-    assert state.scores() == []  # nothing learned since
+    assert state.refresh() == ([], [])  # nothing learned since
 
 
 def _restored(world, windows, messages):

@@ -8,8 +8,10 @@ import pytest
 from services.reward_updater.partition import PartitionState
 from services.simulator.streams import traffic
 from services.simulator.world import SyntheticWorld
-from shared import codec, topics
+from shared import codec, score_store, topics
 from shared.events import ElementScored
+from shared.posterior_store import PosteriorStore
+from shared.segments import SEGMENTS
 
 pytestmark = pytest.mark.integration
 
@@ -50,6 +52,12 @@ def test_duplicates_and_replays_leave_scores_unchanged(
     drain(worker, len(with_duplicates))
     expected = reference(world.catalog, events)
     assert_same_scores(redis_scores(live.settings, world), expected, world)
+    posteriors = PosteriorStore(score_store.client(live.settings.redis))
+    for ad, slots in world.catalog.ads.items():
+        for segment, posterior in posteriors.read(ad, SEGMENTS).items():
+            assert posterior is not None and (posterior.ad_id, posterior.segment) == (ad, segment)
+            ids = {slot: [e.element_id for e in els] for slot, els in posterior.slots.items()}
+            assert ids == slots and posterior.pairs
     counts = [s.joiner.counts for s in worker.states.values()]
     assert sum(c.get("duplicate", 0) for c in counts) == len(with_duplicates) - len(events)
     assert sum(c.get("impression", 0) for c in counts) == 6_000

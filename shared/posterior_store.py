@@ -1,0 +1,42 @@
+"""Ad posteriors in Redis, one encoded :class:`~shared.posteriors.AdPosterior` per ad and
+segment (keys from :mod:`shared.keys`); the reward worker writes them with its scores."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import cast
+
+import redis
+
+from shared import keys
+from shared.posteriors import AdPosterior
+
+
+class PosteriorStore:
+    """Reads an ad's posteriors."""
+
+    def __init__(self, redis_client: redis.Redis) -> None:
+        self._redis = redis_client
+
+    def read(self, ad_id: str, segments: Sequence[str]) -> dict[str, AdPosterior | None]:
+        """The posterior of each of ``segments`` of one ad (None where Redis has none) in one
+        MGET, which a cluster serves from one node: an ad's keys share a hash slot."""
+        if not segments:
+            return {}
+        raw = cast(
+            list[bytes | None], self._redis.mget([keys.posterior(ad_id, s) for s in segments])
+        )
+        return {
+            segment: None if blob is None else AdPosterior.decode(blob)
+            for segment, blob in zip(segments, raw, strict=True)
+        }
+
+    def all(self, batch: int = 500) -> list[AdPosterior]:
+        """Every ad posterior Redis holds (a snapshot for training; SCAN, so it does not
+        block Redis)."""
+        found = []
+        names = list(self._redis.scan_iter(match=keys.every_posterior(), count=batch))
+        for start in range(0, len(names), batch):
+            blobs = cast(list[bytes | None], self._redis.mget(names[start : start + batch]))
+            found += [AdPosterior.decode(blob) for blob in blobs if blob is not None]
+        return found
