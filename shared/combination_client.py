@@ -36,8 +36,10 @@ class CombinationClient:
         timeout_s: float | None = None,
     ) -> Proposed:
         """``k`` combinations per ad: drawn without replacement from the policy when ``seed``
-        ≥ 0 (the first is the policy's draw), else the most probable; :class:`TritonError`
-        past the deadline (``timeout_s``, else the configured one) or on a model error."""
+        ≥ 0 (the first is the policy's draw), else the most probable. Raises
+        :class:`TritonError` past the deadline (``timeout_s``, else the configured one) or
+        on a model error, and :class:`ValueError` before any call if an ad has more slots or
+        candidates than the configured shape."""
         arrays, layouts = pack(posteriors, self.shape, k, temperature, seed)
         result = await self.triton.infer(
             MODEL, arrays, list(OUTPUTS), timeout_s=timeout_s or self.timeout_s

@@ -124,7 +124,7 @@ def unpack(outputs: dict[str, np.ndarray], layouts: list[Layout]) -> list[list[P
         for choice, slot_probs, probability in zip(
             outputs["CHOICES"][row], outputs["SLOT_PROBS"][row], outputs["PROBS"][row], strict=True
         ):
-            if probability <= 0:
+            if not probability > 0:  # none left to propose (NaN never passes)
                 continue
             elements = tuple(
                 (slot, ids[int(index)])

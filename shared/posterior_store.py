@@ -32,11 +32,14 @@ class PosteriorStore:
         }
 
     def all(self, batch: int = 500) -> list[AdPosterior]:
-        """Every ad posterior Redis holds (a snapshot for training; SCAN, so it does not
-        block Redis)."""
+        """Every ad posterior Redis holds (a snapshot for training). SCAN, so Redis is not
+        blocked; one pipelined GET per key, so keys of different ads need not share a
+        cluster slot."""
         found = []
         names = list(self._redis.scan_iter(match=keys.every_posterior(), count=batch))
         for start in range(0, len(names), batch):
-            blobs = cast(list[bytes | None], self._redis.mget(names[start : start + batch]))
-            found += [AdPosterior.decode(blob) for blob in blobs if blob is not None]
+            pipe = self._redis.pipeline(transaction=False)
+            for name in names[start : start + batch]:
+                pipe.get(name)
+            found += [AdPosterior.decode(blob) for blob in pipe.execute() if blob is not None]
         return found

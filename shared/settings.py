@@ -134,10 +134,10 @@ class TritonSettings(_Section):
         default=0.05, gt=0, description="Deadline of a combination generator call."
     )
     combos_slots: int = Field(
-        default=8, ge=1, le=32, description="Slots every generator request is padded to."
+        default=8, ge=1, le=16, description="Slots every generator request is padded to."
     )
     combos_candidates: int = Field(
-        default=12, ge=1, le=256, description="Candidates per slot every request is padded to."
+        default=12, ge=1, le=32, description="Candidates per slot every request is padded to."
     )
     ssl: bool = False
 

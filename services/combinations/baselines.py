@@ -8,7 +8,7 @@ from __future__ import annotations
 import torch
 
 from services.combinations.candidates import FEATURES, Candidates, combinations_of
-from services.combinations.worlds import BASE_LOGIT, additive_logit
+from services.combinations.worlds import BASE_LOGIT, combination_logits
 
 MEAN, SD = FEATURES.index("mean"), FEATURES.index("sd")
 MAX_ENUMERATION = 100_000
@@ -26,9 +26,7 @@ def per_slot_thompson(batch: Candidates, rng: torch.Generator | None = None) -> 
 def additive_values(batch: Candidates, row: int, choices: torch.Tensor) -> torch.Tensor:
     """The additive model's logits [N] of combinations ``choices`` [N, S] of request
     ``row``: element means plus pair weights."""
-    n = len(choices)
-    means = batch.features[row, ..., MEAN].expand(n, *batch.mask.shape[1:])
-    return additive_logit(means, batch.pairs[row].expand(n, *batch.pairs.shape[1:]), choices)
+    return combination_logits(batch.features[row, None, ..., MEAN], batch.pairs[row], choices)[0]
 
 
 def greedy_additive(batch: Candidates) -> torch.Tensor:

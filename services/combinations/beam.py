@@ -57,9 +57,11 @@ def beam_search(
         walk.take(rows)
         model.choose(walk, slot, index, encoded[rows, index])
     chosen = chosen.masked_fill(~batch.slots.repeat_interleave(k, dim=0), -1)
+    # Rows past the number of combinations that exist: no choice, probability 0.
+    empty = (score == float("-inf")).reshape(count, 1)
     return Combinations(
-        chosen.reshape(size, k, slots),
-        slot_logp.exp().reshape(size, k, slots),
+        chosen.masked_fill(empty, -1).reshape(size, k, slots),
+        slot_logp.exp().masked_fill(empty, 0).reshape(size, k, slots),
         score.exp(),
     )
 

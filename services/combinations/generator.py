@@ -45,17 +45,15 @@ class CombinationGenerator(nn.Module):
         best_pair = batch.pairs.masked_fill(~batch.mask[:, None, None], float("-inf")).amax(-1)
         later = torch.ones(slots, slots, dtype=torch.bool, device=batch.mask.device).triu(1)
         ahead = best_pair.masked_fill(~later[None, :, None, :], float("-inf")).amax(-1)
-        # A beam's rows stay with their request: expand once, never index.
-        pairs, projected, ahead, valid = (
-            t.repeat_interleave(copies, dim=0) if copies > 1 else t
-            for t in (batch.pairs, projected, ahead.clamp(min=0), _valid(batch.mask))
-        )
+        # A beam's rows stay with their request's rows: ``owner`` never changes.
+        owner = torch.arange(size, device=batch.mask.device).repeat_interleave(copies)
         return Walk(
-            pairs,
+            owner,
+            batch.pairs,
             projected,
-            ahead,
-            valid,
-            torch.tanh(self.start(batch.context)).repeat_interleave(copies, dim=0),
+            ahead.clamp(min=0)[owner],
+            _valid(batch.mask)[owner],
+            torch.tanh(self.start(batch.context))[owner],
             torch.zeros(size * copies, slots, batch.mask.shape[2], device=batch.mask.device),
         )
 
@@ -65,7 +63,7 @@ class CombinationGenerator(nn.Module):
         best pair it could still make with a later slot."""
         weight, own = self.encode.weight, len(FEATURES)
         encoded = torch.tanh(
-            walk.projected[:, slot]
+            walk.projected[walk.owner, slot]
             + walk.pair_sum[:, slot, :, None] * weight[:, own]
             + walk.ahead[:, slot, :, None] * weight[:, own + 1]
         )
@@ -79,8 +77,7 @@ class CombinationGenerator(nn.Module):
         """Advance ``walk`` past ``slot``: each row chose candidate ``index`` [N], whose
         encoding is ``encoded`` [N, H]."""
         walk.state = self.step(encoded, walk.state)
-        rows = torch.arange(len(index), device=index.device)
-        walk.pair_sum = walk.pair_sum + walk.pairs[rows, :, :, slot, index]
+        walk.pair_sum = walk.pair_sum + walk.pairs[walk.owner, :, :, slot, index]
 
     def _walk(
         self,
@@ -166,10 +163,13 @@ def _valid(mask: torch.Tensor) -> torch.Tensor:
 
 @dataclass
 class Walk:
-    """A walk in progress over a batch's slots, one row per request or beam: what the
-    choices do not change (``pairs``, ``projected`` features, ``ahead``, ``valid``), the
-    recurrent ``state``, and each candidate's summed pair weight with what the row chose."""
+    """A walk in progress over a batch's slots, one row per request or beam (``owner``
+    names its request): what the choices do not change (per request ``pairs`` and
+    ``projected`` features, kept once however many beams; per row ``ahead`` and ``valid``),
+    the recurrent ``state``, and each candidate's summed pair weight with what the row
+    chose."""
 
+    owner: torch.Tensor
     pairs: torch.Tensor
     projected: torch.Tensor
     ahead: torch.Tensor

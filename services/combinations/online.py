@@ -7,7 +7,7 @@ batch before the next round. Cumulative regret is the true click probability los
 each ad's best combination, summed over every impression of the run (expected clicks
 lost). The policies:
 
-- ``generator``: a draw from the trained generator (its exact propensity is logged);
+- ``generator``: a draw from the trained generator, exploring;
 - ``per_slot_ts``: independent Thompson sampling per slot on the element posteriors;
 - ``greedy``: the argmax of the additive model's posterior means, pairs included.
 """
@@ -22,7 +22,7 @@ import torch
 from services.combinations.baselines import greedy_additive, per_slot_thompson
 from services.combinations.candidates import Candidates
 from services.combinations.generator import CombinationGenerator
-from services.combinations.worlds import Worlds, sample
+from services.combinations.worlds import ONLINE_SEED, Worlds, sample
 from services.reward_updater.reward_model import ElementRewardModel, Example
 from shared.combination_contract import pack
 
@@ -38,7 +38,7 @@ class OnlineConfig:
     ads: int = 32
     rounds: int = 30
     impressions: int = 40
-    seed: int = 10_000
+    seed: int = ONLINE_SEED
 
 
 def policies(generator: CombinationGenerator) -> dict[str, Policy]:

@@ -18,7 +18,13 @@ import torch
 
 from services.combinations.candidates import Candidates, combinations_of
 from services.combinations.generator import CombinationGenerator
-from services.combinations.worlds import additive_logit, posterior_logit, sample
+from services.combinations.worlds import (
+    HELD_OUT_SEED,
+    ONLINE_SEED,
+    combination_logits,
+    posterior_logit,
+    sample,
+)
 from shared.combination_contract import EXPLORE
 
 
@@ -35,6 +41,11 @@ class TrainConfig:
     draws: int = 4
     hidden: int = 64
     seed: int = 0
+
+    def __post_init__(self) -> None:
+        held_out = {HELD_OUT_SEED, ONLINE_SEED, ONLINE_SEED + 1}
+        if self.seed in held_out:
+            raise ValueError(f"seeds {sorted(held_out)} are kept for evaluation")
 
 
 def train(
@@ -84,7 +95,7 @@ def reinforce_loss(
     loss = -(advantage.reshape(-1) * log_prob).mean()
     explorers = seen.rows(torch.nonzero(seen.context[:, EXPLORE] > 0).flatten())
     if config.imitation_weight and len(explorers.mask):
-        targets = thompson_choices(explorers, config.draws, rng)
+        targets = thompson_choices(explorers, config.draws, rng).to(seen.mask.device)
         imitated = model.log_prob(explorers.repeat(config.draws), targets).sum(-1)
         loss = loss - config.imitation_weight * imitated.sum() / (len(seen.mask) * config.draws)
     return loss, float(per_ad.mean())
@@ -93,30 +104,12 @@ def reinforce_loss(
 def thompson_choices(seen: Candidates, draws: int, rng: torch.Generator) -> torch.Tensor:
     """Per ad, ``draws`` combinations [B × draws, S], each the best (enumerated) under one
     Thompson draw of the posterior: element effects drawn, pair weights at their means."""
-    mean, sd = seen.features[..., 0].cpu(), seen.features[..., 1].cpu()
-    pairs, mask = seen.pairs.cpu(), seen.mask.cpu()
-    drawn = mean[:, None] + sd[:, None] * torch.randn(
-        (len(mean), draws, *mean.shape[1:]), generator=rng
-    )
+    seen = seen.to("cpu")
+    mean, sd = seen.features[..., 0], seen.features[..., 1]
+    noise = torch.randn((len(mean), draws, *mean.shape[1:]), generator=rng)
+    drawn = mean[:, None] + sd[:, None] * noise
     best = []
     for row in range(len(mean)):
-        combos = combinations_of(
-            Candidates(
-                seen.features[row : row + 1].cpu(),
-                mask[row : row + 1],
-                pairs[row : row + 1],
-                seen.context[row : row + 1].cpu(),
-            ),
-            0,
-        )
-        present = combos >= 0
-        picked = combos.clamp(min=0)
-        slots = torch.arange(combos.shape[1])
-        own = (drawn[row][:, slots, picked] * present).sum(-1)  # [draws, N]
-        joint = additive_logit(
-            torch.zeros_like(mean[row]).expand(len(combos), -1, -1),
-            pairs[row].expand(len(combos), *pairs.shape[1:]),
-            combos,
-        )
-        best.append(combos[(own + joint).argmax(-1)])
-    return torch.cat(best).to(seen.mask.device)
+        combos = combinations_of(seen, row)
+        best.append(combos[combination_logits(drawn[row], seen.pairs[row], combos).argmax(-1)])
+    return torch.cat(best)

@@ -19,7 +19,7 @@ from services.combinations.generator import CombinationGenerator, noise
 from shared.combination_contract import CONTEXT_DIM, FEATURES
 
 MAX_K = 64
-TENSORS = ("FEATURES", "MASK", "PAIRS", "CONTEXT")
+MAX_SLOTS, MAX_CANDIDATES = 16, 32  # bounds a batch's memory (64 rows × 64 beams)
 TEMPERATURES = (0.05, 20.0)
 
 
@@ -45,12 +45,18 @@ def parse(arrays: dict[str, np.ndarray]) -> Request:
     for name in ("FEATURES", "PAIRS", "CONTEXT"):
         _expect(arrays[name].dtype == np.float32, f"{name} must be float32")
     rows, slots, width = mask.shape
+    _expect(
+        0 < slots <= MAX_SLOTS and 0 < width <= MAX_CANDIDATES,
+        f"at most {MAX_SLOTS} slots × {MAX_CANDIDATES} candidates",
+    )
     _expect(features.shape == (rows, slots, width, len(FEATURES)), "FEATURES must be [B, S, C, 4]")
     _expect(pairs.shape == (rows, slots, width, slots, width), "PAIRS must be [B, S, C, S, C]")
     _expect(arrays["CONTEXT"].shape == (rows, CONTEXT_DIM), f"CONTEXT must be [B, {CONTEXT_DIM}]")
-    _expect(bool(np.isfinite(features).all() and np.isfinite(pairs).all()), "non-finite feature")
+    finite = (np.isfinite(arrays[name]).all() for name in ("FEATURES", "PAIRS", "CONTEXT"))
+    _expect(all(finite), "non-finite input")
     _expect(bool(mask.any(axis=-1).any(axis=-1).all()), "a row has no candidate")
     k, temperature, seed = (arrays[n].reshape(-1) for n in ("K", "TEMPERATURE", "SEED"))
+    _expect(len(k) == len(temperature) == len(seed) == rows, "K, TEMPERATURE, SEED: one per row")
     _expect(len(set(k.tolist())) == 1 and 1 <= k[0] <= MAX_K, f"K must be one value in 1..{MAX_K}")
     low, high = TEMPERATURES
     _expect(
@@ -58,7 +64,16 @@ def parse(arrays: dict[str, np.ndarray]) -> Request:
         f"TEMPERATURE must be one value in [{low}, {high}]",
     )
     _expect(len(set((seed >= 0).tolist())) == 1, "SEED must be all negative or all ≥ 0")
-    batch = Candidates.from_arrays({n: np.ascontiguousarray(arrays[n]) for n in TENSORS})
+    # What sits behind the mask must not matter: zero it.
+    cleaned = {
+        "FEATURES": np.where(mask[..., None], features, 0).astype(np.float32),
+        "MASK": np.ascontiguousarray(mask),
+        "PAIRS": np.where(mask[:, :, :, None, None] & mask[:, None, None], pairs, 0).astype(
+            np.float32
+        ),
+        "CONTEXT": np.ascontiguousarray(arrays["CONTEXT"]),
+    }
+    batch = Candidates.from_arrays(cleaned)
     return Request(batch, int(k[0]), float(temperature[0]), tuple(seed.tolist()))
 
 
@@ -93,6 +108,34 @@ def answer(
                 "SLOT_PROBS": out.slot_probabilities[part, :, :slots].cpu().numpy(),
                 "PROBS": out.probability[part].cpu().numpy(),
             }
+    return results
+
+
+def respond(
+    model: CombinationGenerator, inputs: Sequence[dict[str, np.ndarray]], device: str = "cpu"
+) -> list[dict[str, np.ndarray] | str]:
+    """Per request, its output tensors or the reason it failed. Requests that pass their
+    checks are answered in one batch; should the batch fail, each is answered alone, so one
+    request's failure is its own."""
+    results: list[dict[str, np.ndarray] | str] = []
+    parsed: dict[int, Request] = {}
+    for index, arrays in enumerate(inputs):
+        try:
+            parsed[index] = parse(arrays)
+            results.append("")
+        except ValueError as exc:
+            results.append(str(exc))
+    try:
+        answers = dict(zip(parsed, answer(model, list(parsed.values()), device), strict=True))
+    except Exception:  # any failure: isolate the culprit below
+        answers = {}
+        for index, request in parsed.items():
+            try:
+                answers[index] = answer(model, [request], device)[0]
+            except Exception as exc:  # its own error, not the batch's
+                results[index] = f"{type(exc).__name__}: {exc}"
+    for index, outputs in answers.items():
+        results[index] = outputs
     return results
 
 

@@ -18,6 +18,7 @@ from shared.combination_contract import EXPLORE
 from shared.posteriors import AdPosterior, ElementPosterior, PairPosterior
 
 BASE_LOGIT = -2.0
+HELD_OUT_SEED, ONLINE_SEED = 999, 10_000  # evaluation worlds: training must not use them
 
 
 @dataclass(frozen=True)
@@ -42,16 +43,13 @@ class Worlds:
 
     def best_ctr(self) -> torch.Tensor:
         """The true click probability [B] of each ad's best combination (enumerated)."""
-        best = []
-        for row in range(self.effects.shape[0]):
-            space = combinations_of(self.seen, row)
-            one = Worlds(
-                self.seen.rows(torch.zeros(len(space), dtype=torch.long) + row),
-                self.effects[row].expand(len(space), *self.effects.shape[1:]),
-                self.pair_effects[row].expand(len(space), *self.pair_effects.shape[1:]),
-            )
-            best.append(one.true_ctr(space).max())
-        return torch.stack(best)
+        best = [
+            combination_logits(
+                self.effects[row, None], self.pair_effects[row], combinations_of(self.seen, row)
+            ).max()
+            for row in range(self.effects.shape[0])
+        ]
+        return torch.sigmoid(BASE_LOGIT + torch.stack(best))
 
 
 def sample(
@@ -142,6 +140,24 @@ def additive_logit(
             both = present[:, slot] & present[:, other]
             total = total + pairs[rows, slot, picked[:, slot], other, picked[:, other]] * both
     return total
+
+
+def combination_logits(
+    effects: torch.Tensor, pairs: torch.Tensor, combinations: torch.Tensor
+) -> torch.Tensor:
+    """Additive logits [D, N] of one ad's ``combinations`` [N, S] (-1: no slot) under each
+    of ``D`` element effect tensors [D, S, C] and the pair effects [S, C, S, C]."""
+    present = combinations >= 0
+    picked = combinations.clamp(min=0)
+    slots = torch.arange(combinations.shape[1], device=combinations.device)
+    own = (effects[:, slots, picked] * present).sum(-1)
+    n = len(combinations)
+    joint = additive_logit(
+        torch.zeros(n, *effects.shape[1:], device=effects.device),
+        pairs.expand(n, *pairs.shape),
+        combinations,
+    )
+    return own + joint
 
 
 def as_posteriors(seen: Candidates) -> list[AdPosterior]:

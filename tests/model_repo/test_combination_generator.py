@@ -1,6 +1,11 @@
 """The combination generator served by the real Triton (CPU config) over gRPC."""
 
 import asyncio
+import importlib.util
+import sys
+import types
+from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -13,7 +18,7 @@ from shared.combination_client import CombinationClient
 from shared.combination_contract import MODEL, OUTPUTS, pack, unpack
 from shared.triton_client import TritonClient, TritonError
 
-pytestmark = pytest.mark.integration
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _counts(settings) -> tuple[int, int]:
@@ -26,6 +31,7 @@ def _counts(settings) -> tuple[int, int]:
     return int(stats["inference_count"]), int(stats["execution_count"])
 
 
+@pytest.mark.integration
 def test_batched_requests_are_answered_and_only_the_bad_one_fails(triton_stack):
     settings = triton_stack.settings().triton
     posteriors = as_posteriors(sample(8, torch.Generator().manual_seed(5)).seen)
@@ -65,3 +71,43 @@ def test_batched_requests_are_answered_and_only_the_bad_one_fails(triton_stack):
             assert [p.elements for p in answer.proposals[0]] == [p.elements for p in local]
             got = [p.probability for p in answer.proposals[0]]
             assert got == pytest.approx([p.probability for p in local], rel=1e-5)
+
+
+class _Stub(types.ModuleType):
+    """The python backend's utilities, as far as the adapter uses them."""
+
+    def __init__(self) -> None:
+        super().__init__("triton_python_backend_utils")
+        self.Tensor = lambda name, array: (name, array)
+        self.TritonError = lambda message: message
+        self.InferenceResponse = lambda output_tensors=None, error=None: (output_tensors, error)
+        self.get_input_tensor_by_name = lambda request, name: SimpleNamespace(
+            as_numpy=lambda: request[name]
+        )
+
+
+@pytest.mark.usefixtures("one_thread")
+def test_the_adapter_answers_each_request_on_its_own(monkeypatch):
+    monkeypatch.setitem(sys.modules, "triton_python_backend_utils", _Stub())
+    path = ROOT / "model_repo" / MODEL / "1" / "model.py"
+    spec = importlib.util.spec_from_file_location("combination_generator_model", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    adapter = module.TritonPythonModel()
+    adapter.initialize(
+        {
+            "model_instance_kind": "CPU",
+            "model_instance_device_id": "0",
+            "model_repository": str(ROOT / "model_repo" / MODEL),
+        }
+    )
+    posteriors = as_posteriors(sample(2, torch.Generator().manual_seed(5)).seen)
+    good, _ = pack(posteriors, (8, 12), k=4, seed=0)
+    bad = {name: array.copy() for name, array in good.items()}
+    bad["CONTEXT"][1, 2] = np.inf
+    answered, failed = adapter.execute([good, bad])
+    assert failed == (None, "non-finite input")
+    tensors, error = answered
+    assert error is None and [name for name, _ in tensors] == list(OUTPUTS)
+    outputs = dict(tensors)
+    assert outputs["CHOICES"].shape == (2, 4, 8) and outputs["VERSION"][0, 0] == b"1"

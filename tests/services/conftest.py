@@ -151,10 +151,14 @@ def _assert_same_scores(actual: dict, state: PartitionState, world: SyntheticWor
         for e in state.model.element_scores(ad, segment)
     }
     assert actual.keys() == expected.keys()
-    for key, score in actual.items():
-        assert score.score == pytest.approx(expected[key].score, rel=1e-9, abs=1e-12)
-        assert score.uncertainty == pytest.approx(expected[key].uncertainty, rel=1e-9)
-        assert score.observations == expected[key].observations
+    wrong = [
+        (key, score.score, expected[key].score, score.observations, expected[key].observations)
+        for key, score in actual.items()
+        if score.score != pytest.approx(expected[key].score, rel=1e-9, abs=1e-12)
+        or score.uncertainty != pytest.approx(expected[key].uncertainty, rel=1e-9)
+        or score.observations != expected[key].observations
+    ]
+    assert not wrong, f"{len(wrong)} of {len(actual)} scores differ, e.g. {wrong[:5]}"
 
 
 @pytest.fixture

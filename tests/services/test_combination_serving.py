@@ -3,14 +3,17 @@
 import json
 
 import numpy as np
+import orjson
 import pytest
 import torch
+from typer.testing import CliRunner
 
+from services.cli import app
 from services.combinations import export, serving, training_run
 from services.combinations.candidates import Candidates
 from services.combinations.generator import CombinationGenerator
 from services.combinations.reinforce import TrainConfig, train
-from services.combinations.worlds import as_posteriors, sample
+from services.combinations.worlds import HELD_OUT_SEED, as_posteriors, sample
 from shared import keys
 from shared.combination_contract import pack, unpack
 from shared.settings import Settings
@@ -34,6 +37,7 @@ def _arrays(seed_worlds: int, shape=(5, 6), k=4, seed=-1, temperature=1.0):
     [
         ("FEATURES", lambda a: a.__setitem__((0, 0, 0, 0), np.nan), "non-finite"),
         ("PAIRS", lambda a: a.__setitem__((1, 0, 0, 1, 0), np.inf), "non-finite"),
+        ("CONTEXT", lambda a: a.__setitem__((0, 1), np.nan), "non-finite"),
         ("MASK", lambda a: a.__setitem__((0,), False), "no candidate"),
         ("K", lambda a: a.fill(0), "K must be"),
         ("K", lambda a: a.__setitem__((1, 0), 3), "K must be one value"),
@@ -53,6 +57,78 @@ def test_bad_shapes_are_refused():
     arrays["PAIRS"] = arrays["PAIRS"][:, :, :, :2]
     with pytest.raises(ValueError, match="PAIRS must be"):
         serving.parse(arrays)
+    arrays, _, _ = _arrays(1)
+    arrays["SEED"] = np.zeros((3, 1), np.int64)
+    with pytest.raises(ValueError, match="one per row"):
+        serving.parse(arrays)
+    huge, _, _ = _arrays(1, shape=(5, serving.MAX_CANDIDATES + 1))
+    with pytest.raises(ValueError, match="at most"):
+        serving.parse(huge)
+
+
+def test_what_sits_behind_the_mask_does_not_matter(model):
+    ad = Candidates.single(
+        [[[0.2, 0.5, 1, 0], [0.1, 1, 2, 0]], [], [[0.3, 0.2, 1, 0], [0.0, 1, 0, 0]]],
+        pairs={(0, 1, 2, 0): 1.0},
+    )
+    clean = {
+        "FEATURES": ad.features.numpy(),
+        "MASK": ad.mask.numpy(),
+        "PAIRS": ad.pairs.numpy(),
+        "CONTEXT": ad.context.numpy(),
+        "K": np.full((1, 1), 3, np.int32),
+        "TEMPERATURE": np.ones((1, 1), np.float32),
+        "SEED": np.full((1, 1), 4, np.int64),
+    }
+    junk = {name: array.copy() for name, array in clean.items()}
+    junk["FEATURES"][~junk["MASK"]] = 7.0  # padding and the missing slot
+    junk["PAIRS"][0, 1] = 5.0
+    junk["PAIRS"][0, :, :, 1] = -5.0
+    first, second = serving.respond(model, [clean, junk])
+    for name in ("CHOICES", "SLOT_PROBS", "PROBS"):
+        np.testing.assert_allclose(first[name], second[name], rtol=1e-6)
+
+
+def test_rows_past_the_combinations_that_exist_are_empty(model):
+    small, _, _ = _arrays(3, k=6)
+    small["MASK"][:] = False
+    small["MASK"][:, 0, :2] = True  # one slot of two candidates: two combinations
+    big, _, _ = _arrays(4, shape=(6, 7), k=6)
+    alone = serving.respond(model, [small])[0]
+    batched = serving.respond(model, [big, small])[1]
+    for outputs in (alone, batched):
+        assert outputs["PROBS"][:, :2].sum(-1) == pytest.approx([1, 1], abs=1e-5)
+        assert (outputs["PROBS"][:, 2:] == 0).all() and (outputs["CHOICES"][:, 2:] == -1).all()
+        assert (outputs["SLOT_PROBS"][:, 2:] == 0).all()
+    np.testing.assert_array_equal(alone["CHOICES"], batched["CHOICES"])
+
+
+class _FailsInBatches:
+    """A model whose batches of more than one row fail, as do ads of ``slots`` slots."""
+
+    def __init__(self, model, slots):
+        self.model, self.slots = model, slots
+
+    def top_k(self, batch, *args):
+        if batch.mask.shape[0] > 1 or int(batch.slots.sum()) == self.slots:
+            raise RuntimeError("out of memory")
+        return self.model.top_k(batch, *args)
+
+
+def test_one_request_failing_fails_alone(model):
+    good, _, _ = _arrays(1, k=2)
+    two = [{n: a[i : i + 1] for n, a in good.items()} for i in range(2)]
+    slots = [int(r["MASK"].any(-1).sum()) for r in two]
+    assert slots[0] != slots[1]
+    bad = {**two[0], "K": np.zeros((1, 1), np.int32)}
+    results = serving.respond(_FailsInBatches(model, slots[0]), [*two, bad])
+    assert results[2] == "K must be one value in 1..64"
+    for request, result, count in zip(two, results[:2], slots, strict=True):
+        if count == slots[0]:
+            assert result == "RuntimeError: out of memory"
+        else:
+            expected = serving.answer(model, [serving.parse(request)])[0]
+            np.testing.assert_allclose(result["PROBS"], expected["PROBS"], rtol=1e-6)
 
 
 @pytest.mark.parametrize("seed", [-1, 11])
@@ -113,3 +189,18 @@ def test_training_run_takes_a_snapshot_of_the_live_posteriors(tmp_path, redis_st
     meta = json.loads((folder / export.CONFIG).read_text())
     assert meta["train"]["steps"] == 2 and 0 < meta["figures"]["top1_vs_best"] <= 1
     assert export.load(tmp_path)[1] == 1
+
+
+def test_held_out_seeds_are_refused_for_training():
+    with pytest.raises(ValueError, match="kept for evaluation"):
+        TrainConfig(seed=HELD_OUT_SEED)
+
+
+def test_eval_combos_prints_its_figures_as_json():
+    args = ["eval", "combos", "--ads", "3", "--rounds", "2", "--impressions", "4", "--json"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    figures = orjson.loads(result.output.strip().splitlines()[-1])
+    keys = ("generator_regret", "per_slot_ts_regret", "greedy_regret", "top1_vs_best")
+    assert all(figures[key] > 0 for key in keys)
+    assert 0.5 < figures["top1_vs_best_p10"] <= figures["top1_vs_best"] <= 1

@@ -16,10 +16,10 @@ from services.combinations.baselines import (
     per_slot_thompson,
 )
 from services.combinations.candidates import Candidates
-from services.combinations.evaluation import HELD_OUT_SEED, top1_vs_best
+from services.combinations.evaluation import top1_vs_best
 from services.combinations.generator import CombinationGenerator, noise
 from services.combinations.online import OnlineConfig, policies, regret
-from services.combinations.worlds import sample
+from services.combinations.worlds import HELD_OUT_SEED, sample
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

@@ -77,6 +77,17 @@ def test_a_broker_that_lost_its_log_stops_the_worker_with_one_clear_line(
     assert totals(reward_settings)[0] > 3_000  # the checkpoint was left as it was
 
 
+def _owns(worker, since: int) -> bool:
+    """Whether ``worker``'s latest assignment change after log line ``since`` gave it
+    partitions."""
+    changes = [
+        line
+        for line in worker.lines()[since:]
+        if line["event"] in ("assigned", "revoked", "lost", "fenced")
+    ]
+    return bool(changes) and changes[-1]["event"] == "assigned" and bool(changes[-1]["partitions"])
+
+
 def test_rebalances_and_a_paused_owner_count_everything_once(
     reward_settings,
     worker_process,
@@ -94,8 +105,11 @@ def test_rebalances_and_a_paused_owner_count_everything_once(
     time.sleep(6)
     second = worker_process(reward_settings, world.catalog, **env).start()
     time.sleep(8)
+    before = len(first.lines())
     third = worker_process(reward_settings, world.catalog, **env).start()
-    time.sleep(8)
+    # The first must own partitions when it is paused, whatever the machine's speed.
+    until(lambda: _owns(first, before) and _owns(third, 0), 60, "three workers share them")
+    time.sleep(2)
     first.signal(signal.SIGSTOP)  # paused past its session: its partitions move on
     time.sleep(12)
     asleep = len(first.lines())

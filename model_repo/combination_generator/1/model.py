@@ -23,20 +23,20 @@ class TritonPythonModel:
         self.version = str(version).encode()
 
     def execute(self, requests: list) -> list:
-        responses: list = [None] * len(requests)
-        parsed, indices = [], []
-        for index, request in enumerate(requests):
-            arrays = {n: pb_utils.get_input_tensor_by_name(request, n).as_numpy() for n in INPUTS}
-            try:
-                parsed.append(serving.parse(arrays))
-                indices.append(index)
-            except ValueError as exc:
-                responses[index] = pb_utils.InferenceResponse(error=pb_utils.TritonError(str(exc)))
-        for index, request, result in zip(
-            indices, parsed, serving.answer(self.model, parsed, self.device), strict=True
+        inputs = [
+            {n: pb_utils.get_input_tensor_by_name(request, n).as_numpy() for n in INPUTS}
+            for request in requests
+        ]
+        responses = []
+        for arrays, result in zip(
+            inputs, serving.respond(self.model, inputs, self.device), strict=True
         ):
-            rows = request.batch.mask.shape[0]
+            if isinstance(result, str):
+                error = pb_utils.TritonError(result)
+                responses.append(pb_utils.InferenceResponse(error=error))
+                continue
+            rows = arrays["MASK"].shape[0]
             result["VERSION"] = np.full((rows, 1), self.version, dtype=object)
             tensors = [pb_utils.Tensor(name, result[name]) for name in OUTPUTS]
-            responses[index] = pb_utils.InferenceResponse(output_tensors=tensors)
+            responses.append(pb_utils.InferenceResponse(output_tensors=tensors))
         return responses
