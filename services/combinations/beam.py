@@ -11,18 +11,14 @@ probabilities), which is what a logged propensity must be.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import torch
 
 from services.combinations.candidates import Candidates, Combinations
-
-if TYPE_CHECKING:
-    from services.combinations.generator import CombinationGenerator
+from services.combinations.walk import SlotPolicy
 
 
 def beam_search(
-    model: CombinationGenerator,
+    model: SlotPolicy,
     batch: Candidates,
     k: int,
     temperature: float,

@@ -11,13 +11,13 @@ ids, so the same weights serve every ad.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import torch
 from torch import nn
 
 from services.combinations.beam import beam_search
 from services.combinations.candidates import FEATURES, Candidates, Combinations
+from services.combinations.walk import Walk
 
 
 class CombinationGenerator(nn.Module):
@@ -159,24 +159,3 @@ def _valid(mask: torch.Tensor) -> torch.Tensor:
     placeholder = torch.zeros_like(mask)
     placeholder[..., 0] = True
     return torch.where(missing, placeholder, mask)
-
-
-@dataclass
-class Walk:
-    """A walk in progress over a batch's slots, one row per request or beam (``owner``
-    names its request): what the choices do not change (per request ``pairs`` and
-    ``projected`` features, kept once however many beams; per row ``ahead`` and ``valid``),
-    the recurrent ``state``, and each candidate's summed pair weight with what the row
-    chose."""
-
-    owner: torch.Tensor
-    pairs: torch.Tensor
-    projected: torch.Tensor
-    ahead: torch.Tensor
-    valid: torch.Tensor
-    state: torch.Tensor
-    pair_sum: torch.Tensor
-
-    def take(self, rows: torch.Tensor) -> None:
-        """Keep rows ``rows``: beams of the same requests, reordered within each."""
-        self.state, self.pair_sum = self.state[rows], self.pair_sum[rows]
