@@ -47,7 +47,7 @@ class CopyBrief(NamedTuple):
     tone: str
     cta_style: str
     placement: str = "description"
-    highlight: str = ""  # something a real customer said about the product
+    highlight: str = ""  # what reviews praise, completing "made ...": "for work", "with pockets"
 
     def fields(self) -> tuple[str, ...]:
         """The text inputs, in ``TEXT_INPUTS`` order (attributes comma-separated)."""

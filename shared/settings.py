@@ -276,12 +276,45 @@ class CopySettings(_Section):
         "free money",
         "lose weight",
     ]
+    claims: list[str] = Field(
+        default=[
+            r"\bsells? out\b",
+            r"\bselling (?:out|fast)\b",
+            r"\bwon'?t last\b",
+            r"\blast chance\b",
+            r"\blimited\b",
+            r"\bonly \w+ left\b",
+            r"\balmost gone\b",
+            r"\bbefore (?:it'?s|they'?re) gone\b",
+            r"\bwhile (?:it|they|supplies|stocks?|sizes) lasts?\b",
+            r"\b(?:may|might) not be (?:available|here|back)\b",
+            r"\bnever again\b",
+            r"\b(?:(?<!your )best|softest|comfiest|cutest|finest|greatest|ultimate)\b",
+            r"\bunbeatable\b",
+            r"\b(?:perfect|ever|world'?s|number one)\b|#1",
+        ],
+        description="Unverifiable scarcity and superlative claims (regular expressions, any "
+        "case): a variant that makes one is dropped, not edited.",
+    )
+    negative_below: float = Field(
+        default=-0.05,
+        ge=-1,
+        le=0,
+        description="A variant with a sentence whose VADER compound is below this is dropped.",
+    )
+    offensive_above: float = Field(
+        default=0.8,
+        gt=0,
+        le=1,
+        description="A variant alt-profanity-check rates offensive with a probability above "
+        "this is dropped.",
+    )
     duplicate_similarity: float = Field(
         default=0.8, gt=0, le=1, description="Copy this similar to recent copy is dropped."
     )
     recent_copies: int = Field(default=512, ge=0)
     max_new_tokens: int = Field(default=40, gt=0, le=256)
-    temperature: float = Field(default=0.8, gt=0)
+    temperature: float = Field(default=0.7, gt=0)
     top_p: float = Field(default=0.95, gt=0, le=1)
     no_repeat_ngram_size: int = Field(
         default=3, ge=0, description="Decoding never repeats an n-gram of this size (0: off)."

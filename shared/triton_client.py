@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncGenerator, AsyncIterator
+
+import grpc
 import numpy as np
 import tritonclient.grpc.aio as grpcclient
 from tritonclient.utils import InferenceServerException, np_to_triton_dtype
@@ -28,12 +32,7 @@ class TritonClient:
         timeout_s: float | None = None,
     ) -> dict[str, np.ndarray]:
         """Run ``model`` once; ``TYPE_STRING`` tensors are numpy object arrays of bytes."""
-        request = []
-        for name, array in inputs.items():
-            dtype = "BYTES" if array.dtype == object else np_to_triton_dtype(array.dtype)
-            tensor = grpcclient.InferInput(name, list(array.shape), dtype)
-            tensor.set_data_from_numpy(array)
-            request.append(tensor)
+        request = _tensors(inputs)
         wanted = [grpcclient.InferRequestedOutput(name) for name in outputs]
         try:
             result = await self._client.infer(
@@ -46,6 +45,31 @@ class TritonClient:
             raise TritonError(f"{model}: {exc.message()}") from exc
         return {name: result.as_numpy(name) for name in outputs}
 
+    async def stream(
+        self, model: str, inputs: dict[str, np.ndarray], timeout_s: float | None = None
+    ) -> AsyncGenerator[grpcclient.InferResult, None]:
+        """Send one request to the decoupled ``model`` and yield its responses as they come;
+        the caller stops at the one it knows is the last (the stream is then closed). Model
+        errors, a failed channel and the deadline for the whole stream raise TritonError."""
+        done = asyncio.Event()
+
+        async def request() -> AsyncIterator[dict]:
+            yield {"model_name": model, "inputs": _tensors(inputs)}
+            await done.wait()  # the stream stays open until the caller has its answer
+
+        timeout = timeout_s or self._settings.timeout_s
+        responses = self._client.stream_infer(request(), stream_timeout=timeout)
+        try:
+            async for result, error in responses:
+                if error is not None:
+                    raise TritonError(f"{model}: {error.message()}")
+                yield result
+        except grpc.aio.AioRpcError as exc:  # the deadline, or the channel failed
+            raise TritonError(f"{model}: {exc.details()}") from exc
+        finally:
+            done.set()
+            responses.cancel()
+
     async def model_ready(self, model: str) -> bool:
         """Whether ``model`` is loaded and ready."""
         return bool(await self._client.is_model_ready(model))
@@ -53,3 +77,14 @@ class TritonClient:
     async def close(self) -> None:
         """Close the channel (an open client delays Triton's shutdown)."""
         await self._client.close()
+
+
+def _tensors(inputs: dict[str, np.ndarray]) -> list[grpcclient.InferInput]:
+    """Triton inputs of named numpy arrays (object arrays of bytes are ``BYTES``)."""
+    tensors = []
+    for name, array in inputs.items():
+        dtype = "BYTES" if array.dtype == object else np_to_triton_dtype(array.dtype)
+        tensor = grpcclient.InferInput(name, list(array.shape), dtype)
+        tensor.set_data_from_numpy(array)
+        tensors.append(tensor)
+    return tensors

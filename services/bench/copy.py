@@ -74,7 +74,7 @@ def run(run_dir: Path, requests: int, variants: int, max_tokens: int) -> dict[st
     """Triton and in-process figures for 1 and 8 clients, in one run."""
     settings = Settings()
     copy = settings.copywriter
-    items = [p for p in dataset.products(dataset.read_reviews(Path(copy.reviews))) if p.held_out]
+    items = [p for p in dataset.catalogue(copy) if p.held_out]
     briefs = held_out_briefs(items, requests, seed=1)
     writer = CopyWriter.load(copy)
     figures: dict[str, object] = {

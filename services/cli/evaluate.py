@@ -15,15 +15,22 @@ app = typer.Typer(help="Evaluate models.", no_args_is_help=True)
 
 
 @app.command("copy")
-def eval_copy(products: int = 64, seed: int = 0, as_json: Json = False) -> None:
-    """Base vs fine-tuned copy on held-out products (trains first if nothing is trained)."""
-    from services.copywriter.evaluate import DIAGNOSTICS, KEYS, evaluate
+def eval_copy(
+    products: int = 64,
+    seeds: Annotated[int, typer.Option(help="Evaluate seeds 0 .. SEEDS-1 and average.")] = 3,
+    variants: int = 4,
+    as_json: Json = False,
+) -> None:
+    """Served copy of the base, tuned and no-diversity models on held-out products (trains
+    whichever is missing first)."""
+    from services.copywriter.evaluate import DIAGNOSTICS, KEYS, MODELS, evaluate
     from shared.settings import Settings
 
-    report = evaluate(Settings().copywriter, products, seed, typer.echo)
-    typer.echo(f"\n{'metric':<18} {'base':>10} {'tuned':>10}")
-    for key in (*KEYS, *DIAGNOSTICS):
-        typer.echo(f"{key:<18} {report['base'][key]:>10.4f} {report['tuned'][key]:>10.4f}")
+    report = evaluate(Settings().copywriter, products, tuple(range(seeds)), variants, typer.echo)
+    typer.echo(f"\n{'metric':<24}" + "".join(f"{name:>20}" for name in MODELS))
+    rows = dict.fromkeys([*KEYS, *DIAGNOSTICS, *(k for m in MODELS for k in report[m])])
+    for key in rows:
+        typer.echo(f"{key:<24}" + "".join(f"{report[m].get(key, 0.0):>20.4f}" for m in MODELS))
     if as_json:
         typer.echo(orjson.dumps(report).decode())
 

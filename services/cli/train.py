@@ -12,7 +12,7 @@ app = typer.Typer(help="Train models.", no_args_is_help=True)
 
 @app.command("copy")
 def train_copy(
-    steps: int = 80,
+    steps: int = 96,
     batch_size: int = 8,
     learning_rate: float = 2e-3,
     sentiment_weight: float = 1.0,
@@ -22,8 +22,12 @@ def train_copy(
         int, typer.Option(help="Steps between rounds of sampled copy for the diversity term.")
     ] = 2,
     max_products: Annotated[int | None, typer.Option(help="Train on fewer products.")] = None,
+    seed: int = 0,
+    name: Annotated[
+        str, typer.Option(help="What the run is called: latest (served) or an ablation's name.")
+    ] = "latest",
 ) -> None:
-    """LoRA fine-tuning with the multi-objective loss; exports copy/latest."""
+    """LoRA fine-tuning with the multi-objective loss; exports copy/<name>."""
     from services.copywriter.objectives import LossWeights
     from services.copywriter.train import TrainConfig, train
     from shared.settings import Settings
@@ -34,10 +38,11 @@ def train_copy(
         batch_size,
         learning_rate,
         max_products=max_products,
+        seed=seed,
         sample_every=sample_every,
         weights=weights,
     )
-    train(Settings().copywriter, config, typer.echo)
+    train(Settings().copywriter, config, typer.echo, name)
 
 
 @app.command("combos")

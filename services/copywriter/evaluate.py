@@ -1,20 +1,38 @@
-"""``adcraft eval copy``: base vs fine-tuned model on products held out of training."""
+"""``adcraft eval copy``: the copy each model serves for products held out of training.
+
+Three models: the base LM, the tuned one (``copy/latest``) and the ablation trained with
+λ_d = 0 (``copy/no-diversity``); a missing tuned or ablation run is trained first, with the
+same seed. Each writes ``variants`` variants for one brief per held-out product (departments
+taken in turn), per seed; every figure is judged on the copy a request would get back, after
+post-processing, and averaged over the seeds. What post-processing dropped is reported too
+(``dropped``: share of the variants asked for, by reason), so a filter cannot hide a model
+that writes badly; ``bare_cta_headline_rate`` is judged on the headlines as written.
+"""
 
 from __future__ import annotations
 
 import math
 import random
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from statistics import fmean
 
 import torch
 
-from services.copywriter import cta, dataset, text_metrics
+from services.copywriter import dataset, text_metrics
+from services.copywriter.cta import find_cta
 from services.copywriter.generate import CopyWriter
-from services.copywriter.postprocess import novelty, word_ngrams
+from services.copywriter.objectives import LossWeights
+from services.copywriter.postprocess import Variant, novelty, one_cta, word_ngrams
 from services.copywriter.train import TrainConfig, train
-from services.copywriter.weights import CopyPaths
-from shared.copy_contract import CTA_STYLES, SEGMENTS, TONES, CopyBrief
+from services.copywriter.weights import LATEST, CopyPaths
+from services.copywriter.words import Lexicon, allowed_garments, words_of, wrong_garments
+from shared.copy_contract import CopyBrief
 from shared.settings import CopySettings
 
+NO_DIVERSITY = "no-diversity"
+MODELS = {"base": None, "tuned": LATEST, "tuned_no_diversity": NO_DIVERSITY}
 KEYS = (
     "sentiment",
     "distinct_1",
@@ -24,34 +42,69 @@ KEYS = (
     "length_compliance",
     "novelty",
     "perplexity",
+    "invented_word_rate",
+    "fluency",
+    "on_brief",
+    "wrong_product_rate",
+    "negative_rate",
+    "bare_cta_headline_rate",
+    "distinct_2_matched",
+    "variant_distinct_2",
+    "variant_self_bleu",
+    "cta_distinct",
+    "served_rate",
 )
-# Not targets: what the distinct-2 gap is made of (calls to action share bigrams; shorter
-# copy repeats less).
-DIAGNOSTICS = ("distinct_2_message", "words")
+# Not targets: the reference the fluency figure reads against, what the distinct-2 gap is
+# made of (calls to action share bigrams; shorter copy repeats less).
+DIAGNOSTICS = ("fluency_reviews", "distinct_2_message", "words")
+MATCHED_WORDS = 6  # distinct_2_matched compares every message's first six words
+SAMPLES = 10
 
 
 def held_out_briefs(items: list[dataset.Product], count: int, seed: int) -> list[CopyBrief]:
-    """One brief per held-out product (one of its highlights, random segment, tone, CTA
-    style and placement)."""
+    """``count`` briefs for held-out products, departments taken in turn (the catalogue is
+    mostly tops and dresses), each a random segment, tone, CTA style, praise and placement
+    (a quarter headlines)."""
     rng = random.Random(seed)
+    by_department: dict[str, list[dataset.Product]] = {}
+    for product in items:
+        by_department.setdefault(product.department, []).append(product)
+    queues = [rng.sample(group, len(group)) for _, group in sorted(by_department.items())]
+    picked: list[dataset.Product] = []
+    while len(picked) < count and any(queues):
+        picked += [queue.pop() for queue in queues if queue][: count - len(picked)]
     return [
-        CopyBrief(
-            p.noun,
-            p.department,
-            p.attributes,
-            rng.choice(sorted(SEGMENTS)),
-            rng.choice(sorted(TONES)),
-            rng.choice(sorted(CTA_STYLES)),
-            "headline" if rng.random() < 0.25 else "description",
-            rng.choice(p.quotes)[0],
-        )
-        for p in items[:count]
+        dataset.brief_for(p, rng, "headline" if rng.random() < 0.25 else "description")
+        for p in picked
     ]
+
+
+@dataclass(frozen=True)
+class Served:
+    """What a model wrote for ``briefs``: each brief's raw variants and the ones served."""
+
+    briefs: list[CopyBrief]
+    raw: list[list[str]]
+    kept: list[list[Variant]]
+    dropped: Counter[str]
+
+    @classmethod
+    def of(cls, writer: CopyWriter, briefs: list[CopyBrief], variants: int, seed: int) -> Served:
+        """Sample ``variants`` per brief (seeded), then post-process them as serving does."""
+        torch.manual_seed(seed)
+        before = Counter(writer.dropped)
+        texts, _ = writer.raw([b for b in briefs for _ in range(variants)])
+        raw = [texts[i * variants : (i + 1) * variants] for i in range(len(briefs))]
+        kept = writer.finish(briefs, raw)
+        return cls(briefs, raw, kept, writer.dropped - before)
+
+    def copies(self) -> list[tuple[CopyBrief, Variant]]:
+        return [(b, v) for b, row in zip(self.briefs, self.kept, strict=True) for v in row]
 
 
 @torch.inference_mode()
 def perplexity(writer: CopyWriter, texts: list[str], batch_size: int = 16) -> float:
-    """Token-level perplexity of ``texts`` (real review text) under the writer's model."""
+    """Token-level perplexity of ``texts`` under the writer's model (no prompt)."""
     tokenizer, model = writer.tokenizer, writer.model
     total, count = 0.0, 0
     for start in range(0, len(texts), batch_size):
@@ -72,53 +125,127 @@ def perplexity(writer: CopyWriter, texts: list[str], batch_size: int = 16) -> fl
     return math.exp(total / count)
 
 
-def score(
-    writer: CopyWriter, briefs: list[CopyBrief], reviews: list[str], corpus: set, seed: int
-) -> tuple[dict[str, float], list[str]]:
-    """Every metric of one model; copy is judged as generated (before post-processing)."""
-    torch.manual_seed(seed)
-    texts, _ = writer.raw(briefs)
-    limits = [writer.limit(b.placement) for b in briefs]
-    figures = {
-        "sentiment": text_metrics.sentiment(texts),
-        "distinct_1": text_metrics.distinct_n(texts, 1),
-        "distinct_2": text_metrics.distinct_n(texts, 2),
-        "self_bleu": text_metrics.self_bleu(texts),
-        "cta_rate": text_metrics.cta_rate(texts),
-        "length_compliance": text_metrics.length_compliance(texts, limits),
-        "novelty": sum(novelty(t, corpus) for t in texts) / len(texts),
-        "perplexity": perplexity(writer, reviews),
-        "distinct_2_message": text_metrics.distinct_n([cta.split_closing(t)[0] for t in texts], 2),
-        "words": text_metrics.mean_words(texts),
-    }
-    return {k: round(v, 4) for k, v in figures.items()}, texts
+def names_the_product(text: str, brief: CopyBrief) -> bool:
+    """Whether ``text`` names the brief's product (or a name it goes by) or an attribute."""
+    named = (set(words_of(brief.product)) - {"pair", "of"}) | set(brief.attributes)
+    if allowed_garments(brief.product) != allowed_garments("piece"):
+        named |= allowed_garments(brief.product)
+    return bool(set(words_of(text)) & named)
 
 
-def evaluate(settings: CopySettings, products: int = 64, seed: int = 0, log=print) -> dict:
-    """Metrics of the base and the latest tuned model (training one first if none exists)."""
+class Judge:
+    """Scores served copy: the word list, the base LM for fluency, the review text."""
+
+    def __init__(self, base: CopyWriter, reviews: list[str], sentences: list[str]) -> None:
+        self.base, self.reviews, self.lexicon = base, reviews, Lexicon()
+        self.fluency_reviews = perplexity(base, sentences)
+
+    def figures(self, writer: CopyWriter, served: Served, corpus: set) -> dict[str, float]:
+        """Every figure of ``served`` (see the module docstring)."""
+        copies = served.copies()
+        texts = [v.text for _, v in copies]
+        firsts = [row[0].text for row in served.kept if row]
+        words = [w for b, v in copies for w in self._invented(v.text, b)]
+        raw_headlines = [
+            t
+            for b, row in zip(served.briefs, served.raw, strict=True)
+            if b.placement == "headline"
+            for t in row
+        ]
+        asked = sum(len(row) for row in served.raw)
+        variant_d2, variant_bleu = text_metrics.variant_diversity(
+            [[v.text for v in row] for row in served.kept]
+        )
+        limits = [writer.limit(b.placement) for b, _ in copies]
+        return {
+            "sentiment": text_metrics.sentiment(texts),
+            "distinct_1": text_metrics.distinct_n(firsts, 1),
+            "distinct_2": text_metrics.distinct_n(firsts, 2),
+            "self_bleu": text_metrics.self_bleu(firsts),
+            "cta_rate": text_metrics.cta_rate(texts),
+            "length_compliance": text_metrics.length_compliance(texts, limits),
+            "novelty": fmean(novelty(t, corpus) for t in texts) if texts else 0.0,
+            "perplexity": perplexity(writer, self.reviews),
+            "invented_word_rate": len(words) / max(sum(len(words_of(t)) for t in texts), 1),
+            "fluency": perplexity(self.base, texts),
+            "on_brief": text_metrics.share([names_the_product(v.text, b) for b, v in copies]),
+            "wrong_product_rate": text_metrics.share(
+                [bool(wrong_garments(v.text, b.product)) for b, v in copies]
+            ),
+            "negative_rate": text_metrics.share([writer.screen.negative(t) for t in texts]),
+            "bare_cta_headline_rate": text_metrics.share(
+                [bool(find_cta(t)) and not one_cta(t)[0] for t in raw_headlines]
+            ),
+            "distinct_2_matched": text_metrics.matched_distinct_2(
+                [one_cta(t)[0] for t in firsts], MATCHED_WORDS
+            ),
+            "variant_distinct_2": variant_d2,
+            "variant_self_bleu": variant_bleu,
+            "cta_distinct": len({find_cta(t) for t in texts}) / max(len(texts), 1),
+            "served_rate": len(texts) / max(asked, 1),
+            "fluency_reviews": self.fluency_reviews,
+            "distinct_2_message": text_metrics.distinct_n([one_cta(t)[0] for t in firsts], 2),
+            "words": text_metrics.mean_words(texts),
+        } | {f"dropped_{k}": n / max(asked, 1) for k, n in sorted(served.dropped.items())}
+
+    def _invented(self, text: str, brief: CopyBrief) -> list[str]:
+        own = set(words_of(" ".join(brief.fields())))  # the brief's words are the product's
+        return [w for w in self.lexicon.invented(text) if w not in own]
+
+
+def ensure_runs(settings: CopySettings, log: Callable[[str], None]) -> None:
+    """Train the tuned model and the λ_d = 0 ablation (same seed) where either is missing."""
     paths = CopyPaths.from_settings(settings)
-    adapter = paths.adapter()
-    if adapter is None:
-        log("no trained copy model yet: training one first")
-        adapter = train(settings, TrainConfig(), log)
-    held_out = [p for p in dataset.products(dataset.read_reviews(settings.reviews)) if p.held_out]
-    briefs = held_out_briefs(held_out, products, seed)
+    for name, config in (
+        (LATEST, TrainConfig()),
+        (NO_DIVERSITY, TrainConfig(weights=LossWeights(diversity=0.0))),
+    ):
+        if paths.adapter(name) is None:
+            log(f"no {name} copy model yet: training one first")
+            train(settings, config, log, name)
+
+
+def evaluate(
+    settings: CopySettings,
+    products: int = 64,
+    seeds: tuple[int, ...] = (0, 1, 2),
+    variants: int = 4,
+    log: Callable[[str], None] = print,
+) -> dict:
+    """Figures of every model (means over ``seeds``) and ``SAMPLES`` served samples of the
+    tuned model, chosen by the first seed."""
+    ensure_runs(settings, log)
+    held_out = [p for p in dataset.catalogue(settings) if p.held_out]
     reviews = [text[:400] for p in held_out[:products] for text in p.reviews[:2]]
+    sentences = [s.strip() for text in reviews for s in text.split(". ") if 20 < len(s) < 120]
+    adapter = CopyPaths.from_settings(settings).adapter(LATEST)
+    assert adapter is not None  # ensure_runs trained it
     corpus = {
         g
         for line in (adapter / "corpus.txt").read_text().splitlines()
         for g in word_ngrams(line, 3)
     }
-    report, samples = {}, {}
-    for name, tuned in (("base", False), ("tuned", True)):
-        writer = CopyWriter.load(settings, tuned=tuned)
-        report[name], samples[name] = score(writer, briefs, reviews, corpus, seed)
+    base = CopyWriter.load(settings, run=None)
+    judge = Judge(base, reviews, sentences[:128])
+    report: dict = {}
+    for name, run in MODELS.items():
+        writer = base if run is None else CopyWriter.load(settings, run=run)
+        rows, served = [], {}
+        for seed in seeds:
+            served[seed] = Served.of(
+                writer, held_out_briefs(held_out, products, seed), variants, seed
+            )
+            rows.append(judge.figures(writer, served[seed], corpus))
+        keys = dict.fromkeys(k for row in rows for k in row)
+        report[name] = {k: round(fmean(row.get(k, 0.0) for row in rows), 4) for k in keys}
         log(f"{name}: {report[name]}")
-        del writer
-    pairs = zip(briefs, samples["base"], samples["tuned"], strict=True)
-    for brief, base_copy, tuned_copy in list(pairs)[:5]:
-        log(
-            f"\n{brief.product} / {brief.tone} / {brief.cta_style} {brief.placement}\n"
-            f"  base : {base_copy}\n  tuned: {tuned_copy}"
-        )
+        if name == "tuned":
+            copies = served[seeds[0]].copies()
+            picked = random.Random(seeds[0]).sample(copies, min(SAMPLES, len(copies)))
+            report["samples"] = [
+                f"{b.product} / {b.placement} / {b.tone} / {b.cta_style}: {v.text}"
+                for b, v in picked
+            ]
+    for line in report["samples"]:
+        log(f"  {line}")
     return report

@@ -1,46 +1,42 @@
 """Batched copy generation: one ``generate`` call per request batch, then post-processing.
 
-Used in-process (evaluation, benchmarks) and by Triton's ``copy_generator`` model.
+Used in-process (evaluation, benchmarks) and by Triton's ``copy_generator`` (batched) and
+``copy_generator_stream`` (token by token) models.
 
 Every row has its own token budget (a request's ``MAX_TOKENS``), yet the batch is sampled
 in one call: up to the largest budget, after which each row's tokens past its own budget
-are cut (:func:`within_budgets`) before decoding, post-processing and counting. Sampling
-is left to right, so a row's first tokens do not depend on how long the call runs: a
-request's copy is what it would be alone, whatever its neighbours ask for. One call per
-distinct budget would split the batch the dynamic batcher built; the price here is only
-that a short row may sample tokens that are then thrown away.
+are cut (:func:`within_budgets`) before decoding, post-processing and counting. Every row
+is also sampled with its own generator (:mod:`services.copywriter.decoding`), left to
+right, so a row's tokens depend on its seed and its prompt only, not on how long the call
+runs or on its neighbours (padding aside, which can move logits in the last digits). One
+call per distinct budget would split the batch the dynamic batcher built; the price here is
+only that a short row may sample tokens that are then thrown away.
 """
 
 from __future__ import annotations
 
-from collections import deque
+from collections import Counter, deque
+from itertools import accumulate
 
 import torch
 from peft import PeftModel
-from transformers import PreTrainedModel, StoppingCriteria, StoppingCriteriaList
+from transformers import LogitsProcessorList, PreTrainedModel, StoppingCriteriaList
+from transformers.generation.streamers import BaseStreamer
 from transformers.tokenization_utils_base import PreTrainedTokenizerBase
 
 from services.copywriter import base_model, postprocess, prompts
+from services.copywriter.decoding import (
+    FirstLineEnd,
+    GeneratedNoRepeat,
+    SeededSampler,
+    variant_seeds,
+    word_starts,
+)
 from services.copywriter.postprocess import CopyRules, Variant
-from services.copywriter.weights import CopyPaths
+from services.copywriter.screen import CopyScreen
+from services.copywriter.weights import LATEST, CopyPaths
 from shared.copy_contract import CopyBrief
 from shared.settings import CopySettings
-
-
-class FirstLineEnd(StoppingCriteria):
-    """Stops a sequence at the first newline that follows some text (leading blank lines
-    are skipped, as :func:`postprocess.first_line` skips them)."""
-
-    def __init__(self, newline_ids: torch.Tensor, prompt_length: int = 0) -> None:
-        self.newline_ids, self.prompt_length = newline_ids, prompt_length
-
-    def after(self, prompt_ids: torch.Tensor) -> FirstLineEnd:
-        return FirstLineEnd(self.newline_ids, prompt_ids.shape[1])
-
-    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor, **kwargs) -> torch.Tensor:
-        is_newline = torch.isin(input_ids[:, self.prompt_length :], self.newline_ids)
-        text_before = (torch.cumsum(~is_newline, dim=1) - (~is_newline).long()) > 0
-        return (is_newline & text_before).any(dim=1)
 
 
 def within_budgets(new_ids: torch.Tensor, budgets: list[int], pad_id: int) -> torch.Tensor:
@@ -67,79 +63,135 @@ class CopyWriter:
     ) -> None:
         self.model, self.tokenizer, self.settings = model, tokenizer, settings
         self.rules = CopyRules.from_settings(settings)
+        self.screen = CopyScreen.from_settings(settings)
+        self.dropped: Counter[str] = Counter()  # variants dropped since loading, by reason
         self.device = next(model.parameters()).device
         self.corpus_ngrams = {g for text in corpus or [] for g in postprocess.word_ngrams(text, 3)}
         self.recent: deque[str] = deque(maxlen=settings.recent_copies)
         self.end_of_turn = tokenizer.convert_tokens_to_ids(prompts.END_OF_TURN)
+        self.word_starts = word_starts(tokenizer)
         newlines = [i for token, i in tokenizer.get_vocab().items() if "Ċ" in token]
         self.line_end = FirstLineEnd(torch.tensor(newlines, device=self.device))
 
     @classmethod
-    def load(cls, settings: CopySettings, device: str = "cpu", tuned: bool = True) -> CopyWriter:
-        """The base model with the latest trained adapter merged in (when ``tuned`` and one
-        exists)."""
+    def load(
+        cls, settings: CopySettings, device: str = "cpu", run: str | None = LATEST
+    ) -> CopyWriter:
+        """The base model with the adapter ``run`` names merged in (none when ``run`` is
+        None or names nothing trained yet)."""
         paths = CopyPaths.from_settings(settings)
         model, tokenizer = base_model.load(base_model.prepare(paths.base), device)
-        adapter = paths.adapter() if tuned else None
+        adapter = None if run is None else paths.adapter(run)
         corpus = None
         if adapter is not None:
             model = PeftModel.from_pretrained(model, adapter).merge_and_unload().eval()
             corpus = (adapter / "corpus.txt").read_text().splitlines()
         return cls(model, tokenizer, settings, corpus)
 
+    @classmethod
+    def for_instance(cls, args: dict, settings: CopySettings) -> CopyWriter:
+        """The writer of a Triton model instance (``args`` as ``initialize`` gets them), on
+        the instance's device, with a fresh global seed: unseeded briefs draw from it, and
+        replicas must not repeat each other."""
+        gpu = args["model_instance_kind"] == "GPU"
+        torch.seed()
+        return cls.load(settings, f"cuda:{args['model_instance_device_id']}" if gpu else "cpu")
+
     def limit(self, placement: str) -> int:
         return self.rules.limits[placement]
 
     @torch.inference_mode()
-    def generate(self, prompts_: list[str], budgets: list[int]) -> tuple[list[str], list[int]]:
-        """Raw continuations of ``prompts_`` (one sampled each, at most ``budgets[i]`` new
-        tokens) and each one's token count."""
+    def generate(
+        self,
+        prompts_: list[str],
+        budgets: list[int],
+        seeds: list[int | None] | None = None,
+        streamer: BaseStreamer | None = None,
+    ) -> tuple[list[str], list[int]]:
+        """Raw continuations of ``prompts_`` (one sampled each with generator seed
+        ``seeds[i]``, drawn when None, at most ``budgets[i]`` new tokens) and each one's
+        token count; ``streamer`` (a batch of one only) sees the tokens as they come."""
         encoded = self.tokenizer(prompts_, return_tensors="pt", padding=True).to(self.device)
+        prompt_length = encoded["input_ids"].shape[1]
+        processors = LogitsProcessorList()
+        if self.settings.no_repeat_ngram_size:
+            processors.append(
+                GeneratedNoRepeat(
+                    self.settings.no_repeat_ngram_size, prompt_length, self.word_starts
+                )
+            )
+        processors.append(
+            SeededSampler(
+                seeds or [None] * len(prompts_), self.settings.temperature, self.settings.top_p
+            )
+        )
         output = self.model.generate(  # type: ignore[operator]  # causal LMs all generate
             **encoded,
-            do_sample=True,
-            temperature=self.settings.temperature,
-            top_p=self.settings.top_p,
-            no_repeat_ngram_size=self.settings.no_repeat_ngram_size,
+            do_sample=False,  # greedy over the sampler's scores: it has drawn the token
+            logits_processor=processors,
             max_new_tokens=max(budgets),
             stopping_criteria=StoppingCriteriaList([self.line_end.after(encoded["input_ids"])]),
             eos_token_id=self.end_of_turn,
             pad_token_id=self.tokenizer.pad_token_id,
+            streamer=streamer,
         )
         pad = self.tokenizer.pad_token_id
-        new = within_budgets(output[:, encoded["input_ids"].shape[1] :], budgets, pad)
+        new = within_budgets(output[:, prompt_length:], budgets, pad)
         counts = (new != pad).sum(dim=1).tolist()
         return self.tokenizer.batch_decode(new, skip_special_tokens=True), counts
 
     def raw(
-        self, briefs: list[CopyBrief], budgets: list[int] | None = None
+        self,
+        briefs: list[CopyBrief],
+        budgets: list[int] | None = None,
+        seeds: list[int | None] | None = None,
+        streamer: BaseStreamer | None = None,
     ) -> tuple[list[str], list[int]]:
-        """First lines as the model wrote them, one per brief, each within its budget of new
-        tokens (``settings.max_new_tokens`` for all by default)."""
+        """First lines as the model wrote them, one per brief (sampled with ``seeds[i]``),
+        each within its budget of new tokens (``settings.max_new_tokens`` for all by
+        default)."""
         texts, counts = self.generate(
             [prompts.render(self.tokenizer, b, self.limit(b.placement)) for b in briefs],
             [self.settings.max_new_tokens] * len(briefs) if budgets is None else budgets,
+            seeds,
+            streamer,
         )
         return [postprocess.first_line(t) for t in texts], counts
 
     def write(
-        self, briefs: list[CopyBrief], variants: list[int], budgets: list[int]
+        self,
+        briefs: list[CopyBrief],
+        variants: list[int],
+        budgets: list[int],
+        seeds: list[int | None] | None = None,
+        streamer: BaseStreamer | None = None,
     ) -> tuple[list[list[Variant]], list[int]]:
         """Up to ``variants[i]`` finished variants for each brief, each of at most
         ``budgets[i]`` new tokens, all sampled in one call (see :func:`postprocess.variants`),
-        and the tokens generated for each brief."""
-        rows = list(zip(briefs, variants, budgets, strict=True))
+        and the tokens generated for each brief. Variant ``j`` of brief ``i`` is sampled
+        with a seed derived from (``seeds[i]``, ``j``); unseeded briefs draw theirs."""
+        rows = list(zip(briefs, variants, budgets, seeds or [None] * len(briefs), strict=True))
         texts, counts = self.raw(
-            [b for b, n, _ in rows for _ in range(n)], [t for _, n, t in rows for _ in range(n)]
+            [b for b, n, _, _ in rows for _ in range(n)],
+            [t for _, n, t, _ in rows for _ in range(n)],
+            [s for _, n, _, seed in rows for s in variant_seeds(seed, n)],
+            streamer,
         )
-        results: list[list[Variant]] = []
-        tokens: list[int] = []
-        position = 0
-        for brief, n in zip(briefs, variants, strict=True):
-            generated = texts[position : position + n]
-            results.append(
-                postprocess.variants(brief, generated, self.rules, self.recent, self.corpus_ngrams)
+        ends = list(accumulate(variants))
+        starts = [end - n for end, n in zip(ends, variants, strict=True)]
+        raw = [texts[a:b] for a, b in zip(starts, ends, strict=True)]
+        return self.finish(briefs, raw), [
+            sum(counts[a:b]) for a, b in zip(starts, ends, strict=True)
+        ]
+
+    def finish(self, briefs: list[CopyBrief], raw: list[list[str]]) -> list[list[Variant]]:
+        """The variants of each brief that survive post-processing (see
+        :func:`postprocess.variants`); the others are counted in ``dropped`` by reason."""
+        results = []
+        for brief, generated in zip(briefs, raw, strict=True):
+            kept, dropped = postprocess.variants(
+                brief, generated, self.rules, self.recent, self.corpus_ngrams, self.screen
             )
-            tokens.append(sum(counts[position : position + n]))
-            position += n
-        return results, tokens
+            results.append(kept)
+            self.dropped.update(dropped)
+        return results

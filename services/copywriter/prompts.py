@@ -6,11 +6,11 @@ with every trained model. Which segments, tones and CTA styles exist is
 :mod:`shared.copy_contract`'s to say; the tables here only word them.
 
 >>> brief = CopyBrief("knit top", "Tops", ("soft", "flattering"), "young", "bold", "urgent",
-...                   highlight="The fabric is so soft.")
+...                   highlight="for work")
 >>> print(instruction(brief, limit=90))
 Write one ad description for an online clothing shop, at most 90 characters.
 Product: knit top (Tops). Shoppers call it soft, flattering.
-A shopper wrote: "The fabric is so soft."
+Reviews praise it for work.
 Highlight the fabric and the fit for shoppers in their twenties who follow trends.
 Tone: bold and energetic. End with an urgent call to action.
 """
@@ -23,7 +23,7 @@ from transformers.tokenization_utils_base import PreTrainedTokenizerBase
 
 from shared.copy_contract import CopyBrief
 
-VERSION = "copy-prompt/2"
+VERSION = "copy-prompt/3"
 SYSTEM = "You write short, truthful ad copy for an online clothing shop."
 END_OF_TURN = "<|im_end|>"  # closes the assistant's answer in the chat template
 
@@ -50,14 +50,14 @@ CTA_WORDING = {"urgent": "an urgent", "soft": "a gentle", "direct": "a direct"}
 
 
 def instruction(brief: CopyBrief, limit: int) -> str:
-    """The brief in words: product, real customer language, audience, tone, CTA style."""
+    """The brief in words: product, what its reviews say, audience, tone, CTA style."""
     lines = [
         f"Write one ad {brief.placement} for an online clothing shop, at most {limit} characters.",
         f"Product: {brief.product} ({brief.department}). "
         f"Shoppers call it {', '.join(brief.attributes) or 'lovely'}.",
     ]
     if brief.highlight:
-        lines.append(f'A shopper wrote: "{brief.highlight}"')
+        lines.append(f"Reviews praise it {brief.highlight}.")
     lines += [
         f"Highlight {FOCUS.get(brief.department, 'what makes it special')} "
         f"for {PERSONAS.get(brief.segment, 'online shoppers')}.",

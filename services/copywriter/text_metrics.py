@@ -69,3 +69,31 @@ def length_compliance(texts: list[str], limits: list[int]) -> float:
     """Share of non-empty texts within their placement's limit."""
     ok = sum(0 < len(t) <= limit for t, limit in zip(texts, limits, strict=True))
     return ok / max(len(texts), 1)
+
+
+def matched_distinct_2(messages: list[str], words: int) -> float:
+    """Distinct-2 of ``messages`` each cut to its first ``words`` words, so that longer copy
+    does not look more diverse just by being longer (shorter messages are left out).
+
+    >>> matched_distinct_2(["soft knit top for you", "soft knit dress", "a b"], 3)
+    0.75
+    """
+    cut = [" ".join(w[:words]) for m in messages if len(w := m.split()) >= words]
+    return distinct_n(cut, 2)
+
+
+def variant_diversity(groups: list[list[str]]) -> tuple[float, float]:
+    """Mean distinct-2 and mean self-BLEU within each group of variants (of one brief);
+    groups of fewer than two are left out."""
+    several = [g for g in groups if len(g) > 1]
+    if not several:
+        return 0.0, 0.0
+    return (
+        sum(distinct_n(g, 2) for g in several) / len(several),
+        sum(self_bleu(g) for g in several) / len(several),
+    )
+
+
+def share(flags: list[bool]) -> float:
+    """The share of true ``flags`` (0 for none)."""
+    return sum(flags) / max(len(flags), 1)

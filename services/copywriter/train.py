@@ -2,7 +2,8 @@
 
 A run is exported as a peft adapter plus ``run.json`` (prompt version, settings, losses)
 and ``corpus.txt`` (the training copy, for novelty scores) under
-``<models_dir>/copy/run-<time>``; ``copy/latest`` then points at it.
+``<models_dir>/copy/run-<time>-<pid>``; ``copy/latest`` (or the run's name, such as the
+``no-diversity`` ablation) then points at it.
 """
 
 from __future__ import annotations
@@ -32,22 +33,22 @@ from services.copywriter.objectives import (
     vocabulary,
 )
 from services.copywriter.sampled_repeats import SampleMemory, sampled_repeats_loss
-from services.copywriter.weights import CopyPaths
+from services.copywriter.weights import LATEST, CopyPaths
 from shared.copy_contract import CopyBrief, placement_limits
 from shared.settings import CopySettings
 
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """How long and how hard to train; the defaults take ~14 minutes on two CPU cores."""
+    """How long and how hard to train; the defaults take ~15–25 minutes on two CPU cores."""
 
-    steps: int = 80
+    steps: int = 96
     batch_size: int = 8
     learning_rate: float = 2e-3
     lora_rank: int = 8
     lora_from_layer: int = 12  # adapt the upper layers only: backward stops there
     per_product: int = 2
-    replay_fraction: float = 0.25  # share of each batch that is plain review text
+    replay_fraction: float = 0.125  # share of each batch that is plain review text
     max_products: int | None = None
     seed: int = 0
     sample_every: int = 2  # steps between rounds of sampled copy for L_diversity (0: none)
@@ -218,26 +219,28 @@ def mean_losses(history: list[dict[str, float]]) -> dict[str, float]:
     return {k: round(fmean(h[k] for h in history if k in h), 4) for k in keys}
 
 
-def export(paths: CopyPaths, model: PeftModel, copies: list[CopyExample], summary: dict) -> Path:
-    """Write the adapter, ``corpus.txt`` and ``run.json`` to a new run; point ``latest`` at
+def export(
+    paths: CopyPaths, model: PeftModel, copies: list[CopyExample], summary: dict, name: str
+) -> Path:
+    """Write the adapter, ``corpus.txt`` and ``run.json`` to a new run; point ``name`` at
     it."""
     run = paths.new_run()
     model.save_pretrained(str(run))
     (run / "corpus.txt").write_text("\n".join(e.copy for e in copies) + "\n")
     (run / "run.json").write_bytes(orjson.dumps(summary, option=orjson.OPT_INDENT_2))
-    paths.point_latest(run)
+    paths.point(name, run)
     return run
 
 
-def train(settings: CopySettings, config: TrainConfig, log=print) -> Path:
-    """Fine-tune, export the run, point ``latest`` at it; return the run folder."""
+def train(settings: CopySettings, config: TrainConfig, log=print, name: str = LATEST) -> Path:
+    """Fine-tune, export the run, point ``name`` at it; return the run folder."""
     paths = CopyPaths.from_settings(settings)
     started = time.time()
     random.seed(config.seed)
     torch.manual_seed(config.seed)
     device = choose_device()
     model, tokenizer = base_model.load(base_model.prepare(paths.base), device)
-    items = dataset.products(dataset.read_reviews(Path(settings.reviews)))
+    items = dataset.catalogue(settings)
     corpus = Corpus.build(items, config, placement_limits(settings), tokenizer)
     log(
         f"{len(corpus.products)} products, {len(corpus.copies)} copy examples, "
@@ -263,6 +266,6 @@ def train(settings: CopySettings, config: TrainConfig, log=print) -> Path:
         "seconds": round(elapsed, 1),
         "train_tokens_per_s": round(tokens / elapsed, 1),
     }
-    run = export(paths, trainer.model, corpus.copies, summary)
+    run = export(paths, trainer.model, corpus.copies, summary, name)
     log(f"exported {run} ({elapsed:.0f} s, {summary['train_tokens_per_s']} tokens/s)")
     return run

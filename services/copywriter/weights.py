@@ -9,10 +9,13 @@ from pathlib import Path
 
 from shared.settings import CopySettings
 
+LATEST = "latest"
+
 
 @dataclass(frozen=True)
 class CopyPaths:
-    """``<models_dir>/<base_model>`` and ``<models_dir>/copy/{run-*,latest}``."""
+    """``<models_dir>/<base_model>`` and ``<models_dir>/copy/{run-*,latest,...}``: runs and
+    the names that point at them (``latest``, served; ``no-diversity``, the ablation)."""
 
     base: Path
     runs: Path
@@ -24,20 +27,22 @@ class CopyPaths:
 
     @property
     def latest(self) -> Path:
-        return self.runs / "latest"
+        return self.runs / LATEST
 
-    def adapter(self) -> Path | None:
-        """The latest trained adapter, or None when nothing was trained yet."""
-        return self.latest.resolve() if (self.latest / "adapter_config.json").exists() else None
+    def adapter(self, name: str = LATEST) -> Path | None:
+        """The adapter ``name`` points at, or None when nothing was trained under it."""
+        link = self.runs / name
+        return link.resolve() if (link / "adapter_config.json").exists() else None
 
     def new_run(self) -> Path:
-        run = self.runs / time.strftime("run-%Y%m%d-%H%M%S", time.gmtime())
-        run.mkdir(parents=True, exist_ok=True)
+        stamp = time.strftime("run-%Y%m%d-%H%M%S", time.gmtime())
+        run = self.runs / f"{stamp}-{os.getpid()}"
+        run.mkdir(parents=True)
         return run
 
-    def point_latest(self, run: Path) -> None:
-        """Switch ``latest`` to ``run`` atomically (readers see the old or the new run)."""
-        link = self.runs / f".latest-{os.getpid()}"
+    def point(self, name: str, run: Path) -> None:
+        """Switch ``name`` to ``run`` atomically (readers see the old or the new run)."""
+        link = self.runs / f".{name}-{os.getpid()}"
         link.unlink(missing_ok=True)
         link.symlink_to(run.name)
-        os.replace(link, self.latest)
+        os.replace(link, self.runs / name)

@@ -24,7 +24,7 @@ DEMO_BRIEF = CopyBrief(
     "warm",
     "urgent",
     "description",
-    "The fabric is light and it moves beautifully.",
+    "for summer days",
 )
 
 
@@ -66,7 +66,8 @@ def smoke(settings: Settings) -> Iterator[str]:
     rank = asyncio.run(_sample(settings))
     yield f"triton  element_sampler ranked [0.1, 0.9, 0.5] as {rank}"
     written = asyncio.run(_write_copy(settings))
-    yield f"triton  copy_generator wrote: {' | '.join(written.texts)}"
+    served = " | ".join(written.texts[:2]) or "nothing: post-processing dropped every variant"
+    yield f"triton  copy_generator wrote: {served}"
 
 
 async def _sample(settings: Settings) -> list[int]:
@@ -85,7 +86,7 @@ async def _write_copy(settings: Settings) -> WrittenCopy:
     client = TritonClient(settings.triton)
     try:
         copy = CopyClient(client, settings.triton.copy_timeout_s)
-        (written,) = await copy.write([DEMO_BRIEF], variants=2)
+        (written,) = await copy.write([DEMO_BRIEF], variants=4)
         return written
     finally:
         await client.close()

@@ -1,11 +1,11 @@
-"""The copy_generator model: request batching directly, and a tiny trained model served by
-the real Triton over gRPC."""
+"""The copy models: request tensors directly, and a tiny trained model served by the real
+Triton over gRPC, batched (``copy_generator``) and streamed (``copy_generator_stream``)."""
 
 import asyncio
-import importlib.util
+import contextlib
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -14,32 +14,32 @@ import tritonclient.grpc.aio as grpcclient
 
 from services.copywriter import dataset
 from services.copywriter.cta import find_cta
+from services.copywriter.decoding import variant_seeds
 from services.copywriter.evaluate import held_out_briefs
-from services.copywriter.postprocess import Variant
+from services.copywriter.generate import CopyWriter
+from services.copywriter.postprocess import Variant, first_line
 from services.copywriter.train import TrainConfig, train
 from services.copywriter.weights import CopyPaths
-from shared.copy_client import CopyClient, brief_inputs
+from shared.copy_client import CopyClient, WrittenCopy
 from shared.copy_contract import CopyBrief, placement_limits
+from shared.copy_tensors import brief_inputs, pack, parse
 from shared.settings import CopySettings, Settings
 from shared.stack import Stack
 from shared.triton_client import TritonClient, TritonError
 
 ROOT = Path(__file__).resolve().parents[2]
-_spec = importlib.util.spec_from_file_location(
-    "batching", ROOT / "model_repo/copy_generator/1/batching.py"
-)
-batching = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(batching)
-
 BRIEF = CopyBrief("dress", "Dresses", ("flowy", "soft"), "adult", "warm", "soft", "description")
+SEED = 2026
 
 
 def test_request_rows_become_briefs_and_outputs_are_padded():
     inputs = brief_inputs([BRIEF, BRIEF._replace(placement="headline", highlight="Love it")], 3, 50)
-    briefs, variants, budget = batching.briefs(inputs, max_tokens_cap=40)
-    assert briefs == [BRIEF, BRIEF._replace(placement="headline", highlight="Love it")]
-    assert variants == [3, 3] and budget == 40
-    copy, novelty, tokens = batching.pack(
+    request = parse(inputs, max_tokens_cap=40)
+    assert request.briefs == [BRIEF, BRIEF._replace(placement="headline", highlight="Love it")]
+    assert request.variants == [3, 3] and request.budget == 40
+    assert request.seeds == [None, None]  # no SEED input: each brief draws its own
+    assert parse(brief_inputs([BRIEF] * 2, 1, 8, seeds=[-5, 2**62]), 40).seeds == [-5, 2**62]
+    copy, novelty, tokens = pack(
         [[Variant("A. Shop now.", 0.5)], [Variant("B. Buy it.", 1.0), Variant("C. Get one.", 0.0)]],
         [7, 9],
     )
@@ -61,14 +61,19 @@ def test_invalid_rows_are_rejected_with_the_field_named(field, value, message):
     inputs = brief_inputs([BRIEF], 1, 40)
     inputs[field] = np.array([[value]], dtype=object)
     with pytest.raises(ValueError, match=message):
-        batching.briefs(inputs, max_tokens_cap=40)
+        parse(inputs, max_tokens_cap=40)
 
 
-def test_batching_imports_the_contract_not_the_model_code():
-    code = "import sys, batching; print(*sorted({'torch', 'transformers'} & set(sys.modules)))"
+def test_the_stream_takes_one_variant():
+    with pytest.raises(ValueError, match=r"N_VARIANTS must be within 1\.\.1"):
+        parse(brief_inputs([BRIEF], 2, 40), max_tokens_cap=40, max_variants=1)
+
+
+def test_the_tensors_module_imports_the_contract_not_the_model_code():
+    code = "import sys, shared.copy_tensors; print(*{'torch', 'transformers'} & set(sys.modules))"
     heavy = subprocess.run(
         [sys.executable, "-c", code],
-        cwd=ROOT / "model_repo/copy_generator/1",
+        cwd=ROOT,
         env={"PYTHONPATH": str(ROOT)},
         capture_output=True,
         text=True,
@@ -88,42 +93,72 @@ def tiny_model(tmp_path_factory) -> CopySettings:
 
 @pytest.fixture(scope="module")
 def copy_stack(tiny_model, tmp_path_factory) -> Iterator[Stack]:
-    """Triton serving ``copy_generator`` with the tiny model."""
+    """Triton serving ``copy_generator`` and ``copy_generator_stream`` with the tiny model.
+
+    Post-processing forgets recent copy (``recent_copies=0``; it otherwise drops near
+    duplicates and words inserted CTAs by how much it has written), so a seeded brief's copy
+    depends on the brief and the seed only. One torch thread per model: two models and the
+    test share two cores.
+    """
+    env = {"ADCRAFT_COPYWRITER__RECENT_COPIES": "0", "OMP_NUM_THREADS": "1"}
     with Stack(
         run_dir=tmp_path_factory.mktemp("copy-stack"),
         model_repo=ROOT / "model_repo",
         services=("triton",),
-        models=["copy_generator"],
-        model_env=tiny_model.environment(),
+        models=["copy_generator", "copy_generator_stream"],
+        model_env=tiny_model.environment() | env,
     ) as stack:
         yield stack
 
 
-async def _exercise(stack: Stack, briefs: list[CopyBrief]):
-    """Variants for ``briefs``; a bad request is refused with its reason, the next served."""
+@pytest.fixture(scope="module")
+def reference_writer(tiny_model, one_thread) -> CopyWriter:
+    """The tiny model in this process: what the served models' code writes, as raw text."""
+    return CopyWriter.load(tiny_model)
+
+
+@contextlib.asynccontextmanager
+async def _copy_client(stack: Stack, timeout_s: float = 120) -> AsyncIterator[CopyClient]:
     triton = TritonClient(stack.settings().triton)
-    client = CopyClient(triton, timeout_s=120)
     try:
-        bad = brief_inputs([briefs[0]._replace(tone="sarcastic")], 1, 32)
-        with pytest.raises(TritonError, match="TONE must be one of"):
-            await triton.infer("copy_generator", bad, ["COPY"], timeout_s=60)
-        return await client.write(briefs, variants=2, max_tokens=32)
+        yield CopyClient(triton, timeout_s)
     finally:
         await triton.close()
+
+
+async def _streamed(
+    client: CopyClient, brief: CopyBrief, seed: int, max_tokens: int
+) -> tuple[list[str], WrittenCopy]:
+    """The pieces of text a stream sent, and its finished copy (which came last)."""
+    *pieces, finished = [item async for item in client.stream(brief, seed, max_tokens)]
+    assert all(isinstance(piece, str) for piece in pieces)
+    assert isinstance(finished, WrittenCopy)
+    return pieces, finished
+
+
+async def _exercise(stack: Stack, briefs: list[CopyBrief]):
+    """Variants for ``briefs``; a bad request is refused with its reason, the next served."""
+    async with _copy_client(stack) as client:
+        bad = brief_inputs([briefs[0]._replace(tone="sarcastic")], 1, 32)
+        with pytest.raises(TritonError, match="TONE must be one of"):
+            await client.triton.infer("copy_generator", bad, ["COPY"], timeout_s=60)
+        return await client.write(briefs, 2, 32, seeds=list(range(len(briefs))))
 
 
 @pytest.mark.integration
 @pytest.mark.slow
 def test_variants_for_a_batch_of_products_come_back_over_grpc(tiny_model, copy_stack):
-    items = [p for p in dataset.products(dataset.read_reviews(tiny_model.reviews)) if p.held_out]
+    items = [p for p in dataset.catalogue(tiny_model) if p.held_out]
     briefs = held_out_briefs(items, 4, seed=3)
     briefs[0] = briefs[0]._replace(placement="headline")
     written = asyncio.run(_exercise(copy_stack, briefs))
     rules = Settings().copywriter
     limits = placement_limits(rules)
     assert len(written) == len(briefs)
+    # Post-processing drops a variant it cannot make publishable, a brief's only ones too.
+    assert any(result.texts for result in written)
     for brief, result in zip(briefs, written, strict=True):
-        assert 1 <= len(result.texts) <= 2 and result.tokens > 0
+        assert len(result.texts) <= 2 and result.tokens > 0
         for text, novelty in zip(result.texts, result.novelty, strict=True):
             assert 0 < len(text) <= limits[brief.placement], text
             assert find_cta(text) is not None, text
@@ -131,31 +166,82 @@ def test_variants_for_a_batch_of_products_come_back_over_grpc(tiny_model, copy_s
             assert 0.0 <= novelty <= 1.0
 
 
-async def _two_budgets(stack: Stack, small: int, large: int):
-    """One request of each budget, sent together, and how many batches Triton ran them in."""
-    url = stack.settings().triton.grpc_url
-    stats = grpcclient.InferenceServerClient(url)
-    triton = TritonClient(stack.settings().triton)
-    client = CopyClient(triton, timeout_s=120)
+async def _together(
+    stack: Stack, requests: list[tuple[list[CopyBrief], dict]]
+) -> tuple[list[list[WrittenCopy]], int]:
+    """What ``copy_generator`` wrote for each request (briefs, :meth:`CopyClient.write`
+    keywords), all sent at once, and how many batches Triton ran them in."""
+    stats = grpcclient.InferenceServerClient(stack.settings().triton.grpc_url)
 
     async def executions() -> int:
         response = await stats.get_inference_statistics("copy_generator")
         return response.model_stats[0].execution_count
 
     try:
-        before = await executions()
-        written = await asyncio.gather(
-            client.write([BRIEF], max_tokens=small), client.write([BRIEF], max_tokens=large)
-        )
-        return [w.tokens for (w,) in written], await executions() - before
+        async with _copy_client(stack) as client:
+            before = await executions()
+            written = await asyncio.gather(*(client.write(b, **kw) for b, kw in requests))
+            return list(written), await executions() - before
     finally:
-        await triton.close()
         await stats.close()
 
 
 @pytest.mark.integration
 @pytest.mark.slow
 def test_each_request_of_a_dynamic_batch_keeps_its_own_token_budget(copy_stack):
-    (small, large), batches = asyncio.run(_two_budgets(copy_stack, 4, 40))
+    budgets = [([BRIEF], {"max_tokens": 4}), ([BRIEF], {"max_tokens": 40})]
+    written, batches = asyncio.run(_together(copy_stack, budgets))
+    (small,), (large,) = written
     assert batches == 1  # both requests were sampled in one generate call
-    assert 0 < small <= 4 and 0 < large <= 40
+    assert 0 < small.tokens <= 4 and 0 < large.tokens <= 40
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+def test_a_seeded_brief_is_written_the_same_alone_or_in_a_dynamic_batch(
+    copy_stack, reference_writer
+):
+    coat = BRIEF._replace(product="wool coat", department="Jackets", highlight="Warm all winter.")
+    trousers = BRIEF._replace(product="linen trousers", department="Bottoms", placement="headline")
+    seeded = ([BRIEF], {"variants": 2, "max_tokens": 24, "seeds": [SEED]})
+    (alone,), _ = asyncio.run(_together(copy_stack, [seeded]))
+    neighbours = [([coat], {"max_tokens": 40, "seeds": [1]}), ([trousers], {"seeds": [2]})]
+    written, batches = asyncio.run(_together(copy_stack, [seeded, *neighbours]))
+    assert batches == 1
+    assert written[0] == alone
+    # The raw text too (what post-processing may drop), here with unseeded neighbours.
+    raw, _ = reference_writer.raw([coat, BRIEF, trousers], [40, 24, 12], [None, SEED, None])
+    assert raw[1] == reference_writer.raw([BRIEF], [24], [SEED])[0][0]
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+def test_the_stream_writes_what_the_batched_model_writes_for_a_seed(copy_stack, reference_writer):
+    async def both() -> tuple[tuple[list[str], WrittenCopy], WrittenCopy]:
+        async with _copy_client(copy_stack) as client:
+            streamed = await _streamed(client, BRIEF, SEED, 24)
+            (batched,) = await client.write([BRIEF], 1, 24, seeds=[SEED])
+            return streamed, batched
+
+    (pieces, finished), batched = asyncio.run(both())
+    raw, tokens = reference_writer.raw([BRIEF], [24], variant_seeds(SEED, 1))
+    assert len(pieces) > 1  # the text came piece by piece
+    assert first_line("".join(pieces)) == raw[0]
+    assert finished == batched and finished.tokens == tokens[0]
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+def test_a_seed_fixes_the_streamed_copy_and_errors_end_the_stream(copy_stack):
+    async def streams() -> list[tuple[list[str], WrittenCopy]]:
+        async with _copy_client(copy_stack) as client:
+            with pytest.raises(TritonError, match="TONE must be one of"):
+                await _streamed(client, BRIEF._replace(tone="sarcastic"), SEED, 24)
+            async with _copy_client(copy_stack, timeout_s=0.05) as hurried:
+                with pytest.raises(TritonError, match="Deadline"):
+                    await _streamed(hurried, BRIEF, SEED, 40)
+            return [await _streamed(client, BRIEF, seed, 24) for seed in (SEED, SEED, SEED + 1)]
+
+    first, again, other = asyncio.run(streams())
+    assert again == first
+    assert "".join(other[0]) != "".join(first[0])

@@ -1,13 +1,14 @@
 """Training data from the real reviews, and how examples become training tokens."""
 
 import pytest
-from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 from services.copywriter import base_model, dataset
-from services.copywriter.cta import STYLES, find_cta
+from services.copywriter.cta import STYLES, find_all
+from services.copywriter.screen import CopyScreen
 from services.copywriter.train import collate, encode_copy, encode_text
 from services.copywriter.weights import CopyPaths
-from shared.copy_contract import placement_limits
+from services.copywriter.words import Lexicon
+from shared.copy_contract import CopyBrief, placement_limits
 from shared.settings import CopySettings
 
 SETTINGS = CopySettings()
@@ -16,38 +17,51 @@ LIMITS = placement_limits(SETTINGS)
 
 @pytest.fixture(scope="module")
 def products() -> list[dataset.Product]:
-    return dataset.products(dataset.read_reviews(SETTINGS.reviews))
+    return dataset.catalogue(SETTINGS)
 
 
 def test_products_come_from_real_reviews_with_a_stable_held_out_fifth(products):
     assert len(products) > 500
     held = {p.clothing_id for p in products if p.held_out}
     assert 0.15 < len(held) / len(products) < 0.25
-    again = dataset.products(dataset.read_reviews(SETTINGS.reviews))
+    again = dataset.catalogue(SETTINGS)
     assert {p.clothing_id for p in again if p.held_out} == held
-    scorer = SentimentIntensityAnalyzer()
-    for product in products[:50]:
-        assert product.attributes and product.quotes
-        for quote, _ in product.quotes:
-            assert not dataset._FIRST_PERSON.search(quote)
-            assert scorer.polarity_scores(quote)["compound"] >= dataset.QUOTE_MIN_SENTIMENT
+    assert sum(bool(p.praise) for p in products) > 300
+    assert sum(bool(p.titles) for p in products) > 200
 
 
-def test_examples_end_with_a_cta_of_the_requested_style_within_limits(products):
+def test_review_titles_kept_as_headlines_are_clean_praise_of_the_product(products):
+    screen, lexicon = CopyScreen.from_settings(SETTINGS), Lexicon()
+    titles = [(p, t) for p in products for t in p.titles]
+    for product, title in titles:
+        brief = CopyBrief(
+            product.noun, product.department, product.attributes, "adult", "warm", "soft"
+        )
+        assert screen(f"{title} Shop it now.", brief) is None, title
+        assert not lexicon.invented(title), title
+        assert len(title.split()) <= 4 and title.endswith(".")
+
+
+def test_examples_are_written_from_facts_and_end_with_a_cta_of_the_requested_style(products):
     examples = dataset.examples(products[:100], per_product=2, limits=LIMITS)
     assert len(examples) == 200
+    reviews = " ".join(r for p in products[:100] for r in p.reviews)
+    screen = CopyScreen.from_settings(SETTINGS)
     for example in examples:
         assert len(example.copy) <= LIMITS[example.brief.placement]
         assert example.copy.endswith(example.cta)
-        assert find_cta(example.copy) == example.cta
+        assert find_all(example.copy) == [example.cta]
         assert example.cta.split()[0] in STYLES[example.brief.cta_style][0]
+        assert screen(example.copy, example.brief) is None, example.copy
+        body = example.copy.removesuffix(example.cta).strip()
+        assert body and (len(body) < 25 or body not in reviews)  # written, not quoted
+    bodies = {e.copy.removesuffix(e.cta) for e in examples if e.brief.placement == "description"}
+    assert len(bodies) > 0.9 * sum(e.brief.placement == "description" for e in examples)
 
 
 def test_encoded_masks_mark_the_copy_and_its_cta():
     _, tokenizer = base_model.load(base_model.prepare(CopyPaths.from_settings(SETTINGS).base))
-    example = dataset.examples(
-        dataset.products(dataset.read_reviews(SETTINGS.reviews))[:1], 1, LIMITS
-    )[0]
+    example = dataset.examples(dataset.catalogue(SETTINGS)[:1], 1, LIMITS)[0]
     copy = encode_copy(tokenizer, example, LIMITS[example.brief.placement])
     text = encode_text(tokenizer, "Runs small, order a size up.")
     batch = collate([copy, text], tokenizer.pad_token_id)
