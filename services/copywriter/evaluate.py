@@ -134,14 +134,18 @@ def names_the_product(text: str, brief: CopyBrief) -> bool:
 
 
 class Judge:
-    """Scores served copy: the word list, the base LM for fluency, the review text."""
+    """Scores served copy: the word list, the base LM for fluency and its perplexity on
+    real review sentences (what fluent text scores)."""
 
-    def __init__(self, base: CopyWriter, reviews: list[str], sentences: list[str]) -> None:
-        self.base, self.reviews, self.lexicon = base, reviews, Lexicon()
+    def __init__(self, base: CopyWriter, sentences: list[str]) -> None:
+        self.base, self.lexicon = base, Lexicon()
         self.fluency_reviews = perplexity(base, sentences)
 
-    def figures(self, writer: CopyWriter, served: Served, corpus: set) -> dict[str, float]:
-        """Every figure of ``served`` (see the module docstring)."""
+    def figures(
+        self, writer: CopyWriter, served: Served, corpus: set, review_perplexity: float
+    ) -> dict[str, float]:
+        """Every figure of ``served`` (see the module docstring); ``review_perplexity`` is
+        the writer's on held-out review text."""
         copies = served.copies()
         texts = [v.text for _, v in copies]
         firsts = [row[0].text for row in served.kept if row]
@@ -165,7 +169,7 @@ class Judge:
             "cta_rate": text_metrics.cta_rate(texts),
             "length_compliance": text_metrics.length_compliance(texts, limits),
             "novelty": fmean(novelty(t, corpus) for t in texts) if texts else 0.0,
-            "perplexity": perplexity(writer, self.reviews),
+            "perplexity": review_perplexity,
             "invented_word_rate": len(words) / max(sum(len(words_of(t)) for t in texts), 1),
             "fluency": perplexity(self.base, texts),
             "on_brief": text_metrics.share([names_the_product(v.text, b) for b, v in copies]),
@@ -226,16 +230,17 @@ def evaluate(
         for g in word_ngrams(line, 3)
     }
     base = CopyWriter.load(settings, run=None)
-    judge = Judge(base, reviews, sentences[:128])
+    judge = Judge(base, sentences[:128])
     report: dict = {}
     for name, run in MODELS.items():
         writer = base if run is None else CopyWriter.load(settings, run=run)
         rows, served = [], {}
+        review_perplexity = perplexity(writer, reviews)
         for seed in seeds:
             served[seed] = Served.of(
                 writer, held_out_briefs(held_out, products, seed), variants, seed
             )
-            rows.append(judge.figures(writer, served[seed], corpus))
+            rows.append(judge.figures(writer, served[seed], corpus, review_perplexity))
         keys = dict.fromkeys(k for row in rows for k in row)
         report[name] = {k: round(fmean(row.get(k, 0.0) for row in rows), 4) for k in keys}
         log(f"{name}: {report[name]}")
