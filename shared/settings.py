@@ -289,7 +289,7 @@ class CopySettings(_Section):
             r"\bwhile (?:it|they|supplies|stocks?|sizes) lasts?\b",
             r"\b(?:may|might) not be (?:available|here|back)\b",
             r"\bnever again\b",
-            r"\b(?:(?<!your )best|softest|comfiest|cutest|finest|greatest|ultimate)\b",
+            r"\b(?:(?<!feel your )best|softest|comfiest|cutest|finest|greatest|ultimate)\b",
             r"\bunbeatable\b",
             r"\b(?:perfect|ever|world'?s|number one)\b|#1",
         ],

@@ -74,6 +74,7 @@ def test_only_the_last_cta_is_kept_even_when_glued_to_the_sentence_before():
         ("A flowy dress, guaranteed to please. Shop it now.", "banned"),
         ("A flowy dress for summer. Grab it before it sells out!", "claim"),
         ("The softest dress you will ever own. Shop it now.", "claim"),
+        ("Say hello to your best dress! Shop it now.", "claim"),
     ],
 )
 def test_abusive_negative_wrong_and_claiming_variants_are_dropped_with_their_reason(text, reason):
