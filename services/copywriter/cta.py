@@ -16,7 +16,7 @@ True
 >>> compose("soft", "product-42")
 'Try this look and feel your best.'
 >>> compose("urgent", "product-42", limit=14)
-'Get it now!'
+'Claim it now!'
 """
 
 from __future__ import annotations
