@@ -1,11 +1,20 @@
-"""The ad catalogue: which elements each ad may show in each slot."""
+"""The ad catalogue: which elements each ad may show in each slot.
+
+A catalogue file is JSON ``{"ads": {ad_id: entry}}``; an entry is either the slots alone
+(``{slot: [element, ...]}``) or a listing's fields (product facts, ``slots``, ``default``:
+see :class:`~shared.events.AdListed`). Only listings can be published to the catalogue topic.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from functools import cached_property
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field
+import orjson
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from shared.events import AdListed
 
 
 class AdCatalog(BaseModel):
@@ -17,8 +26,14 @@ class AdCatalog(BaseModel):
 
     @classmethod
     def load(cls, path: Path) -> AdCatalog:
-        """Read a catalogue from a JSON file."""
-        return cls.model_validate_json(path.read_bytes())
+        """Read a catalogue from a JSON file (either form of entry)."""
+        ads = orjson.loads(path.read_bytes()).get("ads", {})
+        return cls(ads={ad: entry.get("slots", entry) for ad, entry in ads.items()})
+
+    @classmethod
+    def of(cls, listings: Iterable[AdListed]) -> AdCatalog:
+        """The slots of ``listings``."""
+        return cls(ads={listing.ad_id: listing.slots for listing in listings})
 
     @cached_property
     def _index(self) -> dict[str, dict[str, frozenset[str]]]:
@@ -54,3 +69,29 @@ class AdCatalog(BaseModel):
             if element not in slots[slot]:
                 return f"unknown element {element!r} in slot {slot!r} of ad {ad_id!r}"
         return None
+
+
+def listings(path: Path, ts_ms: int) -> list[AdListed]:
+    """The listings of a catalogue file, stamped ``ts_ms``; :class:`ValueError` naming the
+    first entry that is not a valid listing.
+
+    >>> import json, tempfile
+    >>> entry = {"product_id": "p1", "product": "dress", "department": "Dresses",
+    ...          "slots": {"title": ["t1"]}}
+    >>> with tempfile.NamedTemporaryFile("w", suffix=".json") as f:
+    ...     _ = f.write(json.dumps({"ads": {"ad1": entry, "ad2": {"title": ["t1"]}}})); f.flush()
+    ...     listings(Path(f.name), 5)
+    Traceback (most recent call last):
+    ...
+    ValueError: ad 'ad2': product_id: Field required
+    """
+    found = []
+    for ad, entry in orjson.loads(path.read_bytes()).get("ads", {}).items():
+        fields = {"event_id": f"listing-{ad}-{ts_ms}", "ts_ms": ts_ms, "ad_id": ad} | entry
+        try:
+            found.append(AdListed.model_validate(fields))
+        except ValidationError as exc:
+            first = exc.errors(include_url=False)[0]
+            where = ".".join(str(part) for part in first["loc"])
+            raise ValueError(f"ad {ad!r}: {where + ': ' if where else ''}{first['msg']}") from None
+    return found

@@ -47,15 +47,16 @@ class CopyClient:
         variants: int = 1,
         max_tokens: int = 40,
         seeds: list[int] | None = None,
+        timeout_s: float | None = None,
     ) -> list[WrittenCopy]:
         """Per brief, its variants (dropped ones left out) and tokens generated; a brief with
         a seed gets the same copy every time (post-processing aside, which remembers recent
-        copy)."""
+        copy). ``timeout_s`` replaces the configured deadline."""
         result = await self.triton.infer(
             MODEL,
             brief_inputs(briefs, variants, max_tokens, seeds),
             list(OUTPUTS),
-            timeout_s=self.timeout_s,
+            timeout_s=timeout_s or self.timeout_s,
         )
         return [written(*row) for row in zip(*(result[name] for name in OUTPUTS), strict=True)]
 

@@ -6,6 +6,8 @@ its original size beside the source topic, partition and offset that still hold 
 
 from __future__ import annotations
 
+from typing import Any
+
 from confluent_kafka import Producer
 
 from shared import kafka, topics
@@ -31,13 +33,14 @@ class DeadLetters:
         self._max_bytes = max_bytes
         self.counts: dict[str, int] = {}
 
-    def publish(self, source: Source, reason: str, kind: str) -> None:
+    def publish(self, source: Source, reason: str, kind: str, **produce: Any) -> None:
         """Send the original message (or a reference to it, if too large) on with headers
         naming its origin, ``kind`` and ``reason``.
 
         ``kind`` is a short, low-cardinality label (``decode``, ``unjoinable`` …) for
         metrics; ``reason`` is the human-readable explanation, cut to
-        :data:`MAX_REASON_CHARS` (reasons may quote ids from the message).
+        :data:`MAX_REASON_CHARS` (reasons may quote ids from the message). ``produce``
+        goes to ``Producer.produce`` (e.g. ``on_delivery``).
         """
         headers = {
             "adcraft.reason": reason[:MAX_REASON_CHARS].encode(),
@@ -53,7 +56,7 @@ class DeadLetters:
             key = key and key[:MAX_KEY_BYTES]
             room = self._max_bytes - len(key or b"") - _size(headers)
             value = (value or b"")[: max(room, 0)]
-        kafka.produce(self._producer, self._topic, key, value, headers=headers)
+        kafka.produce(self._producer, self._topic, key, value, headers=headers, **produce)
         self.counts[kind] = self.counts.get(kind, 0) + 1
 
 

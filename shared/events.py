@@ -13,9 +13,10 @@ from __future__ import annotations
 from typing import Annotated, ClassVar
 
 from annotated_types import Ge, Gt, Le, MaxLen, MinLen
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shared import topics
+from shared.copy_contract import CTA_STYLES, TONES
 
 MAX_ID_LEN = 128
 MAX_NAME_LEN = 64
@@ -134,16 +135,77 @@ class ElementScored(Event):
 
 
 class RecommendationPublished(Event):
-    """The creative chosen for a request: one element per slot plus generated copy."""
+    """The creative chosen for a request: one element per slot plus its copy, how it was
+    chosen, and why (an ad server may show ``contributions`` as the explanation).
+
+    ``event_id`` is the request id: a request answered twice (at-least-once) publishes the
+    same recommendation, so consumers dedupe by it.
+    """
 
     topic: ClassVar[str] = topics.RECOMMENDATIONS
 
     request_id: Id
     user_id: Id
+    segment: Name = "all"
     elements: Slots
     copy_text: Annotated[dict[Name, Copy], MaxLen(MAX_ENTRIES)] = {}
+    copy_variant: Annotated[dict[Name, Id], MaxLen(MAX_ENTRIES)] = Field(
+        default={}, description="Variant id of each slot's copy (CTR per variant)."
+    )
+    copy_source: Name = Field(default="none", description="cache, fresh or template.")
     propensity: Probability
+    arm: Name = "default"
+    path: Name = Field(default="model", description="model, or the fallback that answered.")
+    reason: Text = Field(default="", description="Why a fallback answered.")
+    contributions: Annotated[dict[Id, float], MaxLen(MAX_ENTRIES)] = Field(
+        default={},
+        description="Per slot, its element's logit contribution to the predicted click "
+        "probability, against the slot's average candidate.",
+    )
     model_versions: Annotated[dict[Name, Id], MaxLen(MAX_ENTRIES)] = {}
+
+
+Elements = Annotated[list[Id], MinLen(1), MaxLen(MAX_ENTRIES)]
+
+
+class AdListed(Event):
+    """An ad's catalogue entry: its product facts and the candidate elements of each slot.
+    The latest per ``ad_id`` wins. The ``copy`` slot's elements are copy styles
+    ``tone/cta_style`` (see :mod:`shared.copy_contract`); ``default`` is the creative
+    served when nothing else can be (the first element of each slot if not given).
+    """
+
+    topic: ClassVar[str] = topics.AD_CATALOG
+
+    product_id: Id
+    product: Name = Field(description="What it is, as copy names it: 'dress'.")
+    department: Name
+    attributes: Annotated[list[Name], MaxLen(MAX_ENTRIES)] = []
+    highlights: Annotated[list[Text], MaxLen(MAX_ENTRIES)] = []
+    slots: Annotated[dict[Id, Elements], MinLen(1), MaxLen(MAX_ENTRIES)]
+    default: Annotated[dict[Id, Id], MaxLen(MAX_ENTRIES)] = {}
+
+    @model_validator(mode="after")
+    def _consistent(self) -> AdListed:
+        for slot, elements in self.slots.items():
+            if len(set(elements)) != len(elements):
+                raise ValueError(f"slot {slot!r} lists an element twice")
+        for slot, element in self.default.items():
+            if element not in self.slots.get(slot, ()):
+                raise ValueError(f"default {element!r} is not a candidate of slot {slot!r}")
+        for style in self.slots.get(COPY_SLOT, ()):
+            tone, _, cta = style.partition("/")
+            if tone not in TONES or cta not in CTA_STYLES:
+                raise ValueError(f"copy style {style!r} is not tone/cta_style")
+        return self
+
+    def default_creative(self) -> dict[str, str]:
+        """The creative served when nothing else can be."""
+        return {slot: self.default.get(slot, elements[0]) for slot, elements in self.slots.items()}
+
+
+COPY_SLOT = "copy"
+"""The slot whose elements are copy styles."""
 
 
 EVENT_TYPES: tuple[type[Event], ...] = (
@@ -153,5 +215,6 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     CreativeRequested,
     ElementScored,
     RecommendationPublished,
+    AdListed,
 )
 BY_TOPIC: dict[str, type[Event]] = {cls.topic: cls for cls in EVENT_TYPES}

@@ -72,3 +72,12 @@ def checkpoint(group: str, partition: int, part: str) -> str:
     'adcraft:state:{adcraft-rewards}:3:meta'
     """
     return f"{PREFIX}:state:{{{group}}}:{partition}:{part}"
+
+
+def copy_variants(ad_id: str, segment: str, style: str) -> str:
+    """The cached copy variants of one ad, segment and copy style (a TTL'd list).
+
+    >>> copy_variants("ad-1", "young", "warm/urgent")
+    'adcraft:copy:{ad-1}:young:warm/urgent'
+    """
+    return f"{PREFIX}:copy:{{{ad_id}}}:{segment}:{style}"

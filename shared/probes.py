@@ -59,5 +59,8 @@ class ProbeServer:
 
 
 def _answer(check: Check) -> tuple[int, str, bytes]:
-    passing, reason = check()
+    try:
+        passing, reason = check()
+    except Exception as exc:  # a check that cannot tell yet fails; the probe still answers
+        passing, reason = False, f"{type(exc).__name__}: {exc}"
     return (200 if passing else 503), "text/plain", f"{reason}\n".encode()

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from typing import cast
 
 import redis
+import redis.asyncio
 from redis.typing import EncodableT, FieldT
 
 from shared import codec, keys
@@ -17,7 +18,16 @@ ScoreKey = tuple[str, str, str, str]  # ad id, segment, slot, element id
 
 def client(settings: RedisSettings) -> redis.Redis:
     """A Redis client for ``settings`` (AUTH, TLS and socket deadlines as configured)."""
-    return redis.Redis(
+    return redis.Redis(**_options(settings))
+
+
+def async_client(settings: RedisSettings) -> redis.asyncio.Redis:
+    """The asyncio twin of :func:`client`."""
+    return redis.asyncio.Redis(**_options(settings))
+
+
+def _options(settings: RedisSettings) -> dict:
+    return dict(
         host=settings.host,
         port=settings.port,
         db=settings.db,

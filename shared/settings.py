@@ -245,6 +245,68 @@ class RewardSettings(_Section):
         return self
 
 
+class RequestSettings(_Section):
+    """The request worker: concurrency, experiment arms, deadlines, copy cache, breaker."""
+
+    group_id: str = "adcraft-requests"
+    concurrency: int = Field(
+        default=64, ge=1, description="Requests in flight per process (faust agent concurrency)."
+    )
+    copy_concurrency: int = Field(
+        default=2, ge=1, description="Copy cache refills in flight per process."
+    )
+    fetch_wait_max_ms: int = Field(
+        default=10,
+        ge=0,
+        description="How long the broker may hold an empty fetch (request latency at low "
+        "rates vs idle fetches).",
+    )
+    copy_mode: Literal["cache", "fresh"] = Field(
+        default="cache",
+        description="cache: copy from the cache, refilled off the critical path; fresh: "
+        "written per request when the deadline leaves room (GPU).",
+    )
+    copy_variants: int = Field(default=4, ge=1, le=8, description="Variants per refill.")
+    copy_cache_ttl_s: int = Field(default=3_600, gt=0)
+    copy_cache_min: int = Field(
+        default=2, ge=1, description="Fewer cached variants than this asks for a refill."
+    )
+    refill_retry_s: float = Field(
+        default=10.0, gt=0, description="A failed refill is not asked again for this long."
+    )
+    fresh_min_ms: int = Field(
+        default=250, ge=0, description="Deadline room copy_mode=fresh needs to write inline."
+    )
+    arms: dict[str, float] = Field(
+        default={"generator": 0.9, "thompson": 0.1},
+        description="Experiment arm → share of users; an arm names its policy "
+        "(generator: the combination generator on Triton, thompson: Thompson sampling in "
+        "the worker).",
+    )
+    salt: str = Field(default="adcraft-arms-1", min_length=1, description="Of the user hash.")
+    thompson_draws: int = Field(default=256, ge=16, le=4_096)
+    deadline_margin_ms: int = Field(
+        default=20,
+        ge=0,
+        description="Kept back from each deadline for the fallback and publishing: the "
+        "generator gets what is left of the deadline less this.",
+    )
+    breaker_failures: int = Field(
+        default=3, ge=1, description="Consecutive failures that open a model's breaker."
+    )
+    breaker_reset_s: float = Field(
+        default=1.0, gt=0, description="An open breaker lets one trial call through after."
+    )
+    shutdown_timeout_s: float = Field(default=20.0, gt=0)
+
+    @model_validator(mode="after")
+    def _arms_are_policies(self) -> RequestSettings:
+        unknown = set(self.arms) - {"generator", "thompson"}
+        if unknown or not self.arms or any(share <= 0 for share in self.arms.values()):
+            raise ValueError("arms: positive shares of 'generator' and/or 'thompson'")
+        return self
+
+
 class CopySettings(_Section):
     """The copy model: where its weights and data live and the rules its copy follows."""
 
@@ -343,6 +405,7 @@ class Settings(BaseSettings):
     redis: RedisSettings = RedisSettings()
     triton: TritonSettings = TritonSettings()
     rewards: RewardSettings = RewardSettings()
+    requests: RequestSettings = RequestSettings()
     copywriter: CopySettings = CopySettings()
     metrics_address: str = Field(
         default="127.0.0.1:9400", description="Serves /metrics, /healthz and /readyz."

@@ -10,6 +10,7 @@ CONVERSIONS = "adcraft.conversion-recorded.v1"
 CREATIVE_REQUESTS = "adcraft.creative-requested.v1"
 ELEMENT_SCORES = "adcraft.element-scores.v1"
 RECOMMENDATIONS = "adcraft.recommendation.v1"
+AD_CATALOG = "adcraft.ad-catalog.v1"
 DEAD_LETTER = "adcraft.dead-letter.v1"
 
 ALL = (
@@ -19,9 +20,10 @@ ALL = (
     CREATIVE_REQUESTS,
     ELEMENT_SCORES,
     RECOMMENDATIONS,
+    AD_CATALOG,
     DEAD_LETTER,
 )
-COMPACTED = (ELEMENT_SCORES,)
+COMPACTED = (ELEMENT_SCORES, AD_CATALOG)
 
 
 @dataclass(frozen=True)
@@ -56,3 +58,19 @@ class RewardTopics:
         't.adcraft.click-recorded.v1'
         """
         return dict(zip(astuple(RewardTopics()), astuple(self), strict=True))[canonical]
+
+
+@dataclass(frozen=True)
+class RequestTopics:
+    """The topics one request worker reads and writes (tests prefix them as
+    :meth:`RewardTopics.prefixed` does)."""
+
+    requests: str = CREATIVE_REQUESTS
+    recommendations: str = RECOMMENDATIONS
+    catalog: str = AD_CATALOG
+    dead_letter: str = DEAD_LETTER
+
+    @classmethod
+    def prefixed(cls, prefix: str) -> RequestTopics:
+        """Every topic name with ``prefix.`` in front."""
+        return cls(*(f"{prefix}.{name}" for name in astuple(cls())))

@@ -70,6 +70,16 @@ class TritonClient:
             done.set()
             responses.cancel()
 
+    async def batch_counts(self, model: str) -> dict[int, int]:
+        """How many executions of each batch size ``model`` has run since it loaded."""
+        stats = await self._client.get_inference_statistics(model, as_json=True)
+        counts: dict[int, int] = {}
+        for model_stats in stats.get("model_stats", []):
+            for batch in model_stats.get("batch_stats", []):
+                size = int(batch["batch_size"])
+                counts[size] = counts.get(size, 0) + int(batch["compute_infer"].get("count", 0))
+        return counts
+
     async def model_ready(self, model: str) -> bool:
         """Whether ``model`` is loaded and ready."""
         return bool(await self._client.is_model_ready(model))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from services.cli import bench, demo, evaluate, models, schemas, stack, train, workers
+from services.cli import bench, catalog, demo, evaluate, models, schemas, stack, train, workers
 
 app = typer.Typer(help="adcraft: real-time creative personalization.", no_args_is_help=True)
 app.command()(evaluate.evaluate)
@@ -17,6 +17,7 @@ app.add_typer(stack.app, name="stack")
 app.add_typer(schemas.app, name="schemas")
 app.add_typer(bench.app, name="bench")
 app.add_typer(workers.app, name="worker")
+app.add_typer(catalog.app, name="catalog")
 app.add_typer(train.app, name="train")
 app.add_typer(evaluate.app, name="eval")
 app.add_typer(models.app, name="models")

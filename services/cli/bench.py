@@ -73,3 +73,22 @@ def bench_combos(calls: int = 1000, run_dir: RunDir = RUN_DIR, as_json: Json = F
     from services.bench import combos
 
     _print_figures(combos.run(run_dir, calls), as_json)
+
+
+@app.command("requests")
+def bench_requests(
+    loads: str = "100,500,1000",
+    seconds: float = 20.0,
+    run_dir: RunDir = RUN_DIR,
+    as_json: Json = False,
+) -> None:
+    """Request → recommendation p50/p99 at fixed offered loads (requests/s), next to the
+    broker's own delivery p99 and the in-process generator call p99."""
+    from services.bench import requests
+
+    figures = requests.run(run_dir, [float(x) for x in loads.split(",")], seconds)
+    for row in figures["loads"]:  # type: ignore[attr-defined]
+        typer.echo("  ".join(f"{k}={v}" for k, v in row.items()))
+    _print_figures({k: v for k, v in figures.items() if k != "loads"}, as_json=False)
+    if as_json:
+        typer.echo(orjson.dumps(figures).decode())

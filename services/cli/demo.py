@@ -1,30 +1,42 @@
-"""``adcraft demo``: the local stack, the smoke round-trip and the reward demo, wired."""
+"""``adcraft demo``: the local stack, the smoke round-trip, the reward demo and the loop,
+wired."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from services.cli.options import RunDir
 from services.cli.stack import print_status
 
+if TYPE_CHECKING:
+    from shared.settings import Settings
+
 
 def demo(
-    run_dir: RunDir = Path(".adcraft/demo"), seconds: float = 30.0, load: float = 2_000.0
+    run_dir: RunDir = Path(".adcraft/demo"),
+    seconds: float = 30.0,
+    load: float = 2_000.0,
+    requests: float = 100.0,
+    loop_seconds: float = 30.0,
 ) -> None:
     """The main job: local stack up, synthetic traffic through the reward worker, element
-    scores converging live, a plot at the end, stack down."""
+    scores converging live, then the whole loop (ad server, request worker, reward worker)
+    learning live, a plot after each, stack down."""
     from services.demo.plot import plot
     from services.demo.rewards import RewardDemo
     from services.demo.smoke import smoke
     from services.demo.view import clear_screen
+    from services.request_worker.launch import WorkerError
     from shared import logs
     from shared.settings import Settings
     from shared.stack import Stack
 
     logs.configure("WARNING")  # the worker's warnings, as JSON lines, beside the live view
+    failed = ""
     with Stack(run_dir=run_dir, model_env=Settings().copywriter.environment()) as stack:
         print_status(stack)
         for line in smoke(stack.settings()):
@@ -36,4 +48,33 @@ def demo(
             typer.echo(view)
         typer.echo("")
         typer.echo(f"plot    {plot(job.history, run_dir / 'element_scores.png')}")
+        try:
+            _loop(stack.settings(), run_dir, requests, loop_seconds)
+        except WorkerError as exc:  # the stack still goes down; one line says what failed
+            typer.echo(f"{exc.detail}\n" if exc.detail else "", err=True)
+            failed = f"demo failed in the loop: {exc}"
+        except Exception as exc:
+            failed = f"demo failed in the loop: {type(exc).__name__}: {exc}"
     typer.echo(json.dumps({"stack": "stopped"}))
+    if failed:
+        typer.echo(failed, err=True)
+        raise typer.Exit(1)
+
+
+def _loop(settings: Settings, run_dir: Path, requests: float, seconds: float) -> None:
+    """The loop demo: its live view each second, then its plot."""
+    from services.demo.loop import LoopDemo
+    from services.demo.plot import plot_loop
+    from services.demo.view import clear_screen
+
+    typer.echo(
+        f"\nrequest worker + reward worker + ad server at {requests:.0f} requests/s "
+        f"for {seconds:.0f}s (starting the request worker...)"
+    )
+    job = LoopDemo(settings, run_dir, requests, seconds)
+    for view in job.run():
+        typer.echo(clear_screen())
+        typer.echo(view)
+    answered = len(job.tally.served)
+    typer.echo(f"\nanswered {answered} of {len(job.tally.sent)} requests; request worker stopped")
+    typer.echo(f"plot    {plot_loop(job.history, run_dir / 'loop.png')}")

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 app = typer.Typer(help="Stream workers.", no_args_is_help=True)
 
 
-def _settings() -> Settings:
+def settings_or_exit() -> Settings:
     """Settings from the environment, or one line naming what is wrong (never a value)."""
     from pydantic import ValidationError
 
@@ -34,16 +34,24 @@ def _settings() -> Settings:
 def worker_rewards(
     catalog: Annotated[
         Path | None,
-        typer.Option(help="Ad catalogue JSON (overrides ADCRAFT_REWARDS__CATALOG_PATH)."),
+        typer.Option(
+            help="Ad catalogue JSON (overrides ADCRAFT_REWARDS__CATALOG_PATH); listings on "
+            "the catalogue topic at start-up are added over it."
+        ),
     ] = None,
 ) -> None:
     """Learn element rewards from impressions, clicks and conversions (until SIGTERM)."""
+    # The catalogue is taken at start-up: an ad or element listed later needs a restart.
     from services.reward_updater.main import serve
 
-    settings = _settings()
+    settings = settings_or_exit()
     path = catalog or settings.rewards.catalog_path
-    if path is None:
-        raise typer.BadParameter(
-            "no catalogue: pass --catalog or set ADCRAFT_REWARDS__CATALOG_PATH"
-        )
-    raise typer.Exit(serve(settings, Path(path)))
+    raise typer.Exit(serve(settings, Path(path) if path else None))
+
+
+@app.command("requests")
+def worker_requests() -> None:
+    """Answer creative requests with recommendations (until SIGTERM)."""
+    from services.request_worker.main import serve
+
+    raise typer.Exit(serve(settings_or_exit()))

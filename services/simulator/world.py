@@ -12,6 +12,7 @@ from scipy.special import expit
 from scipy.stats import spearmanr
 
 from shared.catalog import AdCatalog
+from shared.copy_contract import CTA_STYLES, TONES
 from shared.segments import SEGMENTS
 
 SLOTS = {"title": 5, "image": 4, "highlight": 4}
@@ -42,26 +43,52 @@ class SyntheticWorld:
     conversion_given_click: float = 0.1
 
     @classmethod
-    def create(cls, ads: int = 4, seed: int = 0, base_logit: float = -2.2) -> SyntheticWorld:
-        """Random effects: elements spread over about ±1 logit, tastes and pairs smaller."""
+    def create(
+        cls, ads: int = 4, seed: int = 0, base_logit: float = -2.2, copy_styles: int = 0
+    ) -> SyntheticWorld:
+        """Random effects: elements spread over about ±1 logit, tastes and pairs smaller.
+        ``copy_styles`` > 0 adds a ``copy`` slot of that many copy styles (``tone/cta``)."""
         rng = np.random.default_rng(seed)
+        styles = [f"{tone}/{cta}" for tone in TONES for cta in CTA_STYLES][:copy_styles]
         catalog = AdCatalog(
             ads={
                 f"ad{a}": {slot: [f"{slot[0]}{i}" for i in range(n)] for slot, n in SLOTS.items()}
+                | ({"copy": styles} if styles else {})
                 for a in range(ads)
             }
         )
-        main, taste, pairs = {}, {}, {}
+        main: dict[tuple[str, str, str], float] = {}
+        taste: dict[tuple[str, str, str, str], float] = {}
+        pairs = {}
+        copy_rng = np.random.default_rng([seed, 1])  # the other slots draw as without copy
         for ad, slots in catalog.ads.items():
             for slot, elements in slots.items():
-                spread = rng.permutation(np.linspace(-1.0, 1.0, len(elements)))
-                for element, effect in zip(elements, spread, strict=True):
-                    main[ad, slot, element] = float(effect)
-                    for segment in SEGMENTS:
-                        taste[ad, segment, slot, element] = float(rng.normal(0, 0.15))
+                cls._draw(copy_rng if slot == "copy" else rng, ad, slot, elements, main, taste)
             first, second = sorted((s, slots[s][0]) for s in list(slots)[:2])
             pairs[ad, first, second] = 0.8  # one strong interaction per ad
         return cls(catalog, base_logit, main, taste, pairs)
+
+    @staticmethod
+    def _draw(
+        rng: np.random.Generator,
+        ad: str,
+        slot: str,
+        elements: list[str],
+        main: dict[tuple[str, str, str], float],
+        taste: dict[tuple[str, str, str, str], float],
+    ) -> None:
+        """Effects of one slot's elements: spread over ±1 logit, tastes around them."""
+        spread = rng.permutation(np.linspace(-1.0, 1.0, len(elements)))
+        for element, effect in zip(elements, spread, strict=True):
+            main[ad, slot, element] = float(effect)
+            for segment in SEGMENTS:
+                taste[ad, segment, slot, element] = float(rng.normal(0, 0.15))
+
+    def best(self, ad: str, segment: str) -> dict[str, str]:
+        """The combination with the highest click probability for ``ad`` and ``segment``."""
+        slots = self.catalog.ads[ad]
+        combos = (dict(zip(slots, c, strict=True)) for c in itertools.product(*slots.values()))
+        return max(combos, key=lambda c: self.click_probability(ad, segment, c))
 
     def click_probability(self, ad: str, segment: str, elements: dict[str, str]) -> float:
         """P(click) of showing ``elements`` of ``ad`` to ``segment``."""

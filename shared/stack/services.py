@@ -136,12 +136,14 @@ def triton(
     models: list[str] | None,
     gpu: bool,
     model_env: dict[str, str],
+    ports: dict[str, int] | None = None,
 ) -> Launch:
     """Triton from the ``nvidia-pytriton`` wheel serving ``model_repo``.
 
     On a CPU machine each model's ``configs/cpu.pbtxt`` replaces its KIND_GPU config.
     ``models`` limits which models load (all when None); ``model_env`` is the models'
-    environment (their ``ADCRAFT_*`` settings).
+    environment (their ``ADCRAFT_*`` settings); ``ports`` (http, grpc, metrics) default
+    to free ones.
     """
     triton_dir = _pytriton_dir() / "tritonserver"
     libs = [
@@ -154,7 +156,8 @@ def triton(
         "HOME": str(Path.home()),
         "LD_LIBRARY_PATH": ":".join(libs),
     } | model_env
-    http, grpc, metrics = free_port(), free_port(), free_port()
+    ports = ports or {"http": free_port(), "grpc": free_port(), "metrics": free_port()}
+    http, grpc, metrics = ports["http"], ports["grpc"], ports["metrics"]
     argv = [
         str(triton_dir / "bin" / "tritonserver"),
         "--model-repository",
@@ -195,7 +198,6 @@ def triton(
     if models is not None:
         argv += ["--model-control-mode", "explicit"]
         argv += [arg for model in models for arg in ("--load-model", model)]
-    ports = {"http": http, "grpc": grpc, "metrics": metrics}
     return Launch("triton", argv, ports, env, timeout_s=180)
 
 

@@ -66,7 +66,8 @@ class Stack:
         data = {name: asdict(entry) for name, entry in self.running.items()}
         self.state_file.write_bytes(orjson.dumps(data, option=orjson.OPT_INDENT_2))
 
-    def _launch(self, name: str, port: int | None = None) -> services.Launch:
+    def _launch(self, name: str, ports: dict[str, int] | None = None) -> services.Launch:
+        port = next(iter(ports.values())) if ports else None
         if name == "broker":
             return services.broker(self.run_dir, port)
         if name == "redis":
@@ -75,17 +76,17 @@ class Stack:
             gpu = services.gpu_available() if self.gpu is None else self.gpu
             cache = self.run_dir.parent / "cache"
             return services.triton(
-                self.run_dir, cache, self.model_repo, self.models, gpu, self.model_env
+                self.run_dir, cache, self.model_repo, self.models, gpu, self.model_env, ports
             )
         raise StackError(f"unknown service {name!r}; choose from {ALL_SERVICES}")
 
-    def start(self, name: str, port: int | None = None) -> Running:
-        """Start one service (or return it if it already runs) and wait until it is ready;
-        broker and Redis listen on ``port`` when given."""
+    def start(self, name: str, ports: dict[str, int] | None = None) -> Running:
+        """Start one service (or return it if it already runs) and wait until it is ready,
+        on ``ports`` (as :attr:`Running.ports` names them) when given."""
         current = self.running.get(name)
         if current and process.alive(current.pid):
             return current
-        launch = self._launch(name, port)
+        launch = self._launch(name, ports)
         log = self.run_dir / "logs" / f"{name}.log"
         pid = process.spawn(launch.argv, log, launch.env)
         port_name, ready = services.READY[name]
@@ -103,11 +104,11 @@ class Stack:
         self._save()
 
     def restart(self, name: str) -> Running:
-        """Stop the broker or Redis and start it again on the same port (in-memory
-        services come back empty: what fault tests need)."""
+        """Stop a service and start it again on the same ports (in-memory services come
+        back empty: what fault tests need)."""
         ports = self.running[name].ports
         self.stop(name)
-        return self.start(name, next(iter(ports.values())))
+        return self.start(name, ports)
 
     def up(self) -> Stack:
         """Start every wanted service; on failure stop what was started."""

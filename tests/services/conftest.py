@@ -201,14 +201,23 @@ def reference():
 
 
 class WorkerProcess:
-    """``adcraft worker rewards`` as a child process, pointed at ``settings``; its JSON-line
-    logs are kept in ``log``."""
+    """``adcraft worker VERB`` (``rewards`` with ``catalog``, or ``requests``) as a child
+    process, pointed at ``settings``; its JSON-line logs are kept in ``log``."""
 
-    def __init__(self, settings: Settings, catalog: AdCatalog, run_dir: Path, **env: str):
-        self.settings = settings
+    def __init__(
+        self,
+        settings: Settings,
+        catalog: AdCatalog | None,
+        run_dir: Path,
+        verb: str = "rewards",
+        **env: str,
+    ):
+        self.settings, self.verb = settings, verb
         self.metrics_port = free_port()
-        catalog_path = run_dir / "catalog.json"
-        catalog_path.write_bytes(orjson.dumps(catalog.model_dump()))
+        catalog_path = None  # then the catalogue topic's listings at start-up
+        if catalog is not None:
+            catalog_path = run_dir / f"catalog-{self.metrics_port}.json"
+            catalog_path.write_bytes(orjson.dumps(catalog.model_dump()))
         process = settings.model_copy(
             update={
                 # A killed member holds its partitions until its session expires.
@@ -216,7 +225,10 @@ class WorkerProcess:
                 # Workers and a feeder share two cores here: a producer's batches may reach
                 # the broker later than others' by more than the default 50 ms lateness.
                 "rewards": settings.rewards.model_copy(
-                    update={"catalog_path": str(catalog_path), "allowed_lateness_ms": 1_000}
+                    update={
+                        "catalog_path": catalog_path and str(catalog_path),
+                        "allowed_lateness_ms": 1_000,
+                    }
                 ),
                 "metrics_address": f"127.0.0.1:{self.metrics_port}",
             }
@@ -228,7 +240,7 @@ class WorkerProcess:
     def start(self) -> WorkerProcess:
         with open(self.log, "ab") as out:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "services.cli", "worker", "rewards"],
+                [sys.executable, "-m", "services.cli", "worker", self.verb],
                 env=self.env,
                 stdout=out,
                 stderr=subprocess.STDOUT,
@@ -291,8 +303,10 @@ class WorkerProcess:
 def worker_process(tmp_path):
     started: list[WorkerProcess] = []
 
-    def make(settings: Settings, catalog: AdCatalog, **env: str) -> WorkerProcess:
-        worker = WorkerProcess(settings, catalog, tmp_path, **env)
+    def make(
+        settings: Settings, catalog: AdCatalog | None, verb: str = "rewards", **env: str
+    ) -> WorkerProcess:
+        worker = WorkerProcess(settings, catalog, tmp_path, verb, **env)
         started.append(worker)
         return worker
 

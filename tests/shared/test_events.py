@@ -8,6 +8,7 @@ from shared.codec import DecodeError
 from shared.events import (
     EVENT_TYPES,
     MAX_TS_MS,
+    AdListed,
     ClickRecorded,
     ConversionRecorded,
     CreativeRequested,
@@ -63,6 +64,18 @@ EXAMPLES = [
         elements={"title": "t1"},
         copy_text={"headline": "Shop now"},
         propensity=0.5,
+    ),
+    AdListed(
+        event_id="e7",
+        ts_ms=7,
+        ad_id="ad1",
+        product_id="p9",
+        product="dress",
+        department="Dresses",
+        attributes=["soft"],
+        highlights=["for work"],
+        slots={"title": ["t1", "t2"], "copy": ["warm/urgent", "bold/direct"]},
+        default={"title": "t2"},
     ),
 ]
 

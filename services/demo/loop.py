@@ -1,0 +1,107 @@
+"""The loop demo: the ad server's requests through the request worker (a process), its
+impressions and clicks through the reward worker (a thread), and back.
+
+The loop learns from the prior: it has reward topics and a reward group of its own, and it
+clears its ads' posteriors first (the reward demo learned them without copy styles).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+from services.demo.loop_view import LoopPoint, render
+from services.request_worker.launch import RequestWorkerProcess, WorkerError
+from services.reward_updater.app import RewardWorker
+from services.simulator.ad_server import AdServer, Tally
+from services.simulator.listings import listings
+from services.simulator.streams import SHORT_WINDOWS
+from services.simulator.world import SEGMENTS, SyntheticWorld
+from shared import codec, kafka, keys, score_store, topics
+from shared.settings import Settings
+
+
+class LoopError(WorkerError):
+    """A part of the loop failed; the message says which, ``detail`` holds its log tail."""
+
+
+class LoopDemo:
+    """See the module docstring. :meth:`run` yields a view each second; ``history`` keeps
+    what the plot needs, ``tally`` what the ad server sent and received."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        run_dir: Path,
+        rate: float = 100.0,
+        seconds: float = 30.0,
+        deadline_ms: int = 300,
+    ) -> None:
+        run = uuid.uuid4().hex[:8]  # a broker kept from an earlier run holds its topics
+        self.topics = topics.RewardTopics.prefixed(f"loop-{run}")
+        windows = SHORT_WINDOWS.model_copy(update={"group_id": f"adcraft-rewards-loop-{run}"})
+        self.settings = settings.model_copy(update={"rewards": windows})
+        self.world = SyntheticWorld.create(ads=2, seed=0, copy_styles=3)
+        self.log = run_dir / "logs" / "request-worker.log"
+        self.rate, self.seconds, self.deadline_ms = rate, seconds, deadline_ms
+        self.history: list[LoopPoint] = []
+        self.tally = Tally()
+        self.stop = threading.Event()
+
+    def run(self) -> Iterator[str]:
+        """Start the loop, yield a view each second for ``seconds``, stop it: the ad server
+        (draining its answers), the reward worker, the request worker (exit code checked)."""
+        self._prepare()
+        worker = RequestWorkerProcess(self.settings, self.log)
+        server = AdServer(
+            self.settings, self.world, self.rate, self.deadline_ms, feedback_topics=self.topics
+        )
+        with contextlib.ExitStack() as running:
+            # Its exit code matters when all else went well; else the first failure does.
+            running.push(lambda failure, *_: worker.stop(check=failure is None))
+            worker.start()
+            rewards = RewardWorker(self.settings, self.world.catalog, topics=self.topics)
+            learning = threading.Thread(target=rewards.run, args=(self.stop,), daemon=True)
+            running.callback(self._stop_learning, learning)
+            learning.start()
+            running.callback(self._stop_serving, server)
+            server.start()
+            started = time.time()
+            while time.time() - started < self.seconds:
+                time.sleep(max(0.0, 1.0 - (time.time() - started) % 1.0))
+                worker.check()
+                if rewards.failed or not learning.is_alive():
+                    raise LoopError("the reward worker stopped; its log line says why")
+                text, point = render(server.window(started), time.time(), started)
+                self.history.append(point)
+                yield text
+
+    def _prepare(self) -> None:
+        """Topics, the catalogue for the request worker, and no posteriors of its ads."""
+        kafka.ensure_topics(self.settings.kafka, topics.ALL, compacted=topics.COMPACTED)
+        producer = kafka.producer(self.settings.kafka)
+        for event in listings(self.world, int(time.time() * 1000)):
+            producer.produce(event.topic, key=event.key(), value=codec.encode(event))
+        if producer.flush(10):
+            raise LoopError("the catalogue listings did not reach the broker")
+        redis = score_store.client(self.settings.redis)
+        redis.delete(
+            *(
+                key(ad, segment)
+                for ad in self.world.catalog.ads
+                for segment in SEGMENTS
+                for key in (keys.posterior, keys.scores)
+            )
+        )
+        redis.close()
+
+    def _stop_serving(self, server: AdServer) -> None:
+        self.tally = server.stop()
+
+    def _stop_learning(self, learning: threading.Thread) -> None:
+        self.stop.set()
+        learning.join(30)

@@ -1,0 +1,1 @@
+"""Experiments: arm assignment for serving (pure); analysis comes with the reports."""

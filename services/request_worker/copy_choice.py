@@ -1,0 +1,73 @@
+"""Which copy a recommendation carries: the brief of a copy style, a cached variant chosen
+by the request, or a template written from the catalogue's facts through the same
+post-processing as model copy (the last fallback). Pure: no Redis, no model."""
+
+from __future__ import annotations
+
+import hashlib
+from collections import deque
+
+from services.copywriter.postprocess import CopyRules, variants
+from services.copywriter.screen import CopyScreen
+from services.experiments.assignment import unit_hash
+from shared.copy_contract import CopyBrief
+from shared.events import AdListed
+
+TEMPLATES = {
+    "bold": ("Meet the {attribute} {product} {highlight}!", "Meet the {product}!"),
+    "elegant": ("The {attribute} {product}, {highlight}.", "The {product}, refined."),
+    "warm": ("Our {attribute} {product}, made {highlight}.", "Our {product}, made for you."),
+}
+
+
+def brief(listing: AdListed, segment: str, style: str) -> CopyBrief:
+    """The copy brief of ``style`` (``tone/cta_style``) for an ad and segment.
+
+    >>> ad = AdListed(event_id="e", ts_ms=0, ad_id="a", product_id="p", product="dress",
+    ...               department="Dresses", attributes=["soft"], highlights=["for work"],
+    ...               slots={"copy": ["warm/urgent"]})
+    >>> brief(ad, "young", "warm/urgent")
+    CopyBrief(product='dress', department='Dresses', attributes=('soft',), segment='young', \
+tone='warm', cta_style='urgent', placement='description', highlight='for work')
+    """
+    tone, _, cta_style = style.partition("/")
+    highlight = listing.highlights[0] if listing.highlights else ""
+    return CopyBrief(
+        listing.product,
+        listing.department,
+        tuple(listing.attributes),
+        segment,
+        tone,
+        cta_style,
+        "description",
+        highlight,
+    )
+
+
+def variant_id(text: str) -> str:
+    """A short id naming one text: equal texts share it, so CTR per variant adds up.
+
+    >>> variant_id("Soft and light. Shop now.")
+    'v-14f5f87b1b3b'
+    """
+    return "v-" + hashlib.blake2b(text.encode(), digest_size=6).hexdigest()
+
+
+def pick(cached: list[tuple[str, str]], request_id: str) -> tuple[str, str]:
+    """The cached (variant id, text) a request gets: fixed by its id, so a request answered
+    twice carries the same copy."""
+    return cached[int(unit_hash("copy", request_id) * len(cached))]
+
+
+def template(copy_brief: CopyBrief, rules: CopyRules, screen: CopyScreen) -> str:
+    """Copy written from the brief's facts when no model copy is at hand: the first template
+    of its tone that post-processing keeps, "" if none is."""
+    attribute = copy_brief.attributes[0] if copy_brief.attributes else "new"
+    for pattern in TEMPLATES[copy_brief.tone][0 if copy_brief.highlight else 1 :]:
+        text = pattern.format(
+            attribute=attribute, product=copy_brief.product, highlight=copy_brief.highlight
+        )
+        kept, _ = variants(copy_brief, [text], rules, deque(), set(), screen)
+        if kept:
+            return kept[0].text
+    return ""

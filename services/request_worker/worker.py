@@ -1,0 +1,175 @@
+"""The request worker's parts put together, runtime-free: the catalogue feed, Redis, Triton,
+the responder and the copy refiller; :meth:`RequestWorker.handle` takes one request message
+to its one outcome (a recommendation, or a dead letter), published and acknowledged by the
+broker before it returns. The stream runtime (``app.py``) only feeds it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+
+from prometheus_client import CollectorRegistry
+
+from services.request_worker.gateway import Gateway
+from services.request_worker.metrics import RequestMetrics
+from services.request_worker.policy import candidates
+from services.request_worker.refill import Refiller
+from services.request_worker.responder import Answer, Refill, Responder
+from services.request_worker.store import RequestStore
+from shared import codec, kafka, logs, score_store
+from shared.async_producer import AsyncProducer
+from shared.catalog_feed import CatalogFeed, Listings
+from shared.combination_client import CombinationClient
+from shared.copy_client import CopyClient
+from shared.dead_letter import DeadLetters
+from shared.settings import Settings
+from shared.sources import Source
+from shared.topics import RequestTopics
+from shared.triton_client import TritonClient
+
+log = logging.getLogger("adcraft.requests")
+
+
+class RequestWorker:
+    """See the module docstring. Build it inside the running event loop."""
+
+    def __init__(
+        self, settings: Settings, topics: RequestTopics, registry: CollectorRegistry
+    ) -> None:
+        self.settings, self.topics = settings, topics
+        self.listings = Listings()
+        self.feed = CatalogFeed(settings.kafka, topics.catalog, topics.dead_letter, self.listings)
+        self.metrics = RequestMetrics(registry, self.lag)
+        self.triton = TritonClient(settings.triton)
+        gateway = Gateway(
+            CombinationClient(self.triton, settings.triton),
+            CopyClient(self.triton, settings.triton.copy_timeout_s),
+            settings.requests,
+            lambda model, seconds: self.metrics.triton.labels(model).observe(seconds),
+        )
+        self.redis = score_store.async_client(settings.redis)
+        store = RequestStore(self.redis, settings.requests.copy_cache_ttl_s)
+        self.responder = Responder(settings, self.listings, store, gateway, self.metrics)
+        self.refiller = Refiller(settings, self.listings, store, gateway, self.metrics)
+        self.producer = AsyncProducer(kafka.producer(settings.kafka, **{"linger.ms": 1}))
+        self.dead_letters = DeadLetters(self.producer.producer, topics.dead_letter)
+        self.highwater: dict[int, int] = {}
+        self.position: dict[int, int] = {}
+        self.beat = time.monotonic()
+        self.failed: str | None = None
+        self.assigned: Callable[[], bool] = lambda: False  # the runtime says
+
+    def start(self) -> None:
+        """Create the topics and start following the catalogue."""
+        kafka.ensure_topics(
+            self.settings.kafka,
+            [self.topics.requests, self.topics.recommendations, self.topics.catalog]
+            + [self.topics.dead_letter],
+            compacted=[self.topics.catalog],
+        )
+        self.feed.start()
+
+    async def warm_up(self, calls: int = 8) -> None:
+        """Call the generator (and Redis) a few times before serving: first calls are slow
+        (connections, Triton's first executions), and without this the first second of
+        requests misses its deadlines. Failures are ignored: the fallbacks serve."""
+        started = time.monotonic()
+        ads = self.listings.all()[:calls]
+        answered = 0
+        for index, listing in enumerate(ads * (calls // max(len(ads), 1))):
+            ad = candidates(listing, None, "all", 1.0)
+            choice, _ = await self.responder.gateway.propose(ad, index, timeout_s=2.0)
+            answered += choice is not None
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.redis.ping(), 2)  # type: ignore[misc]
+        logs.record(
+            log,
+            logging.INFO,
+            "warmed_up",
+            generator_calls=answered,
+            seconds=round(time.monotonic() - started, 2),
+        )
+
+    async def handle(self, source: Source) -> list[Refill]:
+        """Answer one request message and publish its outcome; returns the copy refills it
+        asks for. Raises only when the broker refused the outcome (fatal)."""
+        try:
+            answer = await self.responder.answer(source.value)
+        except Exception as exc:  # a defect must cost one message, never the worker
+            logs.record(log, logging.ERROR, "answer_failed", error=f"{type(exc).__name__}: {exc}")
+            answer = Answer(kind="error", reason=f"{type(exc).__name__}: {exc}")
+        if answer.recommendation is None:
+            future, settle = self.producer.delivery()
+            self.dead_letters.publish(source, answer.reason, answer.kind, on_delivery=settle)
+            await future
+            self.metrics.dead_letters.labels(answer.kind).inc()
+        else:
+            recommendation = answer.recommendation
+            await self.producer.send(
+                self.topics.recommendations, recommendation.key(), codec.encode(recommendation)
+            )
+            self._timed(answer)
+        self.position[source.partition] = max(
+            self.position.get(source.partition, -1), source.offset
+        )
+        return answer.refills
+
+    def _timed(self, answer: Answer) -> None:
+        if answer.request is None:
+            return
+        now_ms = time.time() * 1000
+        self.metrics.end_to_end.observe(max(now_ms - answer.request.ts_ms, 0) / 1000)
+        if now_ms > answer.request.ts_ms + answer.request.deadline_ms:
+            self.metrics.deadline_misses.labels("answer").inc()
+
+    def lag(self) -> float:
+        """Requests behind the high-water marks last seen, over the partitions handled."""
+        return float(
+            sum(
+                max(self.highwater.get(p, 0) - offset - 1, 0) for p, offset in self.position.items()
+            )
+        )
+
+    async def watch_batches(self, every_s: float = 5.0) -> None:
+        """Record the batch sizes Triton executed for the combination generator (from its
+        statistics: only Triton knows how it batched)."""
+        seen: dict[int, int] = {}
+        while True:
+            await asyncio.sleep(every_s)
+            try:
+                counts = await self.triton.batch_counts("combination_generator")
+            except Exception:  # Triton down: the fallbacks are already counted
+                continue
+            for size, count in counts.items():
+                for _ in range(min(count - seen.get(size, 0), 10_000)):
+                    self.metrics.batch_size.labels("combination_generator").observe(size)
+            seen = counts
+
+    def live(self) -> tuple[bool, str]:
+        """Liveness: the event loop turns and nothing fatal happened."""
+        if self.failed:
+            return False, self.failed
+        stalled = time.monotonic() - self.beat
+        return stalled < 10, f"loop beat {stalled:.1f}s ago"
+
+    def ready(self) -> tuple[bool, str]:
+        """Readiness: the catalogue has been read to its end."""
+        if self.feed.error:
+            return False, f"catalogue feed failed: {self.feed.error}"
+        if not self.feed.caught_up.is_set():
+            return False, "reading the catalogue"
+        if not self.assigned():
+            return False, "no request partitions assigned"
+        return True, f"{len(self.listings)} ads listed"
+
+    async def close(self) -> None:
+        """Flush and release everything (the stream runtime has stopped)."""
+        left = self.producer.close(5)
+        self.feed.close()
+        await self.triton.close()
+        await self.redis.aclose()
+        if left:
+            logs.record(log, logging.WARNING, "undelivered_on_close", messages=left)

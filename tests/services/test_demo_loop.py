@@ -1,0 +1,110 @@
+"""The loop demo: its view from made-up answers, and one short run against a real stack."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+
+import pytest
+
+from services.demo.loop import LoopDemo
+from services.demo.loop_view import LoopPoint, best_share, fallback_share, p99, render, shares
+from services.demo.plot import plot_loop
+from services.simulator.ad_server import Served
+from shared import kafka, topics
+from shared.settings import Settings
+from shared.stack import Stack
+from tests.conftest import ROOT
+
+STARTED, NOW = 1_000.0, 1_010.0
+
+
+def _served(at: float, ms: float = 10.0, path: str = "model", best: bool = False, **more) -> Served:
+    text, source = more.get("text", ""), more.get("source", "none")
+    return Served(at, ms, ms / 2, path, "", more.get("arm", "generator"), best, source, text)
+
+
+def test_the_last_second_the_last_five_and_since_the_start_are_told_apart():
+    served = [
+        _served(STARTED - 0.5, best=True),  # before the start: not counted
+        *(_served(STARTED + 2 + i / 10, ms=5.0, path="default") for i in range(10)),
+        *(_served(NOW - 3 + i / 10, path="thompson", arm="thompson", best=True) for i in range(3)),
+        *(_served(NOW - 2 + i / 10, path="thompson", best=True) for i in range(2)),
+        *(_served(NOW - 0.9 + i / 100, ms=float(i + 1), best=i < 10) for i in range(80)),
+        _served(NOW, best=True),  # at "now": the next view's
+    ]
+    text, point = render(served, NOW, STARTED)
+    assert point == LoopPoint(
+        elapsed=10.0,
+        per_s=80,
+        p99_ms=pytest.approx(p99([float(i + 1) for i in range(80)])),
+        best_recent=pytest.approx(15 / 85),
+        best_total=pytest.approx(15 / 95),
+    )
+    header, rate, paths, best, copy = text.splitlines()
+    assert header.startswith("t= 10.0s")
+    assert "80 answers/s" in rate and "p99   79.2 ms" in rate
+    assert paths.split()[3:9] == ["model", "94%", "thompson", "6%", "default", "0%"]
+    assert paths.endswith("(generator arm fell back: 2%)")  # 2 of 82
+    assert best.split()[2] == "18%" and "16% of 95 since the start" in best
+    assert copy.endswith("(none yet)")
+
+
+def test_shares_list_every_known_path_then_the_unexpected():
+    found = shares([_served(1, path="model"), _served(2, path="odd"), _served(3, path="model")])
+    assert list(found) == ["model", "thompson", "default", "odd"]
+    assert found == pytest.approx({"model": 2 / 3, "thompson": 0, "default": 0, "odd": 1 / 3})
+
+
+def test_nothing_served_yet_reads_as_nothing_not_as_zero_latency():
+    text, point = render([], NOW, STARTED)
+    assert point.per_s == 0
+    assert math.isnan(point.p99_ms) and math.isnan(point.best_recent)
+    assert math.isnan(best_share([])) and math.isnan(p99([])) and math.isnan(fallback_share([]))
+    assert "nan ms" in text and text.endswith("(none yet)")
+
+
+def test_the_latest_copy_is_shown_on_one_line_with_its_source():
+    served = [
+        _served(NOW - 2, text="Old copy", source="cache"),
+        _served(NOW - 0.5, text="New\ncopy " + "x" * 100, source="template"),
+        _served(NOW - 0.1),  # no copy: not the one shown
+    ]
+    copy = render(served, NOW, STARTED)[0].splitlines()[-1]
+    assert copy.startswith("  copy (template)") and "New copy xx" in copy
+    assert copy.endswith("…”") and len(copy) < 100
+
+
+def test_the_loop_plot_is_a_png(tmp_path):
+    history = [LoopPoint(1.0, 50, 40.0, 0.1, 0.1), LoopPoint(2.0, 50, math.nan, 0.3, 0.2)]
+    out = plot_loop(history, tmp_path / "plots" / "loop.png")
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory) -> Iterator[Stack]:
+    with Stack(
+        run_dir=tmp_path_factory.mktemp("loop"),
+        model_repo=ROOT / "model_repo",
+        services=("broker", "redis", "triton"),
+        models=["combination_generator", "copy_generator"],
+        model_env=Settings().copywriter.environment(),
+    ) as running:
+        yield running
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+def test_a_short_loop_answers_every_request_and_plots(stack, tmp_path):
+    kafka.ensure_topics(stack.settings().kafka, topics.ALL, compacted=topics.COMPACTED)
+    job = LoopDemo(stack.settings(), tmp_path, rate=50, seconds=12)
+    views = list(job.run())
+    assert len(views) >= 10 and len(views) == len(job.history)
+    assert all(view.startswith("t=") and "answers/s" in view for view in views)
+    assert len(job.tally.sent) >= 400
+    assert job.tally.served.keys() == job.tally.sent.keys()
+    assert job.tally.duplicates == 0
+    assert {s.path for s in job.tally.served.values()} <= {"model", "thompson", "default"}
+    assert job.history[-1].per_s > 0 and job.history[-1].p99_ms < 1_000
+    assert (tmp_path / "logs" / "request-worker.log").exists()
+    assert plot_loop(job.history, tmp_path / "loop.png").stat().st_size > 0

@@ -1,0 +1,89 @@
+"""The request worker under outages, as a process against the real broker, Redis and Triton:
+Triton stopped → every request still answered within its deadline by the Thompson fallback,
+and the model path returns with Triton; Redis stopped → the catalogue's default creative,
+and model answers return with Redis. Nothing is dropped: every request sent is answered."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Iterator
+
+import pytest
+
+from services.simulator.ad_server import AdServer
+from services.simulator.listings import listings
+from services.simulator.world import SyntheticWorld
+from shared import codec, kafka, topics
+from shared.stack import Stack
+from tests.conftest import ROOT
+
+WORLD = SyntheticWorld.create(ads=2, copy_styles=3)
+DEADLINE_MS = 300
+
+
+@pytest.fixture
+def stack(tmp_path) -> Iterator[Stack]:
+    with Stack(
+        run_dir=tmp_path / "stack",
+        model_repo=ROOT / "model_repo",
+        services=("broker", "redis", "triton"),
+        models=["combination_generator"],
+    ) as running:
+        yield running
+
+
+def _outage(stack: Stack, service: str, seconds: float) -> tuple[float, float]:
+    """Stop ``service`` for ``seconds``, start it on its old ports; the window in which it
+    was certainly down."""
+    ports = stack.running[service].ports
+    stack.stop(service)  # returns once the process has exited
+    down = time.time()
+    time.sleep(seconds)
+    up = time.time()
+    stack.start(service, ports)
+    return down, up
+
+
+def test_outages_cost_no_request_and_no_deadline(stack, worker_process, until):
+    settings = stack.settings()
+    kafka.ensure_topics(settings.kafka, topics.ALL, compacted=topics.COMPACTED)
+    producer = kafka.producer(settings.kafka)
+    for listing in listings(WORLD, int(time.time() * 1000)):
+        producer.produce(listing.topic, key=listing.key(), value=codec.encode(listing))
+    assert producer.flush(10) == 0
+    worker = worker_process(settings, None, "requests").start()
+    until(lambda: worker.get("/readyz")[0] == 200, 90, "the request worker to be ready")
+    server = AdServer(settings, WORLD, rate=40, deadline_ms=DEADLINE_MS).start()
+
+    def model_answers_since(start_s: float) -> bool:
+        return sum(s.path == "model" for s in server.window(start_s)) >= 20
+
+    until(lambda: model_answers_since(0), 60, "model answers")
+    triton_down, triton_up = _outage(stack, "triton", 4)
+    until(lambda: model_answers_since(triton_up), 90, "model answers after Triton's return")
+    redis_down, redis_up = _outage(stack, "redis", 3)
+    until(lambda: model_answers_since(redis_up), 60, "model answers after Redis's return")
+    tally = server.stop(drain_s=10)
+
+    assert set(tally.served) == set(tally.sent), "a request was not answered"
+    without_triton = server.window(triton_down + 0.5, triton_up)
+    assert len(without_triton) > 80
+    assert {(s.arm, s.path) for s in without_triton} == {
+        ("generator", "thompson"),  # the fallback
+        ("thompson", "model"),  # this arm's own policy needs no Triton
+    }
+    assert max(s.answered_ms for s in without_triton) <= DEADLINE_MS
+    without_redis = server.window(redis_down + 0.5, redis_up)
+    assert len(without_redis) > 60
+    assert {s.path for s in without_redis} == {"default"}
+    assert all(s.copy_text for s in without_redis)
+    assert max(s.answered_ms for s in without_redis) <= DEADLINE_MS
+    fallbacks = [s for s in without_triton if s.arm == "generator"]
+    assert all(s.reason.startswith("generator:") for s in fallbacks), fallbacks[0].reason
+    assert all(s.reason.startswith("redis:") for s in without_redis), without_redis[0].reason
+    reasons = Counter(s.reason.split(":")[1].strip() for s in fallbacks)
+    assert "breaker open" in reasons  # a dead Triton costs no deadline per request
+    metrics = worker.get("/metrics")[1]
+    assert 'adcraft_requests_total{arm="generator",path="thompson"}' in metrics
+    assert worker.stop() == 0

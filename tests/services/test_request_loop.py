@@ -1,0 +1,65 @@
+"""The closed loop on the real broker, Redis and Triton: the simulated users click
+recommendations by a known truth, the clicks flow through the reward worker into the
+posteriors the request worker reads, and the share of answers that use the truly best
+combination rises."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from services.simulator.ad_server import AdServer
+from services.simulator.listings import listings
+from services.simulator.streams import SHORT_WINDOWS
+from services.simulator.world import SyntheticWorld
+from shared import codec, kafka, topics
+from shared.settings import Settings
+from shared.stack import Stack
+from tests.conftest import ROOT
+
+WORLD = SyntheticWorld.create(ads=2, copy_styles=3)
+SECONDS, EARLY, LATE = 60, 5, 15
+
+
+@pytest.fixture
+def stack(tmp_path) -> Iterator[Stack]:
+    with Stack(
+        run_dir=tmp_path / "stack",
+        model_repo=ROOT / "model_repo",
+        services=("broker", "redis", "triton"),
+        models=["combination_generator"],
+    ) as running:
+        yield running
+
+
+def test_the_best_combination_is_served_more_as_clicks_arrive(stack, worker_process, until):
+    base = stack.settings()
+    settings = Settings(
+        kafka=base.kafka, redis=base.redis, triton=base.triton, rewards=SHORT_WINDOWS
+    )
+    kafka.ensure_topics(settings.kafka, topics.ALL, compacted=topics.COMPACTED)
+    producer = kafka.producer(settings.kafka)
+    for listing in listings(WORLD, int(time.time() * 1000)):
+        producer.produce(listing.topic, key=listing.key(), value=codec.encode(listing))
+    assert producer.flush(10) == 0
+    rewards = worker_process(settings, None).start()  # its catalogue: the topic's listings
+    requests = worker_process(settings, None, "requests").start()
+    for worker in (rewards, requests):
+        until(lambda w=worker: w.get("/readyz")[0] == 200, 90, f"{worker.verb} worker ready")
+    server = AdServer(settings, WORLD, rate=60, deadline_ms=300).start()
+    started = time.time()
+    time.sleep(SECONDS)
+    tally = server.stop(drain_s=10)
+
+    def best_share(start_s: float, end_s: float) -> float:
+        window = tally.window(start_s, end_s)
+        return sum(s.best for s in window) / len(window)
+
+    early = best_share(started, started + EARLY)
+    late = best_share(started + SECONDS - LATE, started + SECONDS)
+    print(f"best-combination share: first {EARLY}s {early:.3f}, last {LATE}s {late:.3f}")
+    assert set(tally.served) == set(tally.sent)
+    assert late > 2 * early and late > early + 0.15, (early, late)
+    assert rewards.stop() == 0 and requests.stop() == 0

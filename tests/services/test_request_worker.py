@@ -1,0 +1,226 @@
+"""The request worker as a process against the real broker, Redis and Triton (the
+combination generator and the copy generator): every request gets exactly one outcome, a
+catalogue update is served without a restart, and the copy cache fills off the request path.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections import Counter, deque
+from collections.abc import Iterator
+
+import orjson
+import pytest
+from confluent_kafka import OFFSET_BEGINNING, TopicPartition
+
+from services.copywriter.postprocess import CopyRules, variants
+from services.copywriter.screen import CopyScreen
+from services.request_worker import copy_choice
+from services.simulator.listings import listings
+from services.simulator.world import SEGMENTS, SyntheticWorld
+from shared import codec, kafka, keys, score_store, topics
+from shared.events import AdListed, CreativeRequested, Event, RecommendationPublished
+from shared.settings import CopySettings, Settings
+from shared.stack import Stack
+from tests.conftest import ROOT
+from tests.services.conftest import WorkerProcess, wait_until
+
+WORLD = SyntheticWorld.create(ads=2, copy_styles=3)
+SCREEN = CopyScreen.from_settings(CopySettings())
+RULES = CopyRules.from_settings(CopySettings())
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory) -> Iterator[Stack]:
+    with Stack(
+        run_dir=tmp_path_factory.mktemp("requests"),
+        model_repo=ROOT / "model_repo",
+        services=("broker", "redis", "triton"),
+        models=["combination_generator", "copy_generator"],
+        model_env=CopySettings().environment(),
+    ) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def settings(stack) -> Settings:
+    base = stack.settings()
+    kafka.ensure_topics(base.kafka, topics.ALL, compacted=topics.COMPACTED)
+    return base
+
+
+@pytest.fixture(scope="module")
+def worker(settings, tmp_path_factory) -> Iterator[WorkerProcess]:
+    _publish(settings, listings(WORLD, int(time.time() * 1000)))
+    process = WorkerProcess(
+        settings,
+        None,
+        tmp_path_factory.mktemp("request-worker"),
+        "requests",
+        ADCRAFT_REQUESTS__COPY_VARIANTS="8",
+        ADCRAFT_REQUESTS__REFILL_RETRY_S="1",
+    ).start()
+    wait_until(lambda: process.get("/readyz")[0] == 200, 90, "the request worker to be ready")
+    yield process
+    assert process.stop() == 0
+
+
+def _publish(settings: Settings, events: list[Event], rate: float | None = None) -> None:
+    """Produce ``events``, paced at ``rate`` per second (as an ad server sends, requests
+    stamped when sent) if given."""
+    producer = kafka.producer(settings.kafka)
+    for event in events:
+        if rate and isinstance(event, CreativeRequested):
+            event = event.model_copy(update={"ts_ms": int(time.time() * 1000)})
+        producer.produce(event.topic, key=event.key(), value=codec.encode(event))
+        if rate:
+            producer.flush(1)
+            time.sleep(1 / rate)
+    assert producer.flush(10) == 0
+
+
+def _request(
+    ad: str, segment: str = "young", deadline_ms: int = 1_000, **changes
+) -> CreativeRequested:
+    rid = f"r-{uuid.uuid4().hex[:12]}"
+    fields = {
+        "event_id": rid,
+        "ts_ms": int(time.time() * 1000),
+        "ad_id": ad,
+        "request_id": rid,
+        "user_id": f"u-{rid}",
+        "product_id": f"p-{ad}",
+        "placement": "feed",
+        "segment": segment,
+        "deadline_ms": deadline_ms,
+    }
+    return CreativeRequested.model_validate(fields | changes)
+
+
+class Reader:
+    """Reads a topic from its start; remembers everything read."""
+
+    def __init__(self, settings: Settings, topic: str) -> None:
+        self.consumer = kafka.consumer(settings.kafka, f"reader-{uuid.uuid4().hex}")
+        partitions = self.consumer.list_topics(topic, timeout=10).topics[topic].partitions
+        self.consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions])
+        self.messages: list = []
+
+    def until(self, done, timeout_s: float = 60) -> list:
+        deadline = time.monotonic() + timeout_s
+        while not done(self.messages):
+            assert time.monotonic() < deadline, f"only {len(self.messages)} messages"
+            self.read()
+        return self.messages
+
+    def read(self) -> None:
+        self.messages += [m for m in self.consumer.consume(500, 0.2) if m.error() is None]
+
+    def close(self) -> None:
+        self.consumer.close()
+
+
+def _recommendations(messages) -> dict[str, list[RecommendationPublished]]:
+    found: dict[str, list[RecommendationPublished]] = {}
+    for message in messages:
+        rec = codec.decode(message.value(), RecommendationPublished)
+        found.setdefault(rec.request_id, []).append(rec)
+    return found
+
+
+def _passes_post_processing(listing: AdListed, rec: RecommendationPublished) -> bool:
+    text = rec.copy_text["copy"]
+    brief = copy_choice.brief(listing, rec.segment, rec.elements["copy"])
+    kept, _ = variants(brief, [text], RULES, deque(), set(), SCREEN)
+    return [v.text for v in kept] == [text]
+
+
+def test_every_request_gets_one_outcome(settings, worker):
+    recommendations = Reader(settings, topics.RECOMMENDATIONS)
+    dead = Reader(settings, topics.DEAD_LETTER)
+    valid = [_request(ad, s) for ad in WORLD.catalog.ads for s in SEGMENTS for _ in range(8)]
+    late = _request("ad0", ts_ms=int(time.time() * 1000) - 10_000, deadline_ms=100)
+    _publish(settings, valid, rate=50)
+    _publish(settings, [late])
+    producer = kafka.producer(settings.kafka)
+    for value in (b"{not json", orjson.dumps({"ad_id": "ad0"})):
+        producer.produce(topics.CREATIVE_REQUESTS, key=b"ad0", value=value)
+    unknown = _request("ad-unknown")
+    producer.produce(unknown.topic, key=unknown.key(), value=codec.encode(unknown))
+    assert producer.flush(10) == 0
+
+    wanted = {r.request_id for r in [*valid, late]}
+    found = _recommendations(
+        recommendations.until(lambda m: wanted <= set(_recommendations(m)), timeout_s=90)
+    )
+    letters = dead.until(lambda m: len(m) >= 3)
+    kinds = Counter(dict(m.headers())["adcraft.kind"].decode() for m in letters)
+    assert kinds == {"decode": 2, "unknown_ad": 1}
+    assert all(len(found[r]) == 1 for r in wanted), Counter(len(found[r]) for r in wanted)
+    by_ad = {listing.ad_id: listing for listing in listings(WORLD, 0)}
+    for request in valid:
+        (rec,) = found[request.request_id]
+        assert 0 < rec.propensity <= 1 and rec.arm in ("generator", "thompson")
+        assert rec.elements.keys() == by_ad[request.ad_id].slots.keys()
+        assert all(e in by_ad[request.ad_id].slots[s] for s, e in rec.elements.items())
+        assert _passes_post_processing(by_ad[request.ad_id], rec), rec.copy_text
+        assert rec.copy_variant["copy"].startswith("v-")
+        if rec.path != "default":
+            assert rec.contributions.keys() == rec.elements.keys()
+    paths = Counter(found[r.request_id][0].path for r in valid)
+    reasons = Counter(found[r.request_id][0].reason for r in valid)
+    assert paths["model"] > 0.9 * len(valid), reasons
+    (answer,) = found[late.request_id]
+    assert answer.path == "default" and "deadline" in answer.reason
+    assert answer.elements == by_ad["ad0"].default_creative() and answer.propensity == 1.0
+    metrics = worker.get("/metrics")[1]
+    assert 'adcraft_deadline_misses_total{when="arrival"} 1.0' in metrics
+    recommendations.close()
+    dead.close()
+
+
+def test_a_catalogue_update_is_served_without_a_restart(settings, worker):
+    now = int(time.time() * 1000)
+    ad0 = next(x for x in listings(WORLD, now) if x.ad_id == "ad0")
+    slots = dict(ad0.slots) | {"title": [*ad0.slots["title"], "t9"]}
+    updated = ad0.model_copy(update={"slots": slots, "event_id": "listing-ad0-2"})
+    new = ad0.model_copy(
+        update={"ad_id": "ad-new", "event_id": "listing-new", "product": "skirt", "slots": slots}
+    )
+    _publish(settings, [updated, new])
+    time.sleep(1.0)  # the feed polls every 0.2 s
+    recommendations = Reader(settings, topics.RECOMMENDATIONS)
+    requests = [_request("ad-new") for _ in range(5)] + [_request("ad0") for _ in range(60)]
+    _publish(settings, requests, rate=50)
+    wanted = {r.request_id for r in requests}
+    found = _recommendations(
+        recommendations.until(lambda m: wanted <= set(_recommendations(m)), timeout_s=60)
+    )
+    assert all("skirt" in found[r.request_id][0].copy_text["copy"] for r in requests[:5])
+    titles = Counter(found[r.request_id][0].elements["title"] for r in requests[5:])
+    assert titles["t9"] > 0, titles  # the new element, at the prior, gets its chance
+    recommendations.close()
+
+
+def test_the_copy_cache_fills_off_the_request_path(settings, worker):
+    recommendations = Reader(settings, topics.RECOMMENDATIONS)
+    redis = score_store.client(settings.redis)
+    cached: list[RecommendationPublished] = []
+
+    def served_from_cache() -> bool:
+        _publish(settings, [_request("ad1", "adult") for _ in range(4)])
+        time.sleep(0.5)
+        recommendations.read()
+        recs = [r for rs in _recommendations(recommendations.messages).values() for r in rs]
+        cached[:] = [r for r in recs if r.copy_source == "cache" and r.ad_id == "ad1"]
+        return bool(cached)
+
+    wait_until(served_from_cache, 240, "copy served from the cache", every_s=0.5)
+    listing = next(x for x in listings(WORLD, 0) if x.ad_id == "ad1")
+    for rec in cached:
+        assert _passes_post_processing(listing, rec), rec.copy_text
+        raw = redis.get(keys.copy_variants("ad1", rec.segment, rec.elements["copy"]))
+        assert [rec.copy_variant["copy"], rec.copy_text["copy"]] in orjson.loads(raw)
+    assert 'adcraft_copy_refills_total{outcome="written"}' in worker.get("/metrics")[1]
+    recommendations.close()
