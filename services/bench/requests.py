@@ -98,6 +98,7 @@ def one_load(settings: Settings, world: SyntheticWorld, rate: float, seconds: fl
     probe.join(10)
     window = [s for s in tally.served.values() if started + 1 <= s.received_s < ended]
     e2e = [s.latency_ms for s in window]
+    out = [s.latency_ms - s.answered_ms for s in window]  # recommendation: worker → ad server
     broker = [ms for received, ms in probe.seen if started + 1 <= received < ended]
     return {
         "offered_rps": rate,
@@ -107,6 +108,8 @@ def one_load(settings: Settings, world: SyntheticWorld, rate: float, seconds: fl
         "e2e_p50_ms": round(float(np.percentile(e2e, 50)), 2),
         "e2e_p99_ms": round(float(np.percentile(e2e, 99)), 2),
         "broker_p99_ms": round(float(np.percentile(broker, 99)), 2),
+        "answered_p99_ms": round(float(np.percentile([s.answered_ms for s in window], 99)), 2),
+        "recommendation_delivery_p99_ms": round(float(np.percentile(out, 99)), 2),
         "model_share": round(sum(s.path == "model" for s in window) / len(window), 3),
     }
 

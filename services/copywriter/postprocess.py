@@ -124,9 +124,12 @@ def finish(raw: str, cta_style: str, placement: str, rules: CopyRules, key: str)
     >>> finish("A soft, light dress for warm summer days. Shop your new dress in your size.",
     ...        "direct", "headline", CopyRules(limits={"headline": 60}), key="k")
     'A soft, light dress for warm summer days. Shop yours today.'
+    >>> finish("Go flowy. choose this dress now.", "direct", "description", CopyRules(), key="k")
+    'Go flowy. Choose this dress now.'
     """
     limit = rules.limits[placement]
     body, action = one_cta(finished_sentences(first_line(raw)))
+    body, action = _capitalised(body), action and _capitalised(action)
     if not body:
         return action or ""
     if action is None or len(action) >= limit:
@@ -139,6 +142,11 @@ def finish(raw: str, cta_style: str, placement: str, rules: CopyRules, key: str)
     if body[-1] not in ".!?":
         body += "."
     return f"{body} {action}"
+
+
+def _capitalised(sentence: str) -> str:
+    """``sentence`` starting with a capital ("choose this dress now." was served)."""
+    return sentence[:1].upper() + sentence[1:]
 
 
 @dataclass(frozen=True)

@@ -54,7 +54,7 @@ class RequestWorker:
         store = RequestStore(self.redis, settings.requests.copy_cache_ttl_s)
         self.responder = Responder(settings, self.listings, store, gateway, self.metrics)
         self.refiller = Refiller(settings, self.listings, store, gateway, self.metrics)
-        self.producer = AsyncProducer(kafka.producer(settings.kafka, **{"linger.ms": 1}))
+        self.producer = AsyncProducer(kafka.producer(settings.kafka, **{"linger.ms": 2}))
         self.dead_letters = DeadLetters(self.producer.producer, topics.dead_letter)
         self.highwater: dict[int, int] = {}
         self.position: dict[int, int] = {}

@@ -112,7 +112,7 @@ class AdServer:
             return self.tally.window(start_s, end_s)
 
     def _request(self) -> None:
-        producer = kafka.producer(self.settings.kafka, **{"linger.ms": 1})
+        producer = kafka.producer(self.settings.kafka, **{"linger.ms": 5})
         ads = list(self.world.catalog.ads)
         started, sent = time.monotonic(), 0
         while not self._stop.is_set():
