@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
+from collections.abc import Callable
 
 from confluent_kafka import OFFSET_BEGINNING, KafkaError, TopicPartition
 
@@ -52,10 +53,15 @@ class CatalogFeed(threading.Thread):
     set once every partition has been read to the end it had when first fetched."""
 
     def __init__(
-        self, settings: KafkaSettings, topic: str, dead_letter_topic: str, listings: Listings
+        self,
+        settings: KafkaSettings,
+        topic: str,
+        dead_letter_topic: str,
+        listings: Listings,
+        rejected: Callable[[str], None] = lambda kind: None,
     ) -> None:
         super().__init__(name="catalog-feed", daemon=True)
-        self.topic, self.listings = topic, listings
+        self.topic, self.listings, self._rejected = topic, listings, rejected
         self._producer = kafka.producer(settings)
         self._dead_letters = DeadLetters(self._producer, dead_letter_topic)
         self._consumer = kafka.consumer(
@@ -99,14 +105,17 @@ class CatalogFeed(threading.Thread):
         try:
             listing = codec.decode(source.value, AdListed)
         except codec.DecodeError as exc:
-            self.rejected += 1
-            self._dead_letters.publish(source, exc.reason, "catalog")
+            self._reject(source, exc.reason)
             return
         if source.key is not None and source.key != listing.key():
-            self.rejected += 1
-            self._dead_letters.publish(source, "key is not the listing's ad_id", "catalog")
+            self._reject(source, "key is not the listing's ad_id")
             return
         self.listings.put(listing)
+
+    def _reject(self, source: Source, reason: str) -> None:
+        self.rejected += 1
+        self._dead_letters.publish(source, reason, "catalog")
+        self._rejected("catalog")
 
     def close(self, timeout_s: float = 5.0) -> None:
         """Stop following."""

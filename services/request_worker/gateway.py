@@ -43,6 +43,8 @@ class Gateway:
         started = time.perf_counter()
         try:
             proposed = await self.combos.propose([ad], k=1, seed=seed, timeout_s=timeout_s)
+        except ValueError as exc:  # this ad does not fit the served shape: not the model's fault
+            return None, f"generator: {exc}"
         except Exception as exc:  # unreachable, too slow, or a model error: fall back
             breaker.failed()
             return None, f"generator: {type(exc).__name__}: {str(exc)[:200]}"

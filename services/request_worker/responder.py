@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import math
+import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -49,6 +50,7 @@ class Answer:
     reason: str = ""
     refills: list[Refill] = field(default_factory=list)
     request: CreativeRequested | None = None
+    arrived_late: bool = False
 
 
 @dataclass(frozen=True)
@@ -92,10 +94,13 @@ class Responder:
         if listing is None:
             return Answer(kind="unknown_ad", reason=f"unknown ad {request.ad_id!r}")
         arm = arm_of(request.user_id, self.config.arms, self.config.salt)
-        deadline_ms = request.ts_ms + request.deadline_ms - self.config.deadline_margin_ms
+        # A clock ahead of ours must not stretch the deadline past what the sender asked.
+        sent_ms = min(request.ts_ms, self._now_ms())
+        deadline_ms = sent_ms + request.deadline_ms - self.config.deadline_margin_ms
         if self._now_ms() >= deadline_ms:
             self.metrics.deadline_misses.labels("arrival").inc()
-            return self._default(request, listing, arm, "past deadline on arrival")
+            late = self._default(request, listing, arm, "past deadline on arrival")
+            return replace(late, arrived_late=True)
         snapshot = await self._read(request, listing, deadline_ms)
         if isinstance(snapshot, str):
             return self._default(request, listing, arm, snapshot)
@@ -103,7 +108,8 @@ class Responder:
         ad = candidates(listing, snapshot.posterior, request.segment, self.prior_sd)
         choice, path, reason, versions = None, MODEL, "", {"reward": ad.model_version}
         if arm == "generator":
-            choice, said = await self.gateway.propose(ad, seed, self._left_s(deadline_ms))
+            budget = min(self._left_s(deadline_ms), self.settings.triton.timeout_s)
+            choice, said = await self.gateway.propose(ad, seed, budget)
             if choice is None:
                 path, reason = THOMPSON, said
             else:
@@ -161,7 +167,10 @@ class Responder:
         brief = copy_choice.brief(listing, request.segment, style)
         left_ms = deadline_ms - self._now_ms()
         if self.config.copy_mode == "fresh" and left_ms >= self.config.fresh_min_ms:
-            written = await self.gateway.write([brief], 1, [seed], left_ms / 1000)
+            # Several variants, the first that post-processing kept served: one can be dropped.
+            written = await self.gateway.write(
+                [brief], self.config.copy_variants, [seed], left_ms / 1000
+            )
             if not isinstance(written, str) and written[0]:
                 text = written[0][0]
                 return _Copy(text, copy_choice.variant_id(text), "fresh"), refills
@@ -176,7 +185,9 @@ class Responder:
             if len(self._templates) >= TEMPLATES_KEPT:
                 self._templates.clear()
             text = copy_choice.template(brief, self.rules, self.screen)
-            self._templates[brief] = _Copy(text, copy_choice.variant_id(text), "template")
+            # No template survives the screen (an offensive product name): no copy at all.
+            made = _Copy(text, copy_choice.variant_id(text), "template") if text else _Copy()
+            self._templates[brief] = made
         return self._templates[brief]
 
     def _default(
@@ -204,7 +215,6 @@ class Responder:
         explanation: dict[str, float],
         versions: dict[str, str],
     ) -> RecommendationPublished:
-        self.metrics.answers.labels(path, arm).inc()
         copied = {COPY_SLOT: copy.text} if copy.text else {}
         return RecommendationPublished(
             event_id=request.request_id,
@@ -217,7 +227,9 @@ class Responder:
             copy_text=copied,
             copy_variant={COPY_SLOT: copy.variant} if copy.text else {},
             copy_source=copy.source,
-            propensity=min(max(choice.propensity, 1e-12), 1.0),
+            # Exact, however small; only a product that underflowed to 0 is raised to the
+            # smallest normal float (the contract needs > 0).
+            propensity=min(max(choice.propensity, sys.float_info.min), 1.0),
             arm=arm,
             path=path,
             reason=reason[:256],

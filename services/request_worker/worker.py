@@ -41,8 +41,14 @@ class RequestWorker:
     ) -> None:
         self.settings, self.topics = settings, topics
         self.listings = Listings()
-        self.feed = CatalogFeed(settings.kafka, topics.catalog, topics.dead_letter, self.listings)
         self.metrics = RequestMetrics(registry, self.lag)
+        self.feed = CatalogFeed(
+            settings.kafka,
+            topics.catalog,
+            topics.dead_letter,
+            self.listings,
+            lambda kind: self.metrics.dead_letters.labels(kind).inc(),
+        )
         self.triton = TritonClient(settings.triton)
         gateway = Gateway(
             CombinationClient(self.triton, settings.triton),
@@ -111,6 +117,7 @@ class RequestWorker:
             await self.producer.send(
                 self.topics.recommendations, recommendation.key(), codec.encode(recommendation)
             )
+            self.metrics.answers.labels(recommendation.path, recommendation.arm).inc()
             self._timed(answer)
         self.position[source.partition] = max(
             self.position.get(source.partition, -1), source.offset
@@ -118,7 +125,9 @@ class RequestWorker:
         return answer.refills
 
     def _timed(self, answer: Answer) -> None:
-        if answer.request is None:
+        """Latency and late answers of requests that arrived in time (the others are
+        counted on arrival; their timestamps may be anything the contract allows)."""
+        if answer.request is None or answer.arrived_late:
             return
         now_ms = time.time() * 1000
         self.metrics.end_to_end.observe(max(now_ms - answer.request.ts_ms, 0) / 1000)

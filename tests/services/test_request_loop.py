@@ -20,7 +20,7 @@ from shared.stack import Stack
 from tests.conftest import ROOT
 
 WORLD = SyntheticWorld.create(ads=2, copy_styles=3)
-SECONDS, EARLY, LATE = 60, 5, 15
+SECONDS, EARLY, LATE = 45, 5, 10
 
 
 @pytest.fixture

@@ -224,3 +224,38 @@ def test_the_copy_cache_fills_off_the_request_path(settings, worker):
         assert [rec.copy_variant["copy"], rec.copy_text["copy"]] in orjson.loads(raw)
     assert 'adcraft_copy_refills_total{outcome="written"}' in worker.get("/metrics")[1]
     recommendations.close()
+
+
+def test_copy_mode_fresh_writes_copy_inside_the_deadline(settings, tmp_path):
+    """A second worker (its own group, so both answer) in ``copy_mode=fresh``: with room in
+    the deadline, its copy is written for the request by ``copy_generator``."""
+    fresh = WorkerProcess(
+        settings,
+        None,
+        tmp_path,
+        "requests",
+        ADCRAFT_REQUESTS__COPY_MODE="fresh",
+        ADCRAFT_REQUESTS__GROUP_ID="adcraft-requests-fresh",
+    ).start()
+    try:
+        wait_until(lambda: fresh.get("/readyz")[0] == 200, 90, "the fresh worker to be ready")
+        recommendations = Reader(settings, topics.RECOMMENDATIONS)
+        requests = [_request("ad0", "senior", deadline_ms=60_000) for _ in range(8)]
+        _publish(settings, requests)
+        wanted = {r.request_id for r in requests}
+
+        def written() -> list[RecommendationPublished]:
+            recs = [r for rs in _recommendations(recommendations.messages).values() for r in rs]
+            return [r for r in recs if r.request_id in wanted and r.copy_source == "fresh"]
+
+        def both_answered(messages) -> bool:
+            found = _recommendations(messages)
+            return all(len(found.get(rid, [])) == 2 for rid in wanted)
+
+        recommendations.until(both_answered, timeout_s=180)
+        assert written(), "no copy was written for its request"
+        listing = next(x for x in listings(WORLD, 0) if x.ad_id == "ad0")
+        assert all(_passes_post_processing(listing, rec) for rec in written())
+        recommendations.close()
+    finally:
+        assert fresh.stop() == 0
