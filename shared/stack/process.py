@@ -16,6 +16,12 @@ class StackError(RuntimeError):
     """A service failed to start or to become ready in time."""
 
 
+# Kept until they exit: a dropped Popen of a running child joins subprocess's list of
+# orphans, which the next Popen made by any thread reaps, so a caller's waitpid on the PID
+# would find no child.
+_children: dict[int, subprocess.Popen[bytes]] = {}
+
+
 def free_port(host: str = "127.0.0.1") -> int:
     """A TCP port nothing listens on right now."""
     with socket.socket() as sock:
@@ -51,11 +57,17 @@ def spawn(argv: list[str], log_path: Path, env: dict[str, str] | None = None) ->
             env=minimal_env() if env is None else env,
             start_new_session=True,
         )
+    _children[proc.pid] = proc
     return proc.pid
 
 
 def alive(pid: int) -> bool:
     """Whether ``pid`` runs (reaping it first if it is our exited child)."""
+    if (child := _children.get(pid)) is not None:
+        if child.poll() is None:
+            return True
+        del _children[pid]
+        return False
     with contextlib.suppress(ChildProcessError):
         done, _ = os.waitpid(pid, os.WNOHANG)
         if done == pid:
