@@ -1,4 +1,4 @@
-"""``adcraft bench broker|rewards|copy|combos``: benchmarks that print figures."""
+"""``adcraft bench ...``: benchmarks that print figures."""
 
 from __future__ import annotations
 
@@ -92,3 +92,16 @@ def bench_requests(
     _print_figures({k: v for k, v in figures.items() if k != "loads"}, as_json=False)
     if as_json:
         typer.echo(orjson.dumps(figures).decode())
+
+
+@app.command("evaluate")
+def bench_evaluate(
+    rows: int = 1_000_000,
+    policy: str = "thompson",
+    run_dir: RunDir = RUN_DIR,
+    as_json: Json = False,
+) -> None:
+    """``adcraft evaluate`` on a ROWS-row sparse slate log: seconds and peak memory."""
+    from services.bench import evaluate
+
+    _print_figures(evaluate.run(rows, run_dir, policy), as_json)

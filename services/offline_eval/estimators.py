@@ -1,66 +1,152 @@
-"""Off-policy value estimators with bootstrap confidence intervals (pure numpy)."""
+"""Off-policy value estimators over per-unit arrays, each with an interval that holds when
+clicks are rare (see :mod:`.intervals`).
+
+A *unit* is one slot of one evaluated row when the log has per-slot rewards (the policy's
+value is then its expected reward summed over slots), else the row's whole combination.
+The doubly robust estimators split into the model's term, known once the row's context and
+action are, and the weighted clicks (see :mod:`.intervals`).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
+from services.offline_eval.intervals import weighted_clicks
+
+MIN_CLICKS = 20  # fewer clicks on matched units than this and the report warns
+
 
 @dataclass(frozen=True)
 class Estimate:
-    """A point estimate with a percentile bootstrap interval."""
+    """A point estimate and its 95% interval."""
 
     value: float
     low: float
     high: float
 
 
-def ips(reward: np.ndarray, weight: np.ndarray) -> float:
-    """Inverse propensity scoring: mean of w·r.
+@dataclass(frozen=True)
+class Units:
+    """Per evaluated row [N, U]: importance weight π/μ, reward, the model's prediction for
+    the logged action, and the model's expected reward under the policy."""
 
-    >>> ips(np.array([1.0, 0.0]), np.array([2.0, 0.0]))
+    weight: np.ndarray
+    reward: np.ndarray
+    predicted: np.ndarray
+    policy_value: np.ndarray
+
+    def column(self, unit: int) -> Units:
+        """The units of one slot."""
+        part = slice(unit, unit + 1)
+        return Units(*(a[:, part] for a in vars(self).values()))
+
+
+@dataclass(frozen=True)
+class Diagnostics:
+    """How much of the log the estimate rests on: units (rows × reward units), units the
+    policy could have chosen (weight > 0) and their clicks, effective sample size
+    (Σw)²/Σw², and the largest and mean weight (≈ 1 when propensities are right)."""
+
+    units: int
+    matched: int
+    matched_clicks: float
+    effective_sample_size: float
+    max_weight: float
+    mean_weight: float
+
+    @classmethod
+    def of(cls, units: Units) -> Diagnostics:
+        """The diagnostics of ``units``."""
+        w = units.weight
+        matched = w > 0
+        square = float(np.sum(w**2))
+        return cls(
+            w.size,
+            int(matched.sum()),
+            float(units.reward[matched].sum()),
+            float(w.sum() ** 2 / square) if square else 0.0,
+            float(w.max(initial=0.0)),
+            float(w.mean()) if w.size else 0.0,
+        )
+
+    def warnings(self) -> list[str]:
+        """What a reader must know before acting on the estimates."""
+        if self.matched == 0:
+            return ["no logged action is one the policy would take: nothing can be estimated"]
+        if self.matched_clicks < MIN_CLICKS:
+            return [
+                f"the estimate rests on {self.matched_clicks:g} clicks among {self.matched} "
+                "matched units: read the interval, not the point"
+            ]
+        return []
+
+
+def logging_policy(units: Units) -> Estimate:
+    """The logging policy's observed value: mean reward (summed over units)."""
+    n = len(units.reward)
+    return _clicks(np.full(units.reward.shape, 1 / n), units.reward)
+
+
+def ips(units: Units) -> Estimate:
+    """Inverse propensity scoring: mean of Σ w·r.
+
+    >>> ips(Units(*np.array([[[2.0], [0.0]], [[1.0], [0.0]], [[0.0]] * 2, [[0.0]] * 2]))).value
     1.0
     """
-    return float(np.mean(weight * reward))
+    return _clicks(units.weight / len(units.weight), units.reward)
 
 
-def snips(reward: np.ndarray, weight: np.ndarray) -> float:
-    """Self-normalised IPS: Σ w·r / Σ w (lower variance, slightly biased).
-
-    >>> snips(np.array([1.0, 0.0]), np.array([2.0, 2.0]))
-    0.5
-    """
-    total = np.sum(weight)
-    return float(np.sum(weight * reward) / total) if total > 0 else 0.0
+def snips(units: Units) -> Estimate:
+    """Self-normalised IPS, per unit Σ w·r / Σ w (lower variance, slightly biased)."""
+    return _clicks(_normalised(units.weight), units.reward)
 
 
-def doubly_robust(
-    reward: np.ndarray,
-    weight: np.ndarray,
-    predicted_logged: np.ndarray,
-    predicted_policy: np.ndarray,
-) -> float:
-    """Doubly robust: the model's value of the policy, corrected by weighted residuals.
-
-    ``predicted_logged`` is the model's reward for the logged action, ``predicted_policy``
-    its expected reward under the evaluated policy.
-
-    >>> doubly_robust(np.array([1.0]), np.array([0.0]), np.array([0.3]), np.array([0.4]))
-    0.4
-    """
-    return float(np.mean(predicted_policy + weight * (reward - predicted_logged)))
+def dr(units: Units) -> Estimate:
+    """Doubly robust: the model's value of the policy corrected by weighted residuals."""
+    return _doubly_robust(units, units.weight / len(units.weight))
 
 
-def bootstrap(
-    statistic, arrays: tuple[np.ndarray, ...], samples: int = 200, seed: int = 0
-) -> Estimate:
-    """``statistic(*arrays)`` and its 95% percentile interval over row resamples."""
-    rng = np.random.default_rng(seed)
-    n = len(arrays[0])
-    draws = [
-        statistic(*(a[idx] for a in arrays))
-        for idx in (rng.integers(0, n, n) for _ in range(samples))
-    ]
-    low, high = np.percentile(draws, [2.5, 97.5])
-    return Estimate(statistic(*arrays), float(low), float(high))
+def sndr(units: Units) -> Estimate:
+    """Self-normalised doubly robust: DR with the residuals' weights normalised."""
+    return _doubly_robust(units, _normalised(units.weight))
+
+
+ESTIMATORS: dict[str, Callable[[Units], Estimate]] = {
+    "logging_policy": logging_policy,
+    "ips": ips,
+    "snips": snips,
+    "dr": dr,
+    "sndr": sndr,
+}
+
+
+def _normalised(weight: np.ndarray) -> np.ndarray:
+    total = weight.sum(0)
+    return np.divide(weight, total, out=np.zeros_like(weight), where=total > 0)
+
+
+def _clicks(weight: np.ndarray, reward: np.ndarray) -> Estimate:
+    low, high = weighted_clicks(weight, reward)
+    return _feasible(float(np.sum(weight * reward)), low, high, reward.shape[1])
+
+
+def _feasible(value: float, low: float, high: float, units: int) -> Estimate:
+    """The estimate and interval within what rewards in [0, 1] per unit allow: a value
+    outside is known to be wrong, and clipping an interval keeps what it covers."""
+    return Estimate(*(min(max(x, 0.0), float(units)) for x in (value, low, high)))
+
+
+def _doubly_robust(units: Units, weight: np.ndarray) -> Estimate:
+    """The model's value plus ``weight``-ed residuals (weights summing to about 1 per
+    unit): the gamma interval of the weighted clicks with the variance of the per-row
+    terms, shifted by the model's term."""
+    n = len(weight)
+    model = (units.policy_value / n - weight * units.predicted).sum(1)
+    clicks = (weight * units.reward).sum(1)
+    variance = float(np.var(n * (model + clicks), ddof=1) / n) if n > 1 else 0.0
+    low, high = weighted_clicks(weight, units.reward, variance)
+    shift = float(model.sum())
+    return _feasible(shift + float(clicks.sum()), shift + low, shift + high, weight.shape[1])

@@ -6,22 +6,17 @@ importing numpy, pandas or torch.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Literal, Protocol
 
 if TYPE_CHECKING:
     import numpy as np
 
-    from services.offline_eval.logged import Logged
-
-MAX_COMBINATIONS = 4_096
-Combination = tuple[tuple[str, str], ...]  # (slot, element) pairs, sorted by slot
-PolicyName = Literal["greedy", "generator"]
+PolicyName = Literal["thompson", "greedy", "generator"]
 
 
 class TargetPolicy(Protocol):
-    """A policy evaluated off-line: its probability of logged combinations, and its
-    expected reward under any reward function of a combination."""
+    """A slate policy evaluated off-line, asked per context of the log (an index into
+    :attr:`Log.contexts <services.offline_eval.logged.Log.contexts>`)."""
 
     name: str
 
@@ -30,10 +25,14 @@ class TargetPolicy(Protocol):
         """What the report calls it."""
         ...
 
-    def probabilities(self, rows: Sequence[Logged]) -> np.ndarray:
-        """π(logged combination | ad, segment) of each row."""
+    def marginals(self, context: int) -> list[np.ndarray]:
+        """Per slot, the probability of each element code of that slot."""
         ...
 
-    def expected(self, ad: str, segment: str, reward: Callable[[Combination], float]) -> float:
-        """Σ π(a)·reward(a) over the combinations a of ``ad`` shown to ``segment``."""
+    def joint(self, context: int, chosen: np.ndarray) -> np.ndarray:
+        """The probability of each whole combination ``chosen`` [N, S] of element codes."""
+        ...
+
+    def sample(self, context: int, size: int, rng: np.random.Generator) -> np.ndarray:
+        """``size`` combinations [size, S] drawn from the policy."""
         ...

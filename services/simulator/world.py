@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Protocol
 
 import numpy as np
 from scipy.special import expit
@@ -16,19 +15,6 @@ from shared.copy_contract import CTA_STYLES, TONES
 from shared.segments import SEGMENTS
 
 SLOTS = {"title": 5, "image": 4, "highlight": 4}
-Combination = tuple[tuple[str, str], ...]
-
-
-class Policy(Protocol):
-    """What the oracle needs of an evaluated policy (see ``offline_eval.GreedyPolicy``)."""
-
-    def predictions(self, ad: str, segment: str) -> tuple[dict[Combination, float], Combination]:
-        """Predicted reward of every combination, and the one it prefers."""
-        ...
-
-    def value(self, rewards: Mapping[Combination, float], best: Combination) -> float:
-        """Its expected reward when each combination earns ``rewards``."""
-        ...
 
 
 @dataclass
@@ -108,15 +94,6 @@ class SyntheticWorld:
                 other = b if a == (slot, element) else a
                 effect += value / len(self.catalog.ads[ad][other[0]])
         return effect
-
-    def true_value(self, contexts: Iterable[tuple[str, str]], policy: Policy) -> float:
-        """The policy's real click rate over ``contexts`` (ad, segment)."""
-        values = []
-        for ad, segment in contexts:
-            predicted, best = policy.predictions(ad, segment)
-            truth = {combo: self.click_probability(ad, segment, dict(combo)) for combo in predicted}
-            values.append(policy.value(truth, best))
-        return float(np.mean(values))
 
     def ranking_agreement(
         self, scores: Callable[[str, str], Mapping[tuple[str, str], float]]

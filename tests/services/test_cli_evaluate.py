@@ -1,73 +1,134 @@
-"""``adcraft evaluate`` as a user calls it: a log or the synthetic world in, a table and JSON
-out; a log it cannot use is one line on stderr and exit 2."""
+"""``adcraft evaluate`` as a user calls it: a log, a policy file or a synthetic world in,
+a table and JSON out; a log it cannot use is one line on stderr and exit 2."""
 
 import orjson
+import pandas as pd
+import pytest
 from typer.testing import CliRunner
 
 from services.cli import app
+from services.offline_eval.estimators import ESTIMATORS
 from services.simulator.logged import logged_feedback
+from services.simulator.sparse import SparseWorld
 from services.simulator.world import SyntheticWorld
 
 
-def _log(tmp_path, **extra):
-    frame = logged_feedback(SyntheticWorld.create(ads=2, seed=3), 1_000, seed=5)
-    path = tmp_path / "log.csv"
-    frame.assign(**extra).to_csv(path, index=False)
+@pytest.fixture(scope="module")
+def slate_log(tmp_path_factory):
+    path = tmp_path_factory.mktemp("logs") / "slates.csv"
+    SparseWorld.create(seed=1).log(20_000, seed=1).to_csv(path, index=False)
     return path
 
 
-def test_a_log_prints_its_table_and_the_same_figures_as_json(tmp_path):
-    result = CliRunner().invoke(app, ["evaluate", str(_log(tmp_path)), "--samples", "20", "--json"])
+def _run(*args):
+    return CliRunner().invoke(app, ["evaluate", *map(str, args)])
+
+
+def test_a_slate_log_prints_its_table_and_the_same_figures_as_json(slate_log):
+    result = _run(slate_log, "--json")
     assert result.exit_code == 0, result.output
     *lines, last = result.stdout.strip().splitlines()
     figures = orjson.loads(last)
     assert lines[0] == (
-        "trained on 500 rows, evaluated on 500; target: 0.1-greedy over combinations"
+        "trained on 10000 rows, evaluated on 10000 (3 slots, per-slot rewards); "
+        "target: Thompson sampling on the shrunk posterior (1000 draws per context)"
     )
-    estimates = ["logging_policy", "ips", "snips", "dr"]
-    diagnostics = ["mean_policy_propensity", "effective_sample_size"]
-    assert list(figures) == ["policy", "rows_evaluated", *estimates, *diagnostics]
-    assert figures["policy"] == "greedy"
-    assert [line.split()[:2] for line in lines[1:5]] == [
-        [name, f"{figures[name]['value']:.5f}"] for name in estimates
-    ]
-    assert [line.split()[-1] for line in lines[5:]] == [
-        f"{figures['mean_policy_propensity']:.5f}",
-        f"{figures['effective_sample_size']:.1f}",
-    ]
+    assert figures["policy"] == "thompson" and figures["per_slot_rewards"] is True
+    rows = {line.split()[0]: line.split() for line in lines[2:7]}
+    for name in ESTIMATORS:
+        assert float(rows[name][1]) == pytest.approx(figures[name]["value"], abs=6e-6), name
+    assert set(figures["per_slot"]) == {"pos1", "pos2", "pos3"}
+    assert sum(figures["per_slot"][s]["ips"]["value"] for s in figures["per_slot"]) == (
+        pytest.approx(figures["ips"]["value"], abs=1e-5)
+    )
+    diagnostics = figures["diagnostics"]
+    assert diagnostics["units"] == 30_000 and 0 < diagnostics["matched"] <= 30_000
+    assert diagnostics["mean_weight"] == pytest.approx(1, abs=0.1)
+    assert f"{diagnostics['matched']} of 30000" in result.stdout
+    calibration = figures["calibration"]
+    assert sum(n for *_, n in calibration["reliability"]) == 30_000
+    assert f"{calibration['log_loss']:.5f}" in result.stdout
 
 
-def test_the_synthetic_world_adds_its_true_value(tmp_path):
-    result = CliRunner().invoke(app, ["evaluate", "--synthetic", "1000", "--samples", "20"])
+@pytest.mark.parametrize("policy", ["greedy", "generator"])
+def test_adcraft_policies_are_named_in_table_and_json(slate_log, policy):
+    result = _run(slate_log, "--policy", policy, "--json")
+    assert result.exit_code == 0, result.output
+    first, *_, last = result.stdout.strip().splitlines()
+    assert orjson.loads(last)["policy"] == policy
+    assert {"greedy": "0.1-greedy", "generator": "generator v"}[policy] in first
+
+
+def test_a_policy_file_is_evaluated(slate_log, tmp_path):
+    favourites = {"pos1": "item00", "pos2": "item01", "pos3": "item02"}
+    frame = pd.DataFrame(
+        [
+            (slot, item, 0.5 if item == favourite else 0.5 / 79)
+            for slot, favourite in favourites.items()
+            for item in (f"item{i:02d}" for i in range(80))
+        ],
+        columns=["slot", "element", "probability"],
+    )
+    frame.to_csv(tmp_path / "policy.csv", index=False)
+    result = _run(slate_log, "--policy-file", tmp_path / "policy.csv", "--json")
+    assert result.exit_code == 0, result.output
+    assert "target: the policy in policy.csv" in result.stdout
+    assert orjson.loads(result.stdout.splitlines()[-1])["diagnostics"]["max_weight"] == 40
+
+
+def test_the_synthetic_world_adds_its_true_value():
+    result = _run("--synthetic", "2000")
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines()[1].startswith("true value (synthetic)   0.")
 
 
-def test_the_generator_policy_is_named_in_table_and_json():
-    result = CliRunner().invoke(
-        app,
-        ["evaluate", "--synthetic", "1000", "--samples", "20", "--policy", "generator", "--json"],
-    )
+def test_synthetic_sparse_reports_coverage_per_estimator():
+    result = _run(
+        "--synthetic-sparse", "--seeds", "4", "--rows", "4000", "--ranking-seeds", "1",
+        "--ranking-rows", "20000", "--json",
+    )  # fmt: skip
     assert result.exit_code == 0, result.output
-    first, *_, last = result.stdout.strip().splitlines()
-    assert "target: generator v" in first
-    figures = orjson.loads(last)
-    assert figures["policy"] == "generator"
-    assert 0 < figures["mean_policy_propensity"] <= 1
+    figures = orjson.loads(result.stdout.splitlines()[-1])
+    assert set(figures["coverage"]) == set(ESTIMATORS)
+    assert all(0 <= share <= 1 for share in figures["coverage"].values())
+    assert figures["ranking"]["rows"] == 20_000
+    assert "coverage of 95% intervals over 4 sparse worlds of 4000 rows" in result.stdout
 
 
-def test_context_columns_are_one_line_on_stderr_and_exit_2(tmp_path):
-    path = _log(tmp_path, **{"ctx:device": "mobile"})
-    result = CliRunner().invoke(app, ["evaluate", str(path)])
+@pytest.mark.parametrize(
+    ("column", "value", "message"),
+    [
+        ("slot:pos2", "", "row 3, column slot:pos2: empty"),
+        ("propensity:pos1", "0", "row 3, column propensity:pos1: 0.0 is not in (0, 1]"),
+        ("propensity:pos3", "1.2", "row 3, column propensity:pos3: 1.2 is not in (0, 1]"),
+        ("reward:pos1", "yes", "row 3, column reward:pos1: 'yes' is not a number"),
+    ],
+)
+def test_a_malformed_log_is_one_line_on_stderr_and_exit_2(tmp_path, column, value, message):
+    frame = SparseWorld.create().log(10, seed=2).astype(str)
+    frame.loc[2, column] = value
+    frame.to_csv(tmp_path / "bad.csv", index=False)
+    result = _run(tmp_path / "bad.csv")
     assert result.exit_code == 2
     assert result.stdout == ""
-    assert result.stderr.splitlines() == [
-        "cannot evaluate: unsupported context columns ['ctx:device']: the reward model "
-        "personalises on ad_id and segment only; drop them or fold them into segment"
-    ]
+    assert result.stderr.splitlines() == [f"cannot evaluate: {message}"]
 
 
-def test_path_or_synthetic_is_a_usage_error():
-    result = CliRunner().invoke(app, ["evaluate"])
+def test_a_log_without_slots_or_a_missing_file_is_one_line(tmp_path):
+    frame = logged_feedback(SyntheticWorld.create(ads=1), 50).drop(columns="slot:title")
+    frame.drop(columns=[c for c in frame if c.startswith("slot:")]).to_csv(
+        tmp_path / "noslots.csv", index=False
+    )
+    for path, message in [
+        (tmp_path / "noslots.csv", "no slot:<name> columns"),
+        (tmp_path / "absent.csv", "no such file"),
+    ]:
+        result = _run(path)
+        assert result.exit_code == 2 and len(result.stderr.splitlines()) == 1
+        assert message in result.stderr
+
+
+def test_one_source_is_required():
+    result = _run()
     assert result.exit_code == 2
-    assert "give a PATH or --synthetic N" in result.output
+    assert "give a PATH, --synthetic N or --synthetic-sparse" in result.output

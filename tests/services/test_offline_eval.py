@@ -1,198 +1,256 @@
-"""Offline evaluation: the log format, the estimators, the generator's exact propensities,
-and honesty on synthetic truth."""
-
-import dataclasses
-import math
+"""Offline evaluation: the log format, the shrinkage model, the policies, and estimators
+whose intervals hold on sparse logs with known truth."""
 
 import numpy as np
 import pandas as pd
 import pytest
-import torch
 
-from services.combinations import export
-from services.offline_eval import logged
-from services.offline_eval.estimators import Estimate
-from services.offline_eval.evaluate import GreedyPolicy, Report, catalog_of, evaluate, train
-from services.offline_eval.generator_policy import GeneratorPolicy
-from services.offline_eval.summary import Summary
-from services.reward_updater.reward_model import ElementRewardModel
-from services.simulator.logged import logged_feedback
-from services.simulator.world import SLOTS, SyntheticWorld
+from services.offline_eval import logged, shrinkage
+from services.offline_eval.coverage import coverage, ranking
+from services.offline_eval.estimators import ESTIMATORS, Units, ips
+from services.offline_eval.evaluate import Options, evaluate
+from services.offline_eval.logged import LogError
+from services.offline_eval.policies import GreedyPolicy, ThompsonPolicy
+from services.offline_eval.summary import of_synthetic
+from services.simulator.sparse import SparseWorld
 
-WIDE = pd.DataFrame(
+SLATES = pd.DataFrame(
     {
-        "impression_id": ["a", "b"],
-        "ad_id": ["ad", "ad"],
-        "segment": ["young", "old"],
-        "slot:title": ["t1", "t2"],
-        "slot:image": ["i1", "i1"],
-        "reward": [1.0, 0.0],
-        "propensity": [0.25, 0.5],
+        "ctx:device": ["mobile", "desktop", "mobile"],
+        "slot:pos1": ["a", "b", "c"],
+        "slot:pos2": ["b", "c", "a"],
+        "reward:pos1": [1.0, 0.0, 0.0],
+        "reward:pos2": [0.0, 0.0, 1.0],
+        "propensity:pos1": [0.25, 0.25, 0.25],
+        "propensity:pos2": [0.5, 0.5, 0.5],
     }
 )
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 
-def test_wide_and_long_formats_agree(tmp_path):
-    long = WIDE.melt(
-        id_vars=["impression_id", "ad_id", "segment", "reward", "propensity"],
-        var_name="slot",
-        value_name="element",
-    )
-    long["slot"] = long["slot"].str.removeprefix("slot:")
-    WIDE.to_csv(tmp_path / "wide.csv", index=False)
-    long.to_parquet(tmp_path / "long.parquet")
-    from_csv = logged.rows(logged.read(tmp_path / "wide.csv"))
-    from_parquet = logged.rows(logged.read(tmp_path / "long.parquet"))
-    assert from_csv == from_parquet
-    assert from_csv[0] == logged.Logged(
-        "ad", "young", (("image", "i1"), ("title", "t1")), 1.0, 0.25
-    )
+def _long(wide: pd.DataFrame) -> pd.DataFrame:
+    slots = ["pos1", "pos2"]
+    return pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "impression_id": [f"i{i}" for i in range(len(wide))],
+                    "ctx:device": wide["ctx:device"],
+                    "slot": slot,
+                    "element": wide[f"slot:{slot}"],
+                    "reward": wide[f"reward:{slot}"],
+                    "propensity": wide[f"propensity:{slot}"],
+                }
+            )
+            for slot in slots
+        ]
+    ).sort_values("impression_id", kind="stable")
+
+
+def _same(a: logged.Log, b: logged.Log) -> None:
+    assert a.slots == b.slots and a.per_slot and b.per_slot
+    for s in range(len(a.slots)):
+        assert list(a.elements[s][a.chosen[:, s]]) == list(b.elements[s][b.chosen[:, s]])
+    np.testing.assert_array_equal(a.reward, b.reward)
+    np.testing.assert_array_equal(a.propensity, b.propensity)
+    assert list(a.contexts["ctx:device"][a.context]) == list(b.contexts["ctx:device"][b.context])
+
+
+def test_slates_read_alike_wide_and_long_from_csv_and_parquet(tmp_path):
+    SLATES.to_csv(tmp_path / "wide.csv", index=False)
+    _long(SLATES).to_parquet(tmp_path / "long.parquet")
+    wide, long = logged.read(tmp_path / "wide.csv"), logged.read(tmp_path / "long.parquet")
+    _same(wide, long)
+    assert wide.reward.tolist() == [[1.0, 0.0], [0.0, 0.0], [0.0, 1.0]]
+    assert list(wide.contexts.columns) == ["ad_id", "segment", "ctx:device"]
+    assert len(wide.contexts) == 2
+
+
+def test_whole_combination_rewards_have_one_unit_per_row():
+    frame = SLATES.drop(columns=[c for c in SLATES if c.startswith(("reward:", "propensity:"))])
+    log = logged.of_frame(frame.assign(reward=[1.0, 0.0, 1.0], propensity=0.125))
+    assert not log.per_slot and log.reward.shape == (3, 1)
+
+
+def test_a_numeric_context_with_many_values_becomes_quartiles():
+    frame = pd.concat([SLATES] * 20, ignore_index=True)
+    frame["ctx:affinity"] = np.linspace(0, 1, len(frame)).astype(str)
+    log = logged.of_frame(frame)
+    assert log.contexts["ctx:affinity"].nunique() == 4
 
 
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ({"propensity": [0.0, 0.5]}, "propensity must lie in"),
-        ({"reward": [3.0, 0.0]}, "reward must lie in"),
+        ({"slot:pos2": ["b", "", "a"]}, "row 2, column slot:pos2: empty"),
+        (
+            {"propensity:pos1": [0.25, 0.25, 0.0]},
+            "row 3, column propensity:pos1: 0.0 is not in (0, 1]",
+        ),
+        (
+            {"propensity:pos2": [1.5, 0.5, 0.5]},
+            "row 1, column propensity:pos2: 1.5 is not in (0, 1]",
+        ),
+        (
+            {"reward:pos1": ["1", "click", "0"]},
+            "row 2, column reward:pos1: 'click' is not a number",
+        ),
+        ({"reward:pos2": [0.0, 2.0, 0.0]}, "row 2, column reward:pos2: 2.0 is not in [0, 1]"),
+        ({"reward": [1.0, 0.0, 0.0]}, "give per-slot reward:<slot> columns or one reward column"),
     ],
 )
-def test_bad_values_are_named(change, message):
-    with pytest.raises(ValueError, match=message):
-        logged.rows(WIDE.assign(**change))
+def test_a_malformed_log_names_its_row_and_column(tmp_path, change, message):
+    path = tmp_path / "bad.csv"
+    SLATES.assign(**change).to_csv(path, index=False)
+    with pytest.raises(LogError) as caught:
+        logged.read(path)
+    assert str(caught.value).startswith(message)
 
 
-def test_missing_columns_are_named():
-    with pytest.raises(ValueError, match=r"\['propensity'\]"):
-        logged.rows(WIDE.drop(columns=["propensity"]))
+def test_a_long_log_missing_a_slot_or_repeating_one_names_the_row():
+    long = _long(SLATES).reset_index(drop=True)
+    with pytest.raises(LogError, match=r"^row 5, column slot: impression 'i2' has no row for"):
+        logged.of_frame(long.drop(index=[5]))
+    repeated = pd.concat([long, long.iloc[[0]]], ignore_index=True)
+    with pytest.raises(LogError, match=r"^row 7, column slot: a second row for slot 'pos1'"):
+        logged.of_frame(repeated)
 
 
-@pytest.mark.parametrize("widen", [False, True], ids=["wide", "long"])
-def test_context_columns_are_rejected_by_name(widen):
-    frame = WIDE.assign(**{"ctx:device": ["mobile", "desktop"], "ctx:hour": ["9", "21"]})
-    if widen:
-        frame = frame.melt(
-            id_vars=[c for c in frame.columns if not c.startswith("slot:")],
-            var_name="slot",
-            value_name="element",
-        ).assign(slot=lambda f: f["slot"].str.removeprefix("slot:"))
-    with pytest.raises(ValueError, match=r"\['ctx:device', 'ctx:hour'\].*ad_id and segment only"):
-        logged.rows(frame)
+@pytest.fixture(scope="module")
+def sparse():
+    world = SparseWorld.create(seed=3)
+    return world, logged.of_frame(world.log(40_000, seed=3))
 
 
-def test_summary_prints_and_reports_the_same_figures():
-    policy = GreedyPolicy(ElementRewardModel({}), 0.1)
-    report = Report(3, 2, {"ips": Estimate(0.123456, 0.1, 0.2)}, policy, 0.0125, 1.63)
-    synthetic = Summary(report, true_value=0.5)
-    assert synthetic.lines() == [
-        "trained on 3 rows, evaluated on 2; target: 0.1-greedy over combinations",
-        "true value (synthetic)   0.50000",
-        "ips                      0.12346  95% CI [0.10000, 0.20000]",
-        "mean policy propensity   0.01250",
-        "effective sample size    1.6",
-    ]
-    assert synthetic.figures() == {
-        "policy": "greedy",
-        "rows_evaluated": 2,
-        "true_policy_value": 0.5,
-        "ips": {"value": 0.12346, "low": 0.1, "high": 0.2},
-        "mean_policy_propensity": 0.0125,
-        "effective_sample_size": 1.6,
-    }
-    assert "true_policy_value" not in Summary(report).figures()
+def test_sparse_rates_are_shrunk_toward_the_slot_mean(sparse):
+    _, log = sparse
+    model = shrinkage.fit(log.rows(slice(0, 20_000)))
+    train = log.rows(slice(0, 20_000))
+    pooled = model.mean(0)[-1]
+    shown = np.bincount(train.chosen[:, 0], minlength=len(pooled))
+    clicks = np.bincount(train.chosen[:, 0], train.reward[:, 0], len(pooled))
+    raw = clicks / shown
+    slot_mean = (clicks.sum() + 0.5) / (shown.sum() + 1)  # the prior's mean
+    assert np.all(np.abs(pooled - slot_mean) <= np.abs(raw - slot_mean) + 1e-12)
+    assert pooled.std() < 0.8 * raw.std()  # the noise in 250 impressions is shrunk away
+    best = np.argmax(raw)
+    assert slot_mean < pooled[best] < raw[best]
+
+
+def test_the_shrunk_model_beats_a_constant_on_held_out_rows(sparse):
+    _, log = sparse
+    report = evaluate(log)
+    assert report.calibration.log_loss < report.calibration.constant_log_loss
+    assert sum(n for _, _, n in report.calibration.table) == report.rows_evaluated * 3
+
+
+def test_thompson_slates_never_repeat_an_item_and_follow_the_posterior(sparse):
+    _, log = sparse
+    model = shrinkage.fit(log.rows(slice(0, 20_000)))
+    policy = ThompsonPolicy(model, log, draws=2_000, seed=0)
+    drawn = policy.drawn(0)
+    names = np.column_stack([log.elements[s][drawn[:, s]] for s in range(3)])
+    assert all(len(set(slate)) == 3 for slate in names.tolist())
+    marginals = policy.marginals(0)
+    assert [m.sum() for m in marginals] == pytest.approx([1, 1, 1])
+    row = model.row[0]
+    top = np.argsort(model.mean(0)[row])
+    assert marginals[0][top[-5:]].sum() > 5 * marginals[0][top[:5]].sum()
+    joint = policy.joint(0, drawn[:50])
+    assert joint.min() >= 1 / 2_000
+    assert joint[0] == pytest.approx((drawn == drawn[0]).all(1).mean())
+
+
+def test_greedy_gives_the_best_slate_one_minus_epsilon_and_the_rest_uniform(sparse):
+    _, log = sparse
+    model = shrinkage.fit(log.rows(slice(0, 20_000)))
+    policy = GreedyPolicy(model, log, epsilon=0.2)
+    best = policy.best(0)
+    assert len(set(log.elements[0][best[:1]]) | set(log.elements[1][best[1:2]])) == 2
+    marginals = policy.marginals(0)
+    assert marginals[0][best[0]] == pytest.approx(0.8 + 0.2 / 80)
+    assert policy.joint(0, best[None, :])[0] == pytest.approx(0.8 + 0.2 / 80**3)
+
+
+def test_zero_clicks_give_the_exact_poisson_bound_not_zero_width():
+    weight = np.zeros((5_000, 1))
+    weight[:51] = 5_000 / 51  # 51 matched rows, none clicked
+    units = Units(weight, np.zeros((5_000, 1)), np.full((5_000, 1), 0.01), np.zeros((5_000, 1)))
+    estimate = ips(units)
+    assert estimate.value == 0 and estimate.low == 0
+    assert estimate.high == pytest.approx(3.689 / 51, rel=1e-3)
+
+
+def test_estimates_stay_within_what_rewards_in_0_1_allow():
+    weight = np.r_[np.full(10, 50.0), np.zeros(990)][:, None]
+    reward = np.zeros((1_000, 1))
+    overconfident = Units(weight, reward, np.full((1_000, 1), 0.9), np.full((1_000, 1), 0.05))
+    for name, estimator in ESTIMATORS.items():
+        estimate = estimator(overconfident)
+        assert 0 <= estimate.low <= estimate.value <= estimate.high <= 1, name
+    assert ESTIMATORS["dr"](overconfident).value == 0  # 0.05 − 0.5·0.9 < 0: clipped
+
+
+def test_a_file_policy_equal_to_logging_estimates_the_logging_value(sparse, tmp_path):
+    _, log = sparse
+    items = [f"item{i:02d}" for i in range(80)]
+    uniform = pd.DataFrame(
+        [(slot, item, 1 / 80) for slot in log.slots for item in items],
+        columns=["slot", "element", "probability"],
+    )
+    uniform.to_csv(tmp_path / "uniform.csv", index=False)
+    report = evaluate(log, Options(policy=tmp_path / "uniform.csv"))
+    logging_value = report.estimates["logging_policy"].value
+    assert report.diagnostics.max_weight == pytest.approx(1)
+    assert report.estimates["ips"].value == pytest.approx(logging_value)
+    assert report.estimates["snips"].value == pytest.approx(logging_value)
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda f: f.assign(probability=f.probability * 0.9), "sum to 0.9, not 1"),
+        (lambda f: f.replace({"element": {"item07": "item99"}}), "'item99' of slot 'pos1' never"),
+        (lambda f: f[f.slot != "pos3"], "no rows for {'slot': 'pos3'}"),
+        (lambda f: f.assign(**{"ctx:device": "mobile"}), "no rows for {'ctx:device': 'desktop'"),
+    ],
+)
+def test_a_policy_file_that_does_not_fit_the_log_says_why(sparse, tmp_path, edit, message):
+    _, log = sparse
+    frame = pd.DataFrame(
+        [(s, f"item{i:02d}", 1 / 80) for s in log.slots for i in range(80)],
+        columns=["slot", "element", "probability"],
+    )
+    edit(frame).to_csv(tmp_path / "policy.csv", index=False)
+    with pytest.raises(LogError, match=message.replace("{", r"\{").replace("(", r"\(")):
+        evaluate(log, Options(policy=tmp_path / "policy.csv"))
 
 
 @pytest.mark.slow
-def test_estimates_cover_the_true_value_of_the_learned_policy():
-    world = SyntheticWorld.create(ads=2, seed=4)
-    rows = logged.rows(logged_feedback(world, 30_000, seed=9))
-    report = evaluate(rows, samples=100)
-    truth = world.true_value(
-        ((r.ad_id, r.segment) for r in rows[report.rows_train :]), report.policy
-    )
-    for name in ("snips", "dr"):
-        estimate = report.estimates[name]
+@pytest.mark.parametrize("policy", ["thompson", "greedy"])
+def test_every_interval_covers_the_truth_in_sparse_worlds(policy):
+    found = coverage(200, 10_000, Options(policy=policy))
+    print(found)
+    assert set(found["coverage"]) == set(ESTIMATORS)
+    for name, share in found["coverage"].items():
+        assert share >= 0.9, name
+
+
+@pytest.mark.slow
+def test_the_posterior_policy_beats_uniform_logging_and_is_ranked_above_it():
+    found = ranking(20, 200_000)
+    print(found)
+    assert found["true_value_ratio_min"] >= 1.15
+    for name, share in found["ranked_above_logging"].items():
+        assert share >= 0.9, name
+
+
+@pytest.mark.parametrize("policy", ["thompson", "greedy", "generator"])
+def test_dense_synthetic_estimates_cover_the_true_value(policy):
+    summary = of_synthetic(20_000, Options(policy=policy))
+    truth = summary.true_value
+    for name in ("snips", "dr", "sndr"):
+        estimate = summary.report.estimates[name]
         assert estimate.low <= truth <= estimate.high, name
-    assert report.estimates["dr"].low > report.estimates["logging_policy"].high
-
-
-@pytest.fixture(scope="module")
-def synthetic_log():
-    world = SyntheticWorld.create(ads=2, seed=3)
-    return world, logged.rows(logged_feedback(world, 2_000, seed=5))
-
-
-@pytest.fixture(scope="module")
-def generator_policy(synthetic_log):
-    _, rows = synthetic_log
-    generator, version = export.load()
-    return GeneratorPolicy(train(rows[:1_000], catalog_of(rows)), generator, version)
-
-
-def test_the_generator_gives_every_combination_the_product_of_its_slot_probabilities(
-    synthetic_log, generator_policy
-):
-    _, rows = synthetic_log
-    probabilities = generator_policy.probabilities(rows)
-    assert probabilities.max() > 2 * probabilities.min()  # so a wrong mapping would show
-    for row, probability in list(zip(rows, probabilities, strict=True))[:20]:
-        batch, layout = generator_policy.request(row.ad_id, row.segment)
-        shown = dict(row.elements)
-        choice = torch.tensor([[ids.index(shown[slot]) for slot, ids in layout.slots]])
-        slot_probabilities = generator_policy.generator.log_prob(batch, choice).exp()
-        expected = math.prod(slot_probabilities[0].tolist())
-        distribution = generator_policy.distribution(row.ad_id, row.segment)
-        assert len(distribution) == math.prod(SLOTS.values())
-        assert sum(distribution.values()) == pytest.approx(1, abs=1e-5)
-        assert probability == pytest.approx(expected, rel=1e-5)
-        assert distribution[row.elements] == pytest.approx(expected, rel=1e-5)
-
-
-def test_slot_order_in_a_logged_row_does_not_change_its_probability(
-    synthetic_log, generator_policy
-):
-    _, rows = synthetic_log
-    row = rows[0]
-    reordered = [row.elements[::-1], row.elements[1:] + row.elements[:1]]
-    probabilities = generator_policy.probabilities(
-        [row, *(dataclasses.replace(row, elements=elements) for elements in reordered)]
-    )
-    assert probabilities == pytest.approx([probabilities[0]] * 3, rel=1e-5)
-
-
-def test_beyond_the_exact_limit_the_value_is_a_seeded_monte_carlo_mean(
-    synthetic_log, generator_policy
-):
-    world, rows = synthetic_log
-    ad, segment = rows[0].ad_id, rows[0].segment
-    exact = generator_policy.distribution(ad, segment)
-    sampled = GeneratorPolicy(
-        generator_policy.model, generator_policy.generator, 0, draws=256, exact_up_to=0
-    )
-    drawn = sampled.distribution(ad, segment)
-    assert set(drawn) <= set(exact) and sum(drawn.values()) == pytest.approx(1)
-    assert all(p * 256 == pytest.approx(round(p * 256)) for p in drawn.values())
-
-    def truth(combination):
-        return world.click_probability(ad, segment, dict(combination))
-
-    assert sampled.expected(ad, segment, truth) == pytest.approx(
-        generator_policy.expected(ad, segment, truth), abs=0.05
-    )
-
-
-def test_the_generator_is_evaluated_end_to_end(synthetic_log):
-    _, rows = synthetic_log
-    report = evaluate(rows, samples=50, policy="generator")
-    assert report.policy.name == "generator"
-    for name in ("ips", "snips", "dr"):
-        estimate = report.estimates[name]
-        assert np.isfinite([estimate.value, estimate.low, estimate.high]).all(), name
-        assert estimate.low <= estimate.value <= estimate.high, name
-    held_out = rows[report.rows_train :]
-    probability = report.policy.probabilities(held_out)
-    weight = probability / np.array([r.propensity for r in held_out])
-    assert report.mean_policy_propensity == pytest.approx(probability.mean())
-    assert report.effective_sample_size == pytest.approx(weight.sum() ** 2 / (weight**2).sum())
-    assert 1 < report.effective_sample_size < report.rows_evaluated
+    assert summary.report.estimates["dr"].low > summary.report.estimates["logging_policy"].high
