@@ -25,13 +25,16 @@ class SparseWorld:
     rates: np.ndarray
 
     @classmethod
-    def create(cls, items: int = 80, positions: int = 3, seed: int = 0) -> SparseWorld:
-        """Item rates log-uniform in 0.1–1 %, a device taste of about ±30 % per item."""
+    def create(
+        cls, items: int = 80, positions: int = 3, seed: int = 0, taste: float = 0.3
+    ) -> SparseWorld:
+        """Item rates log-uniform in 0.1–1 %, times a device taste per item (log-normal,
+        sd ``taste``: about ±30 %)."""
         rng = np.random.default_rng(seed)
         base = np.exp(rng.uniform(np.log(0.001), np.log(0.01), items))
-        taste = np.exp(rng.normal(0.0, 0.3, (len(DEVICES), items)))
+        tastes = np.exp(rng.normal(0.0, taste, (len(DEVICES), items)))
         position = 1 - POSITION_DECAY * np.arange(positions)
-        return cls((base * taste)[:, None, :] * position[None, :, None])
+        return cls((base * tastes)[:, None, :] * position[None, :, None])
 
     @property
     def slots(self) -> list[str]:

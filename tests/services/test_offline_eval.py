@@ -138,6 +138,21 @@ def test_sparse_rates_are_shrunk_toward_the_slot_mean(sparse):
     assert slot_mean < pooled[best] < raw[best]
 
 
+def test_a_context_with_enough_clicks_gets_rates_of_its_own():
+    world = SparseWorld.create(seed=4, taste=1.0)
+    log = logged.of_frame(world.log(40_000, seed=4))
+    devices = list(log.contexts["ctx:device"])
+    clicks = [log.reward[log.context == c].sum() for c in range(len(devices))]
+    model = shrinkage.fit(log, min_context_clicks=min(clicks))
+    assert model.row.tolist() == [0, 1]
+    own = [model.mean(0)[model.row[c]] for c in range(len(devices))]
+    truth = [world.rate(d, "pos1", log.elements[0]) for d in devices]
+    taste = np.log(truth[0] / truth[1])  # where the devices differ, so does the model
+    assert np.corrcoef(taste, np.log(own[0] / own[1]))[0, 1] > 0.4  # 0.51; shuffled: ~0
+    pooled = shrinkage.fit(log, min_context_clicks=max(clicks) + 1)
+    assert pooled.row.tolist() == [0, 0]
+
+
 def test_the_shrunk_model_beats_a_constant_on_held_out_rows(sparse):
     _, log = sparse
     report = evaluate(log)
