@@ -17,6 +17,7 @@ import numpy as np
 from services.offline_eval.intervals import weighted_clicks
 
 MIN_CLICKS = 20  # fewer clicks on matched units than this and the report warns
+WEIGHT_DRIFT = 0.2  # the mean weight further from 1 than this and the report warns
 
 
 @dataclass(frozen=True)
@@ -76,12 +77,19 @@ class Diagnostics:
         """What a reader must know before acting on the estimates."""
         if self.matched == 0:
             return ["no logged action is one the policy would take: nothing can be estimated"]
+        found = []
         if self.matched_clicks < MIN_CLICKS:
-            return [
+            found.append(
                 f"the estimate rests on {self.matched_clicks:g} clicks among {self.matched} "
                 "matched units: read the interval, not the point"
-            ]
-        return []
+            )
+        if abs(self.mean_weight - 1) > WEIGHT_DRIFT:
+            found.append(
+                f"the mean weight is {self.mean_weight:.3g}, not 1: the policy puts "
+                "probability on actions the log never shows, or the propensities are wrong; "
+                "IPS and DR are biased, and SNIPS rescales what was shown"
+            )
+        return found
 
 
 def logging_policy(units: Units) -> Estimate:
@@ -121,6 +129,19 @@ ESTIMATORS: dict[str, Callable[[Units], Estimate]] = {
     "dr": dr,
     "sndr": sndr,
 }
+
+
+def estimates(units: Units) -> dict[str, Estimate]:
+    """Every estimator's estimate; where no unit could have been the policy's choice,
+    the off-policy intervals are everything rewards allow: nothing was observed."""
+    found = {name: estimator(units) for name, estimator in ESTIMATORS.items()}
+    if units.weight.any():
+        return found
+    unknown = float(units.reward.shape[1])
+    return {
+        name: est if name == "logging_policy" else Estimate(est.value, 0.0, unknown)
+        for name, est in found.items()
+    }
 
 
 def _normalised(weight: np.ndarray) -> np.ndarray:

@@ -61,17 +61,14 @@ def evaluate(log: Log, options: Options = Options()) -> Report:
     diagnostics = Diagnostics.of(units)
     per_slot = {}
     if log.per_slot:
-        per_slot = {
-            slot: {name: f(units.column(u)) for name, f in estimators.ESTIMATORS.items()}
-            for u, slot in enumerate(log.slots)
-        }
+        per_slot = {slot: estimators.estimates(units.column(u)) for u, slot in enumerate(log.slots)}
     constant = float(np.broadcast_to(train.reward, train.chosen.shape).mean())
     fitted = calibration(model.predict(held), held.reward, constant)
     return Report(
         split,
         len(held),
         target,
-        {name: f(units) for name, f in estimators.ESTIMATORS.items()},
+        estimators.estimates(units),
         per_slot,
         diagnostics,
         diagnostics.warnings() + fitted.warnings(),

@@ -207,6 +207,32 @@ def test_estimates_stay_within_what_rewards_in_0_1_allow():
     assert ESTIMATORS["dr"](overconfident).value == 0  # 0.05 − 0.5·0.9 < 0: clipped
 
 
+@pytest.fixture(scope="module")
+def huge_slates():
+    """10 slots of 500 elements each, whole-combination rewards: 500¹⁰ combinations."""
+    rng = np.random.default_rng(0)
+    elements = [f"e{i}" for i in range(500)]
+    frame = {f"slot:s{s}": pd.Categorical.from_codes(rng.integers(0, 500, 20_000), elements)
+             for s in range(10)}  # fmt: skip
+    frame["reward"] = (rng.random(20_000) < 0.02).astype(float)
+    frame["propensity"] = 500.0**-10
+    return logged.of_frame(pd.DataFrame(frame))
+
+
+def test_a_policy_the_log_never_shows_gets_no_interval_but_the_feasible_one(huge_slates):
+    report = evaluate(huge_slates)
+    assert report.diagnostics.matched == 0
+    assert report.warnings[0].startswith("no logged action is one the policy would take")
+    for name in ("ips", "snips", "dr", "sndr"):
+        assert (report.estimates[name].low, report.estimates[name].high) == (0, 1), name
+
+
+def test_probability_on_actions_never_logged_is_a_warning(huge_slates):
+    report = evaluate(huge_slates, Options(policy="greedy", epsilon=0.1))
+    assert report.diagnostics.mean_weight == pytest.approx(0.1)
+    assert any(w.startswith("the mean weight is 0.1, not 1") for w in report.warnings)
+
+
 def test_a_file_policy_equal_to_logging_estimates_the_logging_value(sparse, tmp_path):
     _, log = sparse
     items = [f"item{i:02d}" for i in range(80)]
