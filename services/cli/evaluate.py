@@ -52,18 +52,20 @@ def evaluate(
             "(80 items, 3 positions, click rates 0.1-1 %): interval coverage and ranking.",
         ),
     ] = False,
-    seeds: Annotated[int, typer.Option(help="Sparse worlds for the coverage check.")] = 200,
-    rows: Annotated[int, typer.Option(help="Rows per sparse log for coverage.")] = 10_000,
-    ranking_seeds: Annotated[int, typer.Option(help="Sparse worlds for ranking.")] = 50,
-    ranking_rows: Annotated[int, typer.Option(help="Rows per sparse log for ranking.")] = 200_000,
+    seeds: Annotated[int, typer.Option(min=1, help="Sparse worlds for the coverage check.")] = 200,
+    rows: Annotated[int, typer.Option(min=10, help="Rows per sparse log for coverage.")] = 10_000,
+    ranking_seeds: Annotated[int, typer.Option(min=0, help="Sparse worlds for ranking.")] = 50,
+    ranking_rows: Annotated[
+        int, typer.Option(min=10, help="Rows per sparse log for ranking.")
+    ] = 200_000,
     train_fraction: float = 0.5,
     policy: Annotated[
-        PolicyName,
+        PolicyName | None,
         typer.Option(
             help="The target: Thompson sampling or epsilon-greedy on the reward model's "
-            "posterior, or the exported combination generator."
+            "posterior, or the exported combination generator (default thompson)."
         ),
-    ] = "thompson",
+    ] = None,
     policy_file: Annotated[
         Path | None,
         typer.Option(help="Evaluate this file's action distributions per context instead."),
@@ -74,7 +76,7 @@ def evaluate(
     ] = 1_000,
     seed: int = 0,
     min_context_clicks: Annotated[
-        float, typer.Option(help="Training clicks a context needs for estimates of its own.")
+        int, typer.Option(help="Training clicks a context needs for estimates of its own.")
     ] = 100,
     as_json: Json = False,
 ) -> None:
@@ -85,10 +87,11 @@ def evaluate(
 
     if sum((path is not None, synthetic > 0, synthetic_sparse)) != 1:
         raise typer.BadParameter("give a PATH, --synthetic N or --synthetic-sparse")
-    options = Options(
-        train_fraction, policy_file or policy, epsilon, draws, seed, min_context_clicks
-    )
+    if policy is not None and policy_file is not None:
+        raise typer.BadParameter("give --policy or --policy-file, not both")
+    target = policy_file or policy or "thompson"
     try:
+        options = Options(train_fraction, target, epsilon, draws, seed, min_context_clicks)
         if synthetic_sparse:
             lines, figures = summary.sparse_check(seeds, rows, ranking_seeds, ranking_rows, options)
         else:
@@ -97,8 +100,9 @@ def evaluate(
             else:
                 result = summary.of_synthetic(synthetic, options)
             lines, figures = result.lines(), result.figures()
-    except ValueError as exc:
-        typer.echo(f"cannot evaluate: {exc}", err=True)
+    except ValueError as exc:  # the log's or the options' fault, never a traceback
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        typer.echo(f"cannot evaluate: {first}", err=True)
         raise typer.Exit(2) from None
     for line in lines:
         typer.echo(line)

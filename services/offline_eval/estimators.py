@@ -61,7 +61,8 @@ class Diagnostics:
     @classmethod
     def of(cls, units: Units) -> Diagnostics:
         """The diagnostics of ``units``."""
-        w = units.weight
+        largest = float(units.weight.max(initial=0.0))
+        w = units.weight / largest if largest else units.weight  # squares stay finite
         matched = w > 0
         square = float(np.sum(w**2))
         return cls(
@@ -69,8 +70,8 @@ class Diagnostics:
             int(matched.sum()),
             float(units.reward[matched].sum()),
             float(w.sum() ** 2 / square) if square else 0.0,
-            float(w.max(initial=0.0)),
-            float(w.mean()) if w.size else 0.0,
+            largest,
+            float(w.mean()) * (largest or 1.0) if w.size else 0.0,
         )
 
     def warnings(self) -> list[str]:
@@ -167,7 +168,6 @@ def _doubly_robust(units: Units, weight: np.ndarray) -> Estimate:
     n = len(weight)
     model = (units.policy_value / n - weight * units.predicted).sum(1)
     clicks = (weight * units.reward).sum(1)
-    variance = float(np.var(n * (model + clicks), ddof=1) / n) if n > 1 else 0.0
-    low, high = weighted_clicks(weight, units.reward, variance)
+    low, high = weighted_clicks(weight, units.reward, model + clicks)
     shift = float(model.sum())
     return _feasible(shift + float(clicks.sum()), shift + low, shift + high, weight.shape[1])

@@ -16,6 +16,7 @@ from services.offline_eval.policy import PolicyName, TargetPolicy
 from services.offline_eval.shrinkage import ShrinkageModel
 
 VALUE_DRAWS = 2_000
+MAX_DRAWS = 100_000  # slates per context a sampled policy keeps
 
 
 @dataclass(frozen=True)
@@ -29,7 +30,19 @@ class Options:
     epsilon: float = 0.1
     draws: int = 1_000
     seed: int = 0
-    min_context_clicks: float = 100
+    min_context_clicks: int = 100
+
+    def __post_init__(self) -> None:
+        checks = {
+            "train fraction must lie in (0, 1)": 0 < self.train_fraction < 1,
+            "epsilon must lie in [0, 1]": 0 <= self.epsilon <= 1,
+            f"draws must lie in [1, {MAX_DRAWS}]": 1 <= self.draws <= MAX_DRAWS,
+            "seed must be at least 0": self.seed >= 0,
+            "min context clicks must be at least 1": self.min_context_clicks >= 1,
+        }
+        failed = [message for message, holds in checks.items() if not holds]
+        if failed:
+            raise ValueError("; ".join(failed))
 
 
 @dataclass(frozen=True)

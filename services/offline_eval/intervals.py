@@ -22,28 +22,36 @@ CONFIDENCE = 0.95
 def weighted_clicks(
     weight: np.ndarray,
     reward: np.ndarray,
-    variance: float | None = None,
+    rows: np.ndarray | None = None,
     confidence: float = CONFIDENCE,
 ) -> tuple[float, float]:
-    """Interval for the expectation of Σ weight·reward, rewards in [0, 1]; ``variance``
-    replaces the Poisson variance Σ weight²·reward where an estimator knows better.
+    """Interval for the expectation of Σ weight·reward, rewards in [0, 1]. Where an
+    estimator knows better than the Poisson variance Σ weight²·reward, ``rows`` are its
+    per-row terms (summing to the estimate), whose variance is used instead. Computed in
+    units of the largest weight, so weights up to 1e300 do not overflow when squared.
 
     >>> [round(b, 4) for b in weighted_clicks(np.full(51, 1 / 51), np.zeros(51))]
     [0.0, 0.0723]
-    >>> low, high = weighted_clicks(np.full(1000, 1e-3), np.r_[np.ones(50), np.zeros(950)])
+    >>> clicks = np.r_[np.ones(50), np.zeros(950)]
+    >>> low, high = weighted_clicks(np.full(1000, 1e-3), clicks)
     >>> round(low, 3), round(high, 3)  # Poisson 95% bounds of 50 events: 37.1, 65.9
     (0.037, 0.066)
+    >>> [f"{b:.3g}" for b in weighted_clicks(np.full(1000, 1e297), clicks)]
+    ['3.71e+298', '6.59e+298']
     """
+    scale = float(weight.max(initial=0.0))
+    if scale == 0:
+        return 0.0, 0.0
     tail = (1 - confidence) / 2
+    weight = weight / scale
     total = float(np.sum(weight * reward))
-    if variance is None:
+    if rows is None:
         variance = float(np.sum(weight**2 * reward))
-    largest = float(weight.max(initial=0.0))
+    else:
+        variance = float(len(rows) * np.var(rows / scale, ddof=1)) if len(rows) > 1 else 0.0
     low = 0.0
     if total > 0 and variance > 0:
         low = gamma.ppf(tail, total**2 / variance, scale=variance / total)
-    if largest == 0:
-        return low, 0.0
-    shape = (total + largest) ** 2 / (variance + largest**2)
-    high = gamma.ppf(1 - tail, shape, scale=(variance + largest**2) / (total + largest))
-    return float(low), float(high)
+    shape = (total + 1) ** 2 / (variance + 1)
+    high = gamma.ppf(1 - tail, shape, scale=(variance + 1) / (total + 1))
+    return float(low) * scale, float(high) * scale

@@ -12,15 +12,20 @@ slot's ``reward`` and ``propensity``. Context, all optional: ``ad_id``, ``segmen
 
 from __future__ import annotations
 
+import csv
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 LONG = ("impression_id", "slot", "element")
 NUMERIC_BINS = 4  # a numeric context column with many values becomes its quartiles
 MANY_VALUES = 32
+EMPTY = ("", "nan", "none", "null", "na", "n/a", "#n/a")  # any case: a cell naming nothing
+SMALLEST = np.finfo(float).tiny  # below this, 1 / propensity is no longer a number
 
 
 class LogError(ValueError):
@@ -73,15 +78,50 @@ def read(path: Path) -> Log:
 
 
 def table(path: Path, numeric: tuple[str, ...]) -> pd.DataFrame:
-    """A CSV or Parquet file; CSV columns not starting with one of ``numeric`` are read
-    as categories (compact for a million rows)."""
+    """A CSV or Parquet file (told apart by content); CSV columns not starting with one of
+    ``numeric`` are read as categories (compact for a million rows)."""
     if not path.exists():
         raise LogError(f"no such file: {path}")
-    if path.suffix in (".parquet", ".pq"):
-        return pd.read_parquet(path)
-    header = pd.read_csv(path, nrows=0).columns
+    try:
+        with path.open("rb") as file:
+            parquet = file.read(4) == b"PAR1"
+        frame = _parquet(path) if parquet else _csv(path, numeric)
+    except (OSError, pa.ArrowException) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc).strip().splitlines()[0]
+        raise LogError(f"cannot read {path}: {reason}") from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else "empty"
+        raise LogError(f"{path.name}: not a CSV file this can read ({first})") from None
+    if len(frame.columns) == 1 and not parquet:
+        raise LogError(f"{path.name} has one column {frame.columns[0]!r}: is it comma-separated?")
+    return frame
+
+
+def _csv(path: Path, numeric: tuple[str, ...]) -> pd.DataFrame:
+    with path.open(newline="", encoding="utf-8-sig") as file:
+        header = next(csv.reader(file), [])
+    _unique(header)
     text = {c: "category" for c in header if not c.startswith(numeric)}
-    return pd.read_csv(path, dtype=text, keep_default_na=False)
+    return pd.read_csv(path, dtype=text, keep_default_na=False, encoding="utf-8-sig")
+
+
+def _parquet(path: Path) -> pd.DataFrame:
+    schema = pq.read_schema(path)
+    _unique(schema.names)
+    nested = [f.name for f in schema if pa.types.is_nested(f.type)]
+    if nested:
+        raise LogError(f"{path.name}: columns {nested} hold lists or records, not one value each")
+    frame = pd.read_parquet(path)
+    named = [n for n in frame.index.names if n is not None]
+    return frame.reset_index() if named else frame.reset_index(drop=True)
+
+
+def _unique(columns: list[str]) -> None:
+    seen: set[str] = set()
+    for column in columns:
+        if column in seen:
+            raise LogError(f"column {column!r} appears twice")
+        seen.add(column)
 
 
 def of_frame(frame: pd.DataFrame) -> Log:
@@ -92,7 +132,11 @@ def of_frame(frame: pd.DataFrame) -> Log:
     slots = [c.removeprefix("slot:") for c in frame.columns if c.startswith("slot:")]
     if not slots:
         raise LogError("no slot:<name> columns (or impression_id, slot, element for long logs)")
-    per_slot = any(c.startswith(("reward:", "propensity:")) for c in frame.columns)
+    per_slot_columns = [c for c in frame.columns if c.startswith(("reward:", "propensity:"))]
+    for column in per_slot_columns:
+        if column.partition(":")[2] not in slots:
+            raise LogError(f"column {column} has no slot:{column.partition(':')[2]} column")
+    per_slot = bool(per_slot_columns)
     if per_slot:
         rewards = [f"reward:{s}" for s in slots]
         propensities = [f"propensity:{s}" for s in slots]
@@ -113,9 +157,17 @@ def _long(frame: pd.DataFrame) -> Log:
     reward = number_column(frame, "reward", "reward")
     propensity = number_column(frame, "propensity", "propensity")
     element = np.asarray(text_column(frame, "element"), object)
-    impression, _ = _labels(text_column(frame, "impression_id"))
+    impression, _ = pd.factorize(text_column(frame, "impression_id").cat.codes.to_numpy())
     slot, slots = _labels(text_column(frame, "slot"))
     first = _first(impression)
+    for column in (c for c in frame.columns if c in ("ad_id", "segment") or c.startswith("ctx:")):
+        codes = pd.factorize(frame[column])[0]
+        differs = codes != codes[first[impression]]
+        if differs.any():
+            row = int(np.argmax(differs))
+            raise LogError(
+                f"row {row + 1}, column {column}: differs from its impression's first row"
+            )
     cell = impression * len(slots) + slot
     order = np.argsort(cell, kind="stable")
     again = order[1:][cell[order][1:] == cell[order][:-1]]
@@ -202,7 +254,7 @@ def _require(frame: pd.DataFrame, columns: list[str]) -> None:
 def text_column(frame: pd.DataFrame, column: str) -> pd.Series:
     """A text column in which every row names something."""
     values = frame[column].astype("category")
-    empty = values.cat.categories.astype(str).str.strip().isin(["", "nan", "None"])
+    empty = values.cat.categories.astype(str).str.strip().str.lower().isin(EMPTY)
     codes = values.cat.codes.to_numpy()
     blank = (codes < 0) | np.isin(codes, np.flatnonzero(empty))
     if blank.any():
@@ -219,11 +271,15 @@ def number_column(frame: pd.DataFrame, column: str, kind: str) -> np.ndarray:
     if bad.any():
         row = int(np.argmax(bad))
         raise LogError(f"row {row + 1}, column {column}: {raw.iat[row]!r} is not a number")
-    low, allowed = (np.nextafter(0.0, 1.0), "(0, 1]") if kind == "propensity" else (0.0, "[0, 1]")
-    bad = (values < low) | (values > 1)
+    low, allowed = (0.0, "(0, 1]") if kind == "propensity" else (0.0, "[0, 1]")
+    bad = (values < low) | (values > 1) | ((values == 0) & (kind == "propensity"))
     if bad.any():
         row = int(np.argmax(bad))
         raise LogError(f"row {row + 1}, column {column}: {raw.iat[row]} is not in {allowed}")
+    tiny = (values < SMALLEST) & (kind == "propensity")
+    if tiny.any():
+        row = int(np.argmax(tiny))
+        raise LogError(f"row {row + 1}, column {column}: {raw.iat[row]} is too small to divide by")
     return values
 
 
@@ -232,7 +288,7 @@ def _context_values(values: pd.Series) -> pd.Series:
     if len(values.cat.categories) <= MANY_VALUES:
         return values
     numbers = pd.to_numeric(values.astype(str), errors="coerce")
-    if numbers.isna().any():
+    if not np.isfinite(numbers).all():
         return values
     return pd.qcut(numbers, NUMERIC_BINS, duplicates="drop").astype(str).astype("category")
 

@@ -26,23 +26,40 @@ class FilePolicy:
 
     def __init__(self, path: Path, log: Log) -> None:
         self.path = path
-        frame = table(path, ("probability",))
+        self.slates = Slates(log)
+        try:
+            keys, rows, element, probability = self._read(log)
+        except LogError as exc:
+            raise LogError(f"{path.name}: {exc}") from None
+        self._marginals = [
+            self._match(log, c, keys, rows, element, probability) for c in range(len(log.contexts))
+        ]
+
+    def _read(
+        self, log: Log
+    ) -> tuple[list[str], dict[tuple[str, ...], list[int]], np.ndarray, np.ndarray]:
+        """The file's context columns, its rows per (context values, slot), and each row's
+        element and probability."""
+        frame = table(self.path, ("probability",))
         keys = [c for c in frame.columns if c not in ("slot", "element", "probability")]
         unknown = [c for c in keys if c not in log.contexts.columns]
         missing = [c for c in ("slot", "element", "probability") if c not in frame.columns]
         if unknown or missing:
-            raise LogError(f"{path.name}: unknown columns {unknown}, missing columns {missing}")
+            raise LogError(f"unknown columns {unknown}, missing columns {missing}")
         probability = number_column(frame, "probability", "probability")
         slot = text_column(frame, "slot").astype(str).to_numpy()
         element = text_column(frame, "element").astype(str).to_numpy()
         context = [text_column(frame, c).astype(str).to_numpy() for c in keys]
         rows: dict[tuple[str, ...], list[int]] = {}
+        seen: set[tuple[str, ...]] = set()
         for i, key in enumerate(zip(*context, slot, strict=True)):
+            if key[-1] not in log.slots:
+                raise LogError(f"row {i + 1}: slot {key[-1]!r} is not one of the log's {log.slots}")
+            if (*key, element[i]) in seen:
+                raise LogError(f"row {i + 1}: a second row for element {element[i]!r} here")
+            seen.add((*key, element[i]))
             rows.setdefault(key, []).append(i)
-        self.slates = Slates(log)
-        self._marginals = [
-            self._match(log, c, keys, rows, element, probability) for c in range(len(log.contexts))
-        ]
+        return keys, rows, element, probability
 
     @property
     def description(self) -> str:

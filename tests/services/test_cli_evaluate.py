@@ -132,3 +132,136 @@ def test_one_source_is_required():
     result = _run()
     assert result.exit_code == 2
     assert "give a PATH, --synthetic N or --synthetic-sparse" in result.output
+
+
+def _sparse(rows=200, seed=2):
+    return SparseWorld.create().log(rows, seed=seed)
+
+
+def _csv(frame, path):
+    frame.to_csv(path, index=False)
+    return [path]
+
+
+def _nested(tmp_path):
+    frame = _sparse()
+    frame["slot:pos1"] = [[item] for item in frame["slot:pos1"]]
+    frame.to_parquet(tmp_path / "nested.parquet")
+    return [tmp_path / "nested.parquet"]
+
+
+def _truncated(tmp_path):
+    _sparse().to_parquet(tmp_path / "whole.parquet")
+    data = (tmp_path / "whole.parquet").read_bytes()
+    (tmp_path / "cut.parquet").write_bytes(data[: len(data) // 2] + data[-8:])
+    return [tmp_path / "cut.parquet"]
+
+
+def _policy(tmp_path, rows):
+    _csv(_sparse(), tmp_path / "log.csv")
+    frame = pd.DataFrame(rows, columns=["slot", "element", "probability"])
+    return [tmp_path / "log.csv", "--policy-file", *_csv(frame, tmp_path / "policy.csv")]
+
+
+UNIFORM = [(s, f"item{i:02d}", 1 / 80) for s in ("pos1", "pos2", "pos3") for i in range(80)]
+BROKEN = {
+    "directory": (lambda t: [t], "cannot read"),
+    "truncated parquet": (_truncated, "cannot read"),
+    "nested parquet": (_nested, "columns ['slot:pos1'] hold lists or records"),
+    "subnormal propensity": (
+        lambda t: _csv(_sparse().assign(**{"propensity:pos2": 5e-324}), t / "l.csv"),
+        "row 1, column propensity:pos2: 5e-324 is too small to divide by",
+    ),
+    "column twice": (
+        lambda t: [t / "l.csv"] if (t / "l.csv").write_text("slot:a,slot:a\nx,y\n") else [],
+        "column 'slot:a' appears twice",
+    ),
+    "reward without its slot": (
+        lambda t: _csv(_sparse().drop(columns="slot:pos3"), t / "l.csv"),
+        "column reward:pos3 has no slot:pos3 column",
+    ),
+    "semicolons": (
+        lambda t: (
+            [t / "l.csv"] if _sparse().to_csv(t / "l.csv", sep=";", index=False) is None else []
+        ),
+        "has one column",
+    ),
+    "NULL element": (
+        lambda t: _csv(_sparse().astype(str).assign(**{"slot:pos1": "NULL"}), t / "l.csv"),
+        "row 1, column slot:pos1: empty",
+    ),
+    "train fraction 2": (
+        lambda t: [*_csv(_sparse(), t / "l.csv"), "--train-fraction", "2"],
+        "train fraction must lie in (0, 1)",
+    ),
+    "train fraction nan": (
+        lambda t: [*_csv(_sparse(), t / "l.csv"), "--train-fraction", "nan"],
+        "train fraction must lie in (0, 1)",
+    ),
+    "epsilon -1": (
+        lambda t: [*_csv(_sparse(), t / "l.csv"), "--policy", "greedy", "--epsilon", "-1"],
+        "epsilon must lie in [0, 1]",
+    ),
+    "draws 0": (
+        lambda t: [*_csv(_sparse(), t / "l.csv"), "--draws", "0"],
+        "draws must lie in [1, 100000]",
+    ),
+    "policy slot the log lacks": (
+        lambda t: _policy(t, [*UNIFORM, ("pos9", "item00", 1.0)]),
+        "policy.csv: row 241: slot 'pos9' is not one of the log's",
+    ),
+    "policy row twice": (
+        lambda t: _policy(t, [*UNIFORM, UNIFORM[0]]),
+        "policy.csv: row 241: a second row for element 'item00'",
+    ),
+    "policy probability 1.5": (
+        lambda t: _policy(t, [("pos1", "item00", 1.5), *UNIFORM[1:]]),
+        "policy.csv: row 1, column probability: 1.5 is not in [0, 1]",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", BROKEN)
+def test_whatever_is_wrong_is_one_named_line_and_exit_2(tmp_path, case):
+    build, message = BROKEN[case]
+    result = _run(*build(tmp_path))
+    assert (result.exit_code, result.stdout) == (2, ""), result.output
+    [line] = result.stderr.splitlines()
+    assert line.startswith("cannot evaluate: ") and message in line, line
+
+
+def test_seeds_and_policy_choices_are_usage_errors():
+    assert _run("--synthetic-sparse", "--seeds", "0").exit_code == 2
+    both = _run("x.csv", "--policy", "greedy", "--policy-file", "p.csv")
+    assert both.exit_code == 2 and "not both" in both.output
+
+
+def test_huge_weights_stay_finite(tmp_path):
+    frame = _sparse(2_000).assign(**{"propensity:pos1": 1e-300})
+    result = _run(*_csv(frame, tmp_path / "l.csv"), "--policy", "greedy", "--json")
+    assert result.exit_code == 0, result.output
+    figures = orjson.loads(result.stdout.splitlines()[-1])
+    for name in ESTIMATORS:
+        assert 0 <= figures[name]["low"] <= figures[name]["value"] <= figures[name]["high"] <= 3
+    assert any("mean weight" in w for w in figures["warnings"])
+
+
+def test_long_logs_split_in_file_order_and_keep_their_index_context(tmp_path):
+    wide = _sparse(400)
+    long = pd.concat(
+        pd.DataFrame({
+            "impression_id": [f"i{i}" for i in range(len(wide))],  # "i10" sorts before "i2"
+            "ctx:device": wide["ctx:device"], "slot": slot, "element": wide[f"slot:{slot}"],
+            "reward": wide[f"reward:{slot}"], "propensity": wide[f"propensity:{slot}"],
+        })
+        for slot in ("pos1", "pos2", "pos3")
+    )  # fmt: skip
+    long = long.sort_values("impression_id", key=lambda i: i.str[1:].astype(int), kind="stable")
+    long.set_index("ctx:device").to_parquet(tmp_path / "long.parquet")
+    outputs = [_run(p, "--json").stdout.splitlines()[-1] for p in (
+        *_csv(wide, tmp_path / "wide.csv"), tmp_path / "long.parquet")]  # fmt: skip
+    assert outputs[0] == outputs[1]
+    clash = long.reset_index().astype({"ctx:device": str})
+    clash.loc[clash.index[5], "ctx:device"] = "tablet"
+    result = _run(*_csv(clash, tmp_path / "clash.csv"))
+    assert result.exit_code == 2 and "differs from its impression's first row" in result.stderr
