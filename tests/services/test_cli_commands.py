@@ -14,7 +14,7 @@ COMMANDS = {
     "demo": None,
     "stack": ["up", "status", "down"],
     "schemas": ["export"],
-    "bench": ["broker", "rewards", "copy", "combos", "requests"],
+    "bench": ["broker", "rewards", "copy", "combos", "requests", "evaluate"],
     "worker": ["rewards", "requests"],
     "catalog": ["publish"],
     "train": ["copy", "combos"],
