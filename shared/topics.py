@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import astuple, dataclass
+from typing import Self
 
 IMPRESSIONS = "adcraft.impression-served.v1"
 CLICKS = "adcraft.click-recorded.v1"
@@ -26,8 +27,22 @@ ALL = (
 COMPACTED = (ELEMENT_SCORES, AD_CATALOG)
 
 
+class _Prefixed:
+    """Topic sets that tests give their own names on a shared broker."""
+
+    @classmethod
+    def prefixed(cls, prefix: str) -> Self:
+        """Every topic name with ``prefix.`` in front.
+
+        >>> RewardTopics.prefixed("test-1").clicks
+        'test-1.adcraft.click-recorded.v1'
+        """
+        names = {field: f"{prefix}.{name}" for field, name in vars(cls()).items()}
+        return cls(**names)  # type: ignore[call-arg]  # the dataclass's own fields
+
+
 @dataclass(frozen=True)
-class RewardTopics:
+class RewardTopics(_Prefixed):
     """The topics one reward worker reads and writes: the defaults in production; tests
     give each worker its own (:meth:`prefixed`) on a shared broker."""
 
@@ -36,15 +51,6 @@ class RewardTopics:
     conversions: str = CONVERSIONS
     scores: str = ELEMENT_SCORES
     dead_letter: str = DEAD_LETTER
-
-    @classmethod
-    def prefixed(cls, prefix: str) -> RewardTopics:
-        """Every topic name with ``prefix.`` in front.
-
-        >>> RewardTopics.prefixed("test-1").clicks
-        'test-1.adcraft.click-recorded.v1'
-        """
-        return cls(*(f"{prefix}.{name}" for name in astuple(cls())))
 
     @property
     def inputs(self) -> tuple[str, str, str]:
@@ -61,7 +67,7 @@ class RewardTopics:
 
 
 @dataclass(frozen=True)
-class RequestTopics:
+class RequestTopics(_Prefixed):
     """The topics one request worker reads and writes (tests prefix them as
     :meth:`RewardTopics.prefixed` does)."""
 
@@ -69,8 +75,3 @@ class RequestTopics:
     recommendations: str = RECOMMENDATIONS
     catalog: str = AD_CATALOG
     dead_letter: str = DEAD_LETTER
-
-    @classmethod
-    def prefixed(cls, prefix: str) -> RequestTopics:
-        """Every topic name with ``prefix.`` in front."""
-        return cls(*(f"{prefix}.{name}" for name in astuple(cls())))

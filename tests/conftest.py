@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -9,19 +10,43 @@ from pathlib import Path
 import pytest
 import redis
 
-from shared import score_store
+from services.simulator.listings import listings
+from services.simulator.world import SyntheticWorld
+from shared import codec, kafka, score_store, topics
 from shared.settings import KafkaSettings, Settings
 from shared.stack import Stack
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _stack(tmp_path_factory: pytest.TempPathFactory, *services: str, **kwargs) -> Iterator[Stack]:
-    run_dir = tmp_path_factory.mktemp("-".join(services))
+SERVING = ("broker", "redis", "triton")  # what the request path needs
+
+
+def running(run_dir: Path, services: tuple[str, ...], **kwargs) -> Iterator[Stack]:
+    """A stack of ``services`` over the project's model repository, stopped afterwards."""
     with Stack(
         run_dir=run_dir, services=services, model_repo=ROOT / "model_repo", **kwargs
     ) as stack:
         yield stack
+
+
+def with_topics(stack: Stack) -> Settings:
+    """The stack's settings, every adcraft topic created on its broker."""
+    settings = stack.settings()
+    kafka.ensure_topics(settings.kafka, topics.ALL, compacted=topics.COMPACTED)
+    return settings
+
+
+def list_world(settings: Settings, world: SyntheticWorld) -> None:
+    """Publish ``world``'s catalogue, one listing per ad, acknowledged by the broker."""
+    producer = kafka.producer(settings.kafka)
+    for listing in listings(world, int(time.time() * 1000)):
+        producer.produce(listing.topic, key=listing.key(), value=codec.encode(listing))
+    assert producer.flush(10) == 0
+
+
+def _stack(tmp_path_factory: pytest.TempPathFactory, *services: str, **kwargs) -> Iterator[Stack]:
+    yield from running(tmp_path_factory.mktemp("-".join(services)), services, **kwargs)
 
 
 @pytest.fixture(scope="session")

@@ -11,10 +11,9 @@ from services.demo.loop import LoopDemo
 from services.demo.loop_view import LoopPoint, best_share, fallback_share, p99, render, shares
 from services.demo.plot import plot_loop
 from services.simulator.ad_server import Served
-from shared import kafka, topics
 from shared.settings import Settings
 from shared.stack import Stack
-from tests.conftest import ROOT
+from tests.conftest import SERVING, running, with_topics
 
 STARTED, NOW = 1_000.0, 1_010.0
 
@@ -83,21 +82,18 @@ def test_the_loop_plot_is_a_png(tmp_path):
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory) -> Iterator[Stack]:
-    with Stack(
-        run_dir=tmp_path_factory.mktemp("loop"),
-        model_repo=ROOT / "model_repo",
-        services=("broker", "redis", "triton"),
+    yield from running(
+        tmp_path_factory.mktemp("loop"),
+        SERVING,
         models=["combination_generator", "copy_generator"],
         model_env=Settings().copywriter.environment(),
-    ) as running:
-        yield running
+    )
 
 
 @pytest.mark.integration
 @pytest.mark.slow
 def test_a_short_loop_answers_every_request_and_plots(stack, tmp_path):
-    kafka.ensure_topics(stack.settings().kafka, topics.ALL, compacted=topics.COMPACTED)
-    job = LoopDemo(stack.settings(), tmp_path, rate=50, seconds=12)
+    job = LoopDemo(with_topics(stack), tmp_path, rate=50, seconds=12)
     views = list(job.run())
     assert len(views) >= 10 and len(views) == len(job.history)
     assert all(view.startswith("t=") and "answers/s" in view for view in views)

@@ -12,11 +12,9 @@ from collections.abc import Iterator
 import pytest
 
 from services.simulator.ad_server import AdServer
-from services.simulator.listings import listings
 from services.simulator.world import SyntheticWorld
-from shared import codec, kafka, topics
 from shared.stack import Stack
-from tests.conftest import ROOT
+from tests.conftest import SERVING, list_world, running, with_topics
 
 WORLD = SyntheticWorld.create(ads=2, copy_styles=3)
 DEADLINE_MS = 300
@@ -24,13 +22,7 @@ DEADLINE_MS = 300
 
 @pytest.fixture
 def stack(tmp_path) -> Iterator[Stack]:
-    with Stack(
-        run_dir=tmp_path / "stack",
-        model_repo=ROOT / "model_repo",
-        services=("broker", "redis", "triton"),
-        models=["combination_generator"],
-    ) as running:
-        yield running
+    yield from running(tmp_path / "stack", SERVING, models=["combination_generator"])
 
 
 def _outage(stack: Stack, service: str, seconds: float) -> tuple[float, float]:
@@ -46,12 +38,8 @@ def _outage(stack: Stack, service: str, seconds: float) -> tuple[float, float]:
 
 
 def test_outages_cost_no_request_and_no_deadline(stack, worker_process, until):
-    settings = stack.settings()
-    kafka.ensure_topics(settings.kafka, topics.ALL, compacted=topics.COMPACTED)
-    producer = kafka.producer(settings.kafka)
-    for listing in listings(WORLD, int(time.time() * 1000)):
-        producer.produce(listing.topic, key=listing.key(), value=codec.encode(listing))
-    assert producer.flush(10) == 0
+    settings = with_topics(stack)
+    list_world(settings, WORLD)
     worker = worker_process(settings, None, "requests").start()
     until(lambda: worker.get("/readyz")[0] == 200, 90, "the request worker to be ready")
     server = AdServer(settings, WORLD, rate=40, deadline_ms=DEADLINE_MS).start()

@@ -35,7 +35,7 @@ from shared.events import (
 from shared.posteriors import AdPosterior, ElementPosterior
 from shared.settings import RequestSettings, Settings
 from shared.stack import Stack
-from tests.conftest import ROOT
+from tests.conftest import SERVING, running, with_topics
 from tests.services.conftest import WorkerProcess, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -236,20 +236,14 @@ def nan_posterior(ad: str, segment: str) -> bytes:
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory) -> Iterator[Stack]:
-    with Stack(
-        run_dir=tmp_path_factory.mktemp("hostile-requests"),
-        model_repo=ROOT / "model_repo",
-        services=("broker", "redis", "triton"),
-        models=["combination_generator"],
-    ) as running:
-        yield running
+    yield from running(
+        tmp_path_factory.mktemp("hostile-requests"), SERVING, models=["combination_generator"]
+    )
 
 
 @pytest.fixture(scope="module")
 def settings(stack) -> Settings:
-    base = stack.settings()
-    kafka.ensure_topics(base.kafka, topics.ALL, compacted=topics.COMPACTED)
-    return base
+    return with_topics(stack)
 
 
 @pytest.fixture(scope="module")

@@ -11,13 +11,11 @@ from collections.abc import Iterator
 import pytest
 
 from services.simulator.ad_server import AdServer
-from services.simulator.listings import listings
 from services.simulator.streams import SHORT_WINDOWS
 from services.simulator.world import SyntheticWorld
-from shared import codec, kafka, topics
 from shared.settings import Settings
 from shared.stack import Stack
-from tests.conftest import ROOT
+from tests.conftest import SERVING, list_world, running, with_topics
 
 WORLD = SyntheticWorld.create(ads=2, copy_styles=3)
 SECONDS, EARLY, LATE = 45, 5, 10
@@ -25,25 +23,15 @@ SECONDS, EARLY, LATE = 45, 5, 10
 
 @pytest.fixture
 def stack(tmp_path) -> Iterator[Stack]:
-    with Stack(
-        run_dir=tmp_path / "stack",
-        model_repo=ROOT / "model_repo",
-        services=("broker", "redis", "triton"),
-        models=["combination_generator"],
-    ) as running:
-        yield running
+    yield from running(tmp_path / "stack", SERVING, models=["combination_generator"])
 
 
 def test_the_best_combination_is_served_more_as_clicks_arrive(stack, worker_process, until):
-    base = stack.settings()
+    base = with_topics(stack)
     settings = Settings(
         kafka=base.kafka, redis=base.redis, triton=base.triton, rewards=SHORT_WINDOWS
     )
-    kafka.ensure_topics(settings.kafka, topics.ALL, compacted=topics.COMPACTED)
-    producer = kafka.producer(settings.kafka)
-    for listing in listings(WORLD, int(time.time() * 1000)):
-        producer.produce(listing.topic, key=listing.key(), value=codec.encode(listing))
-    assert producer.flush(10) == 0
+    list_world(settings, WORLD)
     rewards = worker_process(settings, None).start()  # its catalogue: the topic's listings
     requests = worker_process(settings, None, "requests").start()
     for worker in (rewards, requests):

@@ -23,7 +23,7 @@ from shared import codec, kafka, keys, score_store, topics
 from shared.events import AdListed, CreativeRequested, Event, RecommendationPublished
 from shared.settings import CopySettings, Settings
 from shared.stack import Stack
-from tests.conftest import ROOT
+from tests.conftest import SERVING, list_world, running, with_topics
 from tests.services.conftest import WorkerProcess, wait_until
 
 WORLD = SyntheticWorld.create(ads=2, copy_styles=3)
@@ -33,26 +33,22 @@ RULES = CopyRules.from_settings(CopySettings())
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory) -> Iterator[Stack]:
-    with Stack(
-        run_dir=tmp_path_factory.mktemp("requests"),
-        model_repo=ROOT / "model_repo",
-        services=("broker", "redis", "triton"),
+    yield from running(
+        tmp_path_factory.mktemp("requests"),
+        SERVING,
         models=["combination_generator", "copy_generator"],
         model_env=CopySettings().environment(),
-    ) as running:
-        yield running
+    )
 
 
 @pytest.fixture(scope="module")
 def settings(stack) -> Settings:
-    base = stack.settings()
-    kafka.ensure_topics(base.kafka, topics.ALL, compacted=topics.COMPACTED)
-    return base
+    return with_topics(stack)
 
 
 @pytest.fixture(scope="module")
 def worker(settings, tmp_path_factory) -> Iterator[WorkerProcess]:
-    _publish(settings, listings(WORLD, int(time.time() * 1000)))
+    list_world(settings, WORLD)
     process = WorkerProcess(
         settings,
         None,
