@@ -121,20 +121,3 @@ class CatalogFeed(threading.Thread):
         """Stop following."""
         self._closing.set()
         self.join(timeout_s)
-
-
-def read_listings(
-    settings: KafkaSettings, topic: str, dead_letter_topic: str, timeout_s: float = 60.0
-) -> list[AdListed]:
-    """Every ad's latest listing on the catalogue topic now (created if missing): read to its
-    end once, for a worker that takes its catalogue at start-up."""
-    kafka.ensure_topics(settings, [topic], compacted=[topic])
-    listings = Listings()
-    feed = CatalogFeed(settings, topic, dead_letter_topic, listings)
-    feed.start()
-    try:
-        if not feed.caught_up.wait(timeout_s):
-            raise RuntimeError(f"catalogue not read within {timeout_s:.0f}s: {feed.error}")
-    finally:
-        feed.close()
-    return listings.all()

@@ -7,7 +7,10 @@ first checks, atomically with the write:
   that lost its data has lost that key too, so the write is refused (:class:`StateLost`)
   rather than leaving half a state beside nothing;
 - each partition's *owner* token is still this worker's; a worker that takes a partition
-  over increments it, so a paused old owner that wakes up writes nothing (fenced).
+  over increments it, so a paused old owner that wakes up writes nothing (fenced);
+- for scores, the version they were computed at is not older than the newest the
+  partition's owners wrote: a new owner restoring a checkpoint older than what the last
+  owner published (it crashed in between) cannot roll Redis back (stale).
 
 A refused partition writes nothing; the others of the same call are written.
 """
@@ -15,33 +18,41 @@ A refused partition writes nothing; the others of the same call are written.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import cast
+from typing import NamedTuple, cast
 
 import redis
 
 from shared import keys
 from shared.score_store import ScoreKey
 
-# KEYS: generation, one owner key per partition, then one key per operation.
-# ARGV: generation, partition count, one token per partition, then per operation its
-# partition's index (1-based), an opcode and two arguments.
+# KEYS: generation, one owner key per partition, one published-version key per partition,
+# then one key per operation. ARGV: generation, partition count, one token per partition,
+# one version per partition ('' where none is checked), then per operation its partition's
+# index (1-based), an opcode and two arguments. Returns the indices fenced and stale.
 _GUARDED_WRITE = """
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then
   return redis.error_reply('ADCRAFT_STATE_LOST generation key missing or changed')
 end
 local n = tonumber(ARGV[2])
-local stale, fenced = {}, {}
+local skip, fenced, stale = {}, {}, {}
 for i = 1, n do
+  local version = ARGV[2 + n + i]
   if redis.call('GET', KEYS[1 + i]) ~= ARGV[2 + i] then
-    stale[i] = true
+    skip[i] = true
     fenced[#fenced + 1] = i
+  elseif version ~= '' then
+    if tonumber(version) < tonumber(redis.call('GET', KEYS[1 + n + i]) or '-1') then
+      skip[i] = true
+      stale[#stale + 1] = i
+    else
+      redis.call('SET', KEYS[1 + n + i], version)
+    end
   end
 end
-local k = n + 2
-for j = n + 3, #ARGV, 4 do
-  if not stale[tonumber(ARGV[j])] then
+local k = 2 * n + 2
+for j = 2 * n + 3, #ARGV, 4 do
+  if not skip[tonumber(ARGV[j])] then
     local op, key = ARGV[j + 1], KEYS[k]
     if op == 'S' then redis.call('SET', key, ARGV[j + 2])
     elseif op == 'D' then redis.call('DEL', key)
@@ -50,7 +61,7 @@ for j = n + 3, #ARGV, 4 do
   end
   k = k + 1
 end
-return fenced
+return {fenced, stale}
 """
 
 
@@ -68,6 +79,14 @@ class StateWrite:
     reset_log: bool = False
 
 
+class Refused(NamedTuple):
+    """Partitions a write left out: fenced (another owner holds them) or stale (newer
+    scores are stored)."""
+
+    fenced: set[int]
+    stale: set[int]
+
+
 @dataclass(frozen=True)
 class Checkpoint:
     """A partition's stored checkpoint, as written by :meth:`CheckpointStore.save`."""
@@ -76,6 +95,7 @@ class Checkpoint:
     model: bytes
     pending: bytes | None
     log: list[bytes]
+    layout: bytes | None = None
 
 
 _Op = tuple[int, str, str, bytes | str, bytes | str]  # partition, opcode, key, arguments
@@ -107,10 +127,11 @@ class CheckpointStore:
         for part in ("meta", "model", "pending"):
             pipe.get(keys.checkpoint(self._group, partition, part))
         pipe.lrange(keys.checkpoint(self._group, partition, "log"), 0, -1)
-        meta, model, pending, log = pipe.execute()
+        pipe.get(keys.checkpoint(self._group, partition, "layout"))
+        meta, model, pending, log, layout = pipe.execute()
         if meta is None or model is None:
             return None
-        return Checkpoint(meta, model, pending, log)
+        return Checkpoint(meta, model, pending, log, layout)
 
     def save(self, tokens: dict[int, int], writes: dict[int, StateWrite]) -> set[int]:
         """Write each partition's changes; return the partitions fenced (not written)."""
@@ -122,17 +143,18 @@ class CheckpointStore:
                 ops.append((partition, "D", self._key(partition, "log"), "", ""))
             if write.log_chunk is not None:
                 ops.append((partition, "R", self._key(partition, "log"), write.log_chunk, ""))
-        return self._guarded(tokens, writes, ops)
+        return self._guarded(tokens, dict.fromkeys(writes, ""), ops).fenced
 
     def write_scores(
         self,
         tokens: dict[int, int],
+        versions: dict[int, int],
         scores: dict[int, list[tuple[ScoreKey, bytes]]],
         posteriors: dict[int, list[tuple[str, str, bytes]]] | None = None,
-    ) -> set[int]:
+    ) -> Refused:
         """Write encoded scores into the per-(ad, segment) hashes, and encoded posteriors
         (each with its ad and segment) over the previous ones, grouped by the partition
-        that computed them; return the partitions fenced (not written)."""
+        that computed them at its ``versions``; return the partitions left out."""
         posteriors = posteriors or {}
         ops: list[_Op] = [
             (partition, "H", keys.scores(ad, segment), keys.element_field(slot, element), value)
@@ -144,27 +166,30 @@ class CheckpointStore:
             for partition, encoded in posteriors.items()
             for ad, segment, blob in encoded
         ]
-        return self._guarded(tokens, scores.keys() | posteriors.keys(), ops)
+        written = scores.keys() | posteriors.keys()
+        return self._guarded(tokens, {p: versions[p] for p in written}, ops)
 
     def _key(self, partition: int, part: str) -> str:
         return keys.checkpoint(self._group, partition, part)
 
     def _guarded(
-        self, tokens: dict[int, int], partitions: Iterable[int], ops: list[_Op]
-    ) -> set[int]:
-        order = sorted(set(partitions))
+        self, tokens: dict[int, int], versions: dict[int, int | str], ops: list[_Op]
+    ) -> Refused:
+        order = sorted(versions)
         if not order:
-            return set()
+            return Refused(set(), set())
         index = {partition: i for i, partition in enumerate(order, start=1)}
         argv: list[bytes | str | int] = [self.generation, len(order)]
         argv += [tokens[partition] for partition in order]
+        argv += [versions[partition] for partition in order]
         for partition, op, _, first, second in ops:
             argv += [index[partition], op, first, second]
         script_keys = [keys.generation(self._group)]
         script_keys += [keys.owner(self._group, partition) for partition in order]
+        script_keys += [keys.published(self._group, partition) for partition in order]
         script_keys += [key for _, _, key, _, _ in ops]
         try:
-            fenced = self._script(keys=script_keys, args=argv)
+            fenced, stale = self._script(keys=script_keys, args=argv)
         except redis.ResponseError as exc:
             if "ADCRAFT_STATE_LOST" in str(exc):
                 raise StateLost(
@@ -172,4 +197,4 @@ class CheckpointStore:
                     "key is gone or changed): restart to rebuild it from Kafka"
                 ) from None
             raise
-        return {order[i - 1] for i in cast(list[int], fenced)}
+        return Refused({order[i - 1] for i in fenced}, {order[i - 1] for i in stale})

@@ -66,12 +66,23 @@ def owner(group: str, partition: int) -> str:
 
 
 def checkpoint(group: str, partition: int, part: str) -> str:
-    """One part (``meta``, ``model``, ``pending``, ``log``) of a partition's checkpoint.
+    """One part (``meta``, ``model``, ``layout``, ``pending``, ``log``) of a partition's
+    checkpoint.
 
     >>> checkpoint("adcraft-rewards", 3, "meta")
     'adcraft:state:{adcraft-rewards}:3:meta'
     """
     return f"{PREFIX}:state:{{{group}}}:{partition}:{part}"
+
+
+def published(group: str, partition: int) -> str:
+    """The version of the newest scores a partition's owners wrote: a write of an older one
+    (a new owner restoring a checkpoint older than what the last one published) is refused.
+
+    >>> published("adcraft-rewards", 3)
+    'adcraft:state:{adcraft-rewards}:3:published'
+    """
+    return f"{PREFIX}:state:{{{group}}}:{partition}:published"
 
 
 def copy_variants(ad_id: str, segment: str, style: str) -> str:

@@ -35,3 +35,19 @@ class Source(NamedTuple):
             message.key(),
             message.value(),
         )
+
+    def plain(self) -> list:
+        r"""As JSON-able values (bytes as latin-1 text), for :meth:`from_plain`.
+
+        >>> Source.from_plain(Source("t", 1, 2, None, b"\xff").plain())
+        Source(topic='t', partition=1, offset=2, key=None, value=b'\xff')
+        """
+        key, value = (None if b is None else b.decode("latin-1") for b in (self.key, self.value))
+        return [self.topic, self.partition, self.offset, key, value]
+
+    @classmethod
+    def from_plain(cls, plain: list) -> Source:
+        """The source :meth:`plain` wrote."""
+        topic, partition, offset, key, value = plain
+        key, value = (None if s is None else s.encode("latin-1") for s in (key, value))
+        return cls(topic, partition, offset, key, value)

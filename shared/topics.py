@@ -49,13 +49,19 @@ class RewardTopics(_Prefixed):
     impressions: str = IMPRESSIONS
     clicks: str = CLICKS
     conversions: str = CONVERSIONS
+    catalog: str = AD_CATALOG
     scores: str = ELEMENT_SCORES
     dead_letter: str = DEAD_LETTER
 
     @property
-    def inputs(self) -> tuple[str, str, str]:
-        """The co-partitioned inputs: impressions, clicks, conversions."""
+    def events(self) -> tuple[str, str, str]:
+        """The event inputs: impressions, clicks, conversions."""
         return self.impressions, self.clicks, self.conversions
+
+    @property
+    def inputs(self) -> tuple[str, str, str, str]:
+        """The co-partitioned inputs: the events, then the catalogue (a table)."""
+        return *self.events, self.catalog
 
     def of(self, canonical: str) -> str:
         """This worker's name for the topic named ``canonical`` by default.

@@ -35,13 +35,12 @@ def worker_rewards(
     catalog: Annotated[
         Path | None,
         typer.Option(
-            help="Ad catalogue JSON (overrides ADCRAFT_REWARDS__CATALOG_PATH); listings on "
-            "the catalogue topic at start-up are added over it."
+            help="Ad catalogue JSON (overrides ADCRAFT_REWARDS__CATALOG_PATH) to start from; "
+            "listings on the catalogue topic extend it as they arrive."
         ),
     ] = None,
 ) -> None:
     """Learn element rewards from impressions, clicks and conversions (until SIGTERM)."""
-    # The catalogue is taken at start-up: an ad or element listed later needs a restart.
     from services.reward_updater.main import serve
 
     settings = settings_or_exit()

@@ -108,7 +108,7 @@ class RewardWorker:
         kafka.ensure_topics(
             self.settings.kafka,
             [*names.inputs, names.scores, names.dead_letter],
-            compacted=[names.scores],
+            compacted=[names.catalog, names.scores],
         )
         metadata = self.consumer.list_topics(timeout=10).topics
         counts = {topic: len(metadata[topic].partitions) for topic in names.inputs}
@@ -261,15 +261,17 @@ class RewardWorker:
         self._rejections = []
         fresh = {p: new for p, state in self.states.items() if (new := state.refresh()).scores}
         if fresh:
-            fenced = self.store.write_scores(
+            fenced, stale = self.store.write_scores(
                 self.tokens,
+                {p: new.version for p, new in fresh.items()},
                 {p: new.scores for p, new in fresh.items()},
                 {p: new.posteriors for p, new in fresh.items()},
             )
             self._drop(fenced, "fenced")
             self.metrics.fenced["scores"] += len(fenced)
+            self.metrics.fenced["stale_scores"] += len(stale)
             for partition, new in fresh.items():
-                if partition not in fenced:
+                if partition not in fenced | stale:
                     for key, value in new.scores:
                         kafka.produce(
                             self.producer, self.topics.scores, ElementScored.key_of(*key), value
@@ -339,7 +341,7 @@ class RewardWorker:
             checkpoint = self.store.load(partition)
             if checkpoint is not None:
                 state.restore(checkpoint)
-                self.checkpoints.stored[partition] = dict(state.offsets)
+                self.checkpoints.stored[partition] = state.revision
                 restored.append(partition)
             elif any(committed.get((topic, partition), -1) > 0 for topic in self.topics.inputs):
                 self._check_rebuildable(consumer, partition)
@@ -348,8 +350,7 @@ class RewardWorker:
             self._assigned_at[partition] = time.monotonic()
             self.metrics.adopt(state)
         for tp in partitions:
-            applied = self.states[tp.partition].offsets.get(tp.topic)
-            tp.offset = applied - 1 if applied else OFFSET_BEGINNING
+            tp.offset = self._resume_at(consumer, self.states[tp.partition], tp)
         consumer.assign(partitions)
         record(
             log,
@@ -359,6 +360,20 @@ class RewardWorker:
             restored=restored,
             rebuilt=rebuilt,
         )
+
+    @staticmethod
+    def _resume_at(consumer: Consumer, state: PartitionState, tp: TopicPartition) -> int:
+        """Where to read ``tp`` from: one before the offset ``state`` applied up to, to see
+        that the log still holds the last message applied; at that offset when retention
+        removed exactly the messages applied (nothing left to check, nothing lost)."""
+        applied = state.offsets.get(tp.topic)
+        if not applied:
+            return OFFSET_BEGINNING
+        low, _ = consumer.get_watermark_offsets(TopicPartition(tp.topic, tp.partition), 10, False)
+        if low == applied:
+            state.unverified.pop(tp.topic, None)
+            return applied
+        return applied - 1
 
     def _check_rebuildable(self, consumer: Consumer, partition: int) -> None:
         """Kafka says this group committed offsets for ``partition`` but Redis holds no

@@ -1,6 +1,8 @@
 """Checkpoint → commit, in order, off the loop's thread where it waits.
 
-A checkpoint snapshots the changed partition states on the loop's thread; the checkpoint
+A checkpoint snapshots every partition state that changed since its last one (a message
+applied, or event time moved on and learning followed: Kafka Streams' "commit needed"),
+on the loop's thread; the checkpoint
 thread then waits until Kafka acknowledged everything produced before it (scores, dead
 letters; a delivery that failed stops the worker) and writes the snapshot to Redis in one
 fenced script. The loop's thread commits
@@ -39,19 +41,19 @@ class Checkpointer:
     ) -> None:
         self.store, self.producer, self.undelivered = store, producer, undelivered
         self.snapshot_every, self.seconds = snapshot_every, seconds
-        self.stored: dict[int, dict[str, int]] = {}  # offsets of each partition's last one
+        self.stored: dict[int, int] = {}  # the revision of each partition's last checkpoint
         self._count = 0
         self._thread = ThreadPoolExecutor(1, thread_name_prefix="checkpoint")
         self._pending: Future[set[int]] | None = None
         self._offsets: list[TopicPartition] = []
 
     def changed(self, states: dict[int, PartitionState]) -> bool:
-        """Whether any state applied messages since its last checkpoint."""
-        return any(state.offsets != self.stored.get(p) for p, state in states.items())
+        """Whether any state changed since its last checkpoint."""
+        return any(state.revision != self.stored.get(p) for p, state in states.items())
 
     def begin(self, states: dict[int, PartitionState], tokens: dict[int, int]) -> None:
         """Snapshot every changed state now and store it in the background."""
-        changed = {p: s for p, s in states.items() if s.offsets != self.stored.get(p)}
+        changed = {p: s for p, s in states.items() if s.revision != self.stored.get(p)}
         self._count += 1
         snapshot = self._count % self.snapshot_every == 0
         writes = {p: s.checkpoint(snapshot) for p, s in changed.items()}
@@ -60,7 +62,7 @@ class Checkpointer:
             for p, state in changed.items()
             for topic, offset in state.offsets.items()
         ]
-        self.stored.update({p: dict(s.offsets) for p, s in changed.items()})
+        self.stored.update({p: s.revision for p, s in changed.items()})
         owned = {p: tokens[p] for p in writes}
         self._pending = self._thread.submit(self._store, owned, writes)
 

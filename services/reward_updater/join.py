@@ -257,7 +257,7 @@ class AttributionJoiner:
 
     def _held_plain(self, rid: str) -> list | None:
         held = self.held.get(rid) or ()
-        return [[kind, eid, ts, value, _plain(src)] for kind, eid, ts, value, src in held] or None
+        return [[kind, eid, ts, value, src.plain()] for kind, eid, ts, value, src in held] or None
 
     def changes(self) -> dict[str, Any]:
         """Pending impressions and held feedback changed since the last call, by request id
@@ -295,7 +295,8 @@ class AttributionJoiner:
         for rid, held in entries["held"].items():
             if held:
                 self.held[rid] = [
-                    (kind, eid, ts, value, _source(src)) for kind, eid, ts, value, src in held
+                    (kind, eid, ts, value, Source.from_plain(src))
+                    for kind, eid, ts, value, src in held
                 ]
                 for _, eid, ts, _, _ in self.held[rid]:
                     self.seen.add(eid)
@@ -312,14 +313,3 @@ def merge(entries: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
         entries[part].update(changes[part])
     entries["bags"] += changes["bags"]
     return entries
-
-
-def _plain(source: Source) -> list:
-    key, value = (None if b is None else b.decode("latin-1") for b in (source.key, source.value))
-    return [source.topic, source.partition, source.offset, key, value]
-
-
-def _source(plain: list) -> Source:
-    topic, partition, offset, key, value = plain
-    key, value = (None if s is None else s.encode("latin-1") for s in (key, value))
-    return Source(topic, partition, offset, key, value)

@@ -12,9 +12,8 @@ from pathlib import Path
 from prometheus_client import CollectorRegistry
 
 from services.reward_updater.app import RewardWorker
-from shared import logs, topics
+from shared import logs
 from shared.catalog import AdCatalog
-from shared.catalog_feed import read_listings
 from shared.probes import ProbeServer
 from shared.settings import Settings
 
@@ -22,9 +21,9 @@ log = logging.getLogger("adcraft.rewards")
 
 
 def serve(settings: Settings, catalog_path: Path | None) -> int:
-    """Run the worker until SIGTERM/SIGINT; return the process exit code. The catalogue is
-    the catalogue topic as it stands at start-up, over the file at ``catalog_path`` if given
-    (a listing on the topic wins)."""
+    """Run the worker until SIGTERM/SIGINT; return the process exit code. Each partition
+    follows its part of the catalogue topic, starting from the file at ``catalog_path`` if
+    given (listings on the topic extend it)."""
     logs.configure(settings.log_level)
     for warning in settings.plaintext_credentials():
         logs.record(log, logging.WARNING, "plaintext_credentials", detail=warning)
@@ -42,7 +41,7 @@ def serve(settings: Settings, catalog_path: Path | None) -> int:
         signal.signal(sig, on_signal)
     worker: RewardWorker | None = None
     try:
-        catalog = _catalog(settings, catalog_path)
+        catalog = _catalog(catalog_path)
         worker = RewardWorker(settings, catalog, registry := CollectorRegistry())
         probes = ProbeServer(
             settings.metrics_address, registry, worker.health.live, worker.health.ready
@@ -59,14 +58,10 @@ def serve(settings: Settings, catalog_path: Path | None) -> int:
     return 0
 
 
-def _catalog(settings: Settings, path: Path | None) -> AdCatalog:
-    """The file's ads, then the topic's listings over them; an empty catalogue is fatal."""
-    ads = AdCatalog.load(path).ads if path else {}
-    listed = read_listings(settings.kafka, topics.AD_CATALOG, topics.DEAD_LETTER)
-    catalog = AdCatalog(ads=ads | AdCatalog.of(listed).ads)
-    if not catalog.ads:
-        raise RuntimeError(f"no ads: the file is empty or absent and {topics.AD_CATALOG} too")
-    logs.record(log, logging.INFO, "catalogue", ads=len(catalog.ads), listed=len(listed))
+def _catalog(path: Path | None) -> AdCatalog:
+    """The file's ads (none without a file: the catalogue topic lists them)."""
+    catalog = AdCatalog.load(path) if path else AdCatalog()
+    logs.record(log, logging.INFO, "catalogue", file_ads=len(catalog.ads))
     return catalog
 
 

@@ -87,7 +87,8 @@ class RewardMetrics(Collector):
             ("skipped_messages", "Messages consumed but not applied here.", "reason", self.skipped),
             (
                 "fenced",
-                "Writes refused because another worker owns the partition.",
+                "Writes refused: another worker owns the partition (scores, checkpoint), or "
+                "newer scores are stored (stale_scores: a new owner catching up).",
                 "what",
                 self.fenced,
             ),
@@ -104,11 +105,13 @@ class RewardMetrics(Collector):
         yield _family(
             GaugeMetricFamily,
             "join_window_occupancy",
-            "Impressions and early feedback waiting in the join.",
+            "Impressions and early feedback waiting in the join, and events waiting for the "
+            "catalogue to list their ad or elements.",
             ["state"],
             {
                 ("shown",): sum(len(s.joiner.shown) for s in states),
                 ("held",): sum(len(s.joiner.held) for s in states),
+                ("awaiting_catalog",): sum(len(s.awaiting) for s in states),
             },
         )
         yield _family(

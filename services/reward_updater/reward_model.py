@@ -18,6 +18,12 @@ Every combination holds exactly one element per slot, so adding a constant to a 
 elements and subtracting it from the bias changes no prediction. The diagonal posterior
 cannot see that direction and would let it random-walk, so after each batch the model
 re-centres: elements and pairs to mean zero per slot, personalisation per segment.
+
+An ad's elements may grow while it is learned (a new listing,
+:meth:`ElementRewardModel.add_listing`): new elements start at the prior, the learned ones
+keep their weights. Feature ids follow the
+order in which ads, segments and elements were added, which :attr:`history` records, so a
+checkpoint restores the same ids whatever the catalogue says by then.
 """
 
 from __future__ import annotations
@@ -64,8 +70,9 @@ class ElementEstimate:
 
 @dataclass
 class _Layout:
-    """Feature ids of one ad, arranged for re-centring."""
+    """Feature ids of one ad, arranged for re-centring, and its elements in id order."""
 
+    names: Slots
     bias: int
     elements: dict[str, np.ndarray]
     pairs: dict[tuple[str, str], np.ndarray]
@@ -110,12 +117,15 @@ class ElementRewardModel:
         forgetting: float = 0.0,
         value_scale: float = 50.0,
     ) -> None:
-        self.catalog = catalog
+        self.catalog = {
+            ad: {s: list(els) for s, els in slots.items()} for ad, slots in catalog.items()
+        }
         self.click = BayesianLogisticRegression(prior_variance, forgetting=forgetting)
         self.conversion = BayesianLogisticRegression(prior_variance, forgetting=forgetting)
         self.pair_prior_variance = pair_prior_variance
         self.value_scale = value_scale
-        self.registered: list[tuple[str, str]] = []
+        self.listed = 0  # catalogue changes: listings that added an ad or elements
+        self.history: list[list[Any]] = []  # ["ad", ad, slots], ["segment", ad, segment], ...
         self._layouts: dict[str, _Layout] = {}
         self._row_of = _Rows(self._new_row)  # bag (ad, segment, elements) -> row of the id table
         self._table = np.full((64, 1), PAD)
@@ -135,35 +145,111 @@ class ElementRewardModel:
                 )
         return ids
 
+    @property
+    def registered(self) -> list[tuple[str, str]]:
+        """Every (ad, segment) with features, in the order they were added."""
+        return [(op[1], op[2]) for op in self.history if op[0] == "segment"]
+
+    def segments(self, ad: str) -> list[str]:
+        """The segments of ``ad`` that have features."""
+        layout = self._layouts.get(ad)
+        return list(layout.segments) if layout else []
+
+    def add_listing(self, ad: str, slots: Slots) -> str | None:
+        """Take a listing of ``ad``: elements not seen before join their slots (at the
+        prior; none is ever removed, so learned weights and ids stay). Returns why the
+        listing cannot be taken (its slots differ from the ad's), else None.
+
+        >>> model = ElementRewardModel({"ad": {"title": ["t1"]}})
+        >>> _ = model.learn([Example(0, "click", "r", ("ad", "all", (("title", "t1"),)), True)])
+        >>> model.add_listing("ad", {"title": ["t2", "t1"]}), model.catalog["ad"]
+        (None, {'title': ['t1', 't2']})
+        >>> [e.element_id for e in model.element_scores("ad", "all")]
+        ['t1', 't2']
+        >>> model.add_listing("ad", {"image": ["i1"]})
+        "ad 'ad' has slots ['title'], the listing has ['image']"
+        """
+        known = self.catalog.get(ad)
+        if known is None:
+            self.catalog[ad] = {slot: list(elements) for slot, elements in slots.items()}
+            self.listed += 1
+            return None
+        if known.keys() != slots.keys():
+            return f"ad {ad!r} has slots {sorted(known)}, the listing has {sorted(slots)}"
+        for slot, elements in slots.items():
+            new = [e for e in elements if e not in known[slot]]
+            if new:
+                self.listed += 1
+                known[slot] += new
+                if ad in self._layouts:
+                    self._extend(ad, slot, new)
+        return None
+
     def register(self, ad: str, segment: str) -> _Layout:
-        """Create the features of ``ad`` (all catalogue elements) and of ``segment``."""
-        slots = self.catalog[ad]
+        """Create the features of ``ad`` (all its catalogue elements) and of ``segment``."""
         layout = self._layouts.get(ad)
         if layout is None:
-            layout = self._layouts[ad] = _Layout(
-                bias=int(self._ids([f"{ad}|bias"])[0]),
-                elements={s: self._ids([f"{ad}|{s}={e}" for e in els]) for s, els in slots.items()},
-                pairs={
-                    (a, b): self._ids(
-                        [f"{ad}|{a}={ea}&{b}={eb}" for ea in slots[a] for eb in slots[b]], pair=True
-                    ).reshape(len(slots[a]), len(slots[b]))
-                    for a, b in combinations(sorted(slots), 2)
-                },
-            )
+            layout = self._add_ad(ad, {s: list(els) for s, els in self.catalog[ad].items()})
         if segment not in layout.segments:
-            self._centring = None
-            self.registered.append((ad, segment))
-            layout.segments[segment] = int(self._ids([f"{ad}|segment={segment}"])[0])
-            for s, els in slots.items():
-                layout.personal[s, segment] = self._ids([f"{ad}|{s}={e}|{segment}" for e in els])
+            self._add_segment(layout, ad, segment)
         return layout
+
+    def _add_ad(self, ad: str, slots: Slots) -> _Layout:
+        self.history.append(["ad", ad, slots])
+        self._centring = None
+        layout = self._layouts[ad] = _Layout(
+            names=slots,
+            bias=int(self._ids([f"{ad}|bias"])[0]),
+            elements={s: self._ids([f"{ad}|{s}={e}" for e in els]) for s, els in slots.items()},
+            pairs={
+                (a, b): self._ids(
+                    [f"{ad}|{a}={ea}&{b}={eb}" for ea in slots[a] for eb in slots[b]], pair=True
+                ).reshape(len(slots[a]), len(slots[b]))
+                for a, b in combinations(sorted(slots), 2)
+            },
+        )
+        return layout
+
+    def _add_segment(self, layout: _Layout, ad: str, segment: str) -> None:
+        self.history.append(["segment", ad, segment])
+        self._centring = None
+        layout.segments[segment] = int(self._ids([f"{ad}|segment={segment}"])[0])
+        for s, els in layout.names.items():
+            layout.personal[s, segment] = self._ids([f"{ad}|{s}={e}|{segment}" for e in els])
+
+    def _extend(self, ad: str, slot: str, new: list[str]) -> None:
+        """Add elements ``new`` to ``slot`` of ``ad``'s layout: their own, personal and pair
+        features, appended after every id in use."""
+        self.history.append(["extend", ad, slot, new])
+        self._centring = None
+        layout = self._layouts[ad]
+        layout.names[slot] = layout.names[slot] + new
+        ids = self._ids([f"{ad}|{slot}={e}" for e in new])
+        layout.elements[slot] = np.concatenate([layout.elements[slot], ids])
+        for segment in layout.segments:
+            personal = self._ids([f"{ad}|{slot}={e}|{segment}" for e in new])
+            layout.personal[slot, segment] = np.concatenate(
+                [layout.personal[slot, segment], personal]
+            )
+        names = layout.names
+        for (a, b), grid in list(layout.pairs.items()):
+            if slot not in (a, b):
+                continue
+            grown = np.full((len(names[a]), len(names[b])), -1, dtype=np.int64)
+            grown[: grid.shape[0], : grid.shape[1]] = grid
+            cells = np.argwhere(grown < 0)
+            grown[cells[:, 0], cells[:, 1]] = self._ids(
+                [f"{ad}|{a}={names[a][i]}&{b}={names[b][j]}" for i, j in cells.tolist()], pair=True
+            )
+            layout.pairs[a, b] = grown
+        layout.estimate_ids.clear()
+        layout.pair_index = None
 
     def _new_row(self, key: tuple[str, str, tuple[tuple[str, str], ...]]) -> int:
         """Add the feature ids of bag ``(ad, segment, elements)`` as a row of the id table."""
         ad, segment, elements = key
         layout = self.register(ad, segment)
-        slots = self.catalog[ad]
-        index = {slot: slots[slot].index(element) for slot, element in elements}
+        index = {slot: layout.names[slot].index(element) for slot, element in elements}
         row = [layout.bias, layout.segments[segment]]
         for slot, i in index.items():
             row += [layout.elements[slot][i], layout.personal[slot, segment][i]]
@@ -195,7 +281,8 @@ class ElementRewardModel:
 
     def learn(self, examples: Sequence[Example]) -> set[tuple[str, str]]:
         """Update both heads from a batch of finalized examples; return the (ad, segment)
-        pairs whose scores changed."""
+        pairs whose scores changed: every segment of each ad learned from, since an ad's
+        bias and element weights are shared by its segments."""
         clicks = [e for e in examples if e.kind == "click"]
         conversions = [e for e in examples if e.kind != "click"]
         touched = []
@@ -214,7 +301,8 @@ class ElementRewardModel:
             self.conversion.learn_batch(self._bag_ids(rows), y, weights)
             self._recentre(self.conversion.mean)
             touched.append(rows)
-        return {self._owners[row] for row in np.unique(np.concatenate(touched)).tolist()}
+        ads = {self._owners[row][0] for row in np.unique(np.concatenate(touched)).tolist()}
+        return {(ad, segment) for ad in ads for segment in self._layouts[ad].segments}
 
     def _recentre(self, mean: np.ndarray) -> None:
         if self._centring is None:
@@ -288,7 +376,7 @@ class ElementRewardModel:
                     [
                         (ad, segment, slot, e)
                         for slot in layout.elements
-                        for e in self.catalog[ad][slot]
+                        for e in layout.names[slot]
                     ],
                     np.tile(
                         [[layout.bias], [layout.segments[segment]]],
@@ -320,7 +408,7 @@ class ElementRewardModel:
         """The click weights of ``ad``'s pairs shown at least once, in registration order."""
         layout = self._layouts[ad]
         if layout.pair_index is None:
-            slots = self.catalog[ad]
+            slots = layout.names
             layout.pair_index = (
                 np.concatenate(
                     [np.empty(0, dtype=np.int64)] + [g.ravel() for g in layout.pairs.values()]
@@ -344,10 +432,18 @@ class ElementRewardModel:
         click = self.click.to_bytes()
         return len(click).to_bytes(8, "little") + click + self.conversion.to_bytes()
 
-    def load_bytes(self, registered: list[tuple[str, str]], blob: bytes) -> None:
-        """Register ``registered`` again (same ids) and load :meth:`to_bytes` output."""
-        for ad, segment in registered:
-            self.register(ad, segment)
+    def load_bytes(self, history: list[list[Any]], blob: bytes) -> None:
+        """Replay ``history`` (as :attr:`history` recorded it: the same ids) into a new model
+        and load :meth:`to_bytes` output."""
+        for op in history:
+            if op[0] == "ad":
+                self.catalog[op[1]] = {slot: list(els) for slot, els in op[2].items()}
+                self._add_ad(op[1], op[2])
+            elif op[0] == "segment":
+                self._add_segment(self._layouts[op[1]], op[1], op[2])
+            else:
+                self.catalog[op[1]][op[2]] = self.catalog[op[1]][op[2]] + op[3]
+                self._extend(op[1], op[2], op[3])
         split = 8 + int.from_bytes(blob[:8], "little")
         self.click.load_bytes(blob[8:split])
         self.conversion.load_bytes(blob[split:])

@@ -5,6 +5,7 @@ restart them (``reward_stack``); helpers to feed, drain and check it."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import subprocess
@@ -23,18 +24,22 @@ from confluent_kafka import OFFSET_BEGINNING, Message, TopicPartition
 
 from services.reward_updater.app import RewardWorker
 from services.reward_updater.partition import INPUTS, PartitionState
-from services.simulator.streams import SHORT_WINDOWS, publish
+from services.simulator.listings import listings
+from services.simulator.streams import SHORT_WINDOWS, publish, traffic
 from services.simulator.world import SyntheticWorld
 from shared import codec, kafka, keys, score_store, topics
 from shared.catalog import AdCatalog
 from shared.events import Event
 from shared.segments import SEGMENTS
-from shared.settings import Settings
+from shared.settings import RewardSettings, Settings
 from shared.stack import Stack
 from shared.stack.process import free_port
 from shared.topics import RewardTopics
 
 WINDOWS = SHORT_WINDOWS
+# Worker processes and a feeder share two cores here: a producer's batches may reach the
+# broker later than others' by more than the default 50 ms lateness.
+PROCESS_WINDOWS = WINDOWS.model_copy(update={"allowed_lateness_ms": 1_000})
 JOINED = ("impression", "click_joined", "conversion_joined")
 
 
@@ -103,7 +108,7 @@ def reward_stack(tmp_path) -> Iterator[Stack]:
 @pytest.fixture
 def reward_settings(reward_stack) -> Settings:
     base = reward_stack.settings()
-    settings = Settings(kafka=base.kafka, redis=base.redis, rewards=WINDOWS)
+    settings = Settings(kafka=base.kafka, redis=base.redis, rewards=PROCESS_WINDOWS)
     kafka.ensure_topics(settings.kafka, topics.ALL, compacted=topics.COMPACTED)
     return settings
 
@@ -121,9 +126,11 @@ def _drain(worker: RewardWorker, total: int, timeout_s: float = 90) -> None:
     worker.flush()
 
 
-def _reference(catalog: AdCatalog, events: list[Event]) -> PartitionState:
+def _reference(
+    catalog: AdCatalog, events: list[Event], config: RewardSettings = WINDOWS
+) -> PartitionState:
     """The same events through one in-memory partition state, read to the end."""
-    state = PartitionState(0, catalog, WINDOWS)
+    state = PartitionState(0, catalog, config)
     offsets = dict.fromkeys(INPUTS, 0)
     for event in sorted(events, key=lambda e: e.ts_ms):
         value = codec.encode(event)
@@ -174,14 +181,16 @@ def assert_same_scores():
 
 
 def _assert_exact(settings: Settings, world: SyntheticWorld, events: list[Event]) -> None:
-    """The stored checkpoints applied every event once: counts and scores are those of
-    the same events read once, in order, by one in-memory state."""
+    """The stored checkpoints applied every event once and learned every label once:
+    counts, labels and the scores in Redis are those of the same events read once, in
+    order, by one in-memory state."""
     applied, counts = _checkpoint_totals(settings)
     assert applied == len(events)
-    expected = _reference(world.catalog, events)
+    expected = _reference(world.catalog, events, settings.rewards)
     for outcome in JOINED:
         assert counts.get(outcome, 0) == expected.joiner.counts[outcome], outcome
     assert not {"duplicate", "repeat_click", "repeat_conversion"} & counts.keys()
+    assert _checkpoint_learned(settings) == expected.learned
     _assert_same_scores(_redis_scores(settings, world), expected, world)
 
 
@@ -222,13 +231,8 @@ class WorkerProcess:
             update={
                 # A killed member holds its partitions until its session expires.
                 "kafka": settings.kafka.model_copy(update={"session_timeout_ms": 3_000}),
-                # Workers and a feeder share two cores here: a producer's batches may reach
-                # the broker later than others' by more than the default 50 ms lateness.
                 "rewards": settings.rewards.model_copy(
-                    update={
-                        "catalog_path": catalog_path and str(catalog_path),
-                        "allowed_lateness_ms": 1_000,
-                    }
+                    update={"catalog_path": catalog_path and str(catalog_path)}
                 ),
                 "metrics_address": f"127.0.0.1:{self.metrics_port}",
             }
@@ -324,6 +328,17 @@ def totals():
 
 
 @pytest.fixture
+def learned():
+    """Labels learned, by kind, in the stored checkpoints."""
+    return _checkpoint_learned
+
+
+def expected_learned(settings: Settings, world: SyntheticWorld, events: list[Event]) -> dict:
+    """The labels one in-memory state learns from ``events`` read once, to the end."""
+    return _reference(world.catalog, events, settings.rewards).learned
+
+
+@pytest.fixture
 def letters():
     """Dead letters on the topic, by source."""
     return _dead_letters
@@ -342,6 +357,18 @@ def _checkpoint_totals(settings: Settings) -> tuple[int, dict[str, int]]:
                 counts[outcome] = counts.get(outcome, 0) + count
     redis.close()
     return applied, counts
+
+
+def _checkpoint_learned(settings: Settings) -> dict[str, int]:
+    """Labels learned, by kind, over every partition's stored checkpoint."""
+    redis = score_store.client(settings.redis)
+    learned = {"click": 0, "conversion": 0}
+    for partition in range(settings.kafka.topic_partitions):
+        meta = redis.get(keys.checkpoint(settings.rewards.group_id, partition, "meta"))
+        for kind, count in (orjson.loads(meta)["learned"] if meta else {}).items():
+            learned[kind] += count
+    redis.close()
+    return learned
 
 
 def _dead_letters(settings: Settings, idle_s: float = 2.0) -> dict[tuple[str, int, int], dict]:
@@ -396,3 +423,30 @@ def wait_until(condition, timeout_s: float, what: str, every_s: float = 0.2) -> 
 @pytest.fixture
 def until():
     return wait_until
+
+
+def growing_traffic(world: SyntheticWorld, impressions: int, seed: int = 1) -> list[Event]:
+    """The world's ads listed, then traffic; mid-stream a listing adds one element to each
+    ad's first slot (the world's last one there), and the traffic after it shows it too.
+    Every event in event-time order, each listing stamped just before the traffic it
+    allows."""
+    start, half = 1_700_000_000_000, impressions // 2
+    second = start + half + 60_000
+    before = dataclasses.replace(
+        world,
+        catalog=AdCatalog(
+            ads={
+                ad: {slot: els[:-1] if i == 0 else els for i, (slot, els) in enumerate(s.items())}
+                for ad, s in world.catalog.ads.items()
+            }
+        ),
+    )
+    return [
+        *listings(before, start - 1),
+        *traffic(before, half, seed=seed, start_ms=start),
+        *[
+            x.model_copy(update={"event_id": f"{x.event_id}-v2"})
+            for x in listings(world, second - 1)
+        ],
+        *traffic(world, impressions - half, seed=seed + 1, start_ms=second),
+    ]

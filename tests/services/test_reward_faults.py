@@ -13,6 +13,7 @@ from pydantic import SecretStr
 from services.simulator.streams import publish, traffic
 from services.simulator.world import SyntheticWorld
 from shared import kafka, score_store
+from tests.services.conftest import expected_learned
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -94,10 +95,12 @@ def test_rebalances_and_a_paused_owner_count_everything_once(
     feeder,
     until,
     totals,
+    learned,
     assert_exact,
 ):
     world = SyntheticWorld.create(ads=12, seed=5)
     events = list(traffic(world, 50_000, spacing_ms=0.5))
+    expected = expected_learned(reward_settings, world, events)
     load = feeder(reward_settings, events, rate=1_500)
     load.start()
     env = {"ADCRAFT_REWARDS__CHECKPOINT_INTERVAL_MS": "200"}
@@ -118,10 +121,38 @@ def test_rebalances_and_a_paused_owner_count_everything_once(
     assert third.stop() == 0  # scale down: its partitions move again
     load.join(120)
     until(lambda: totals(reward_settings)[0] == len(events), 120, "every event applied")
+    until(lambda: learned(reward_settings) == expected, 120, "every label learned")
     for worker in (first, second):
         assert worker.stop() == 0
     woke = [line["event"] for line in first.lines()[asleep:]]
     assert {"fenced", "lost"} & set(woke), woke  # it learnt it had lost them, wrote nothing
+    assert_exact(reward_settings, world, events)
+
+
+def test_a_feed_that_ends_during_rebalances_is_learned_whole(
+    reward_settings, worker_process, feeder, until, totals, learned, assert_exact
+):
+    """The last click windows are released only once every input is read to its end, with
+    no message to trigger it: owners that change just then must still checkpoint and
+    publish that learning, and a restored owner must not roll Redis back."""
+    world = SyntheticWorld.create(ads=12, seed=6)
+    events = list(traffic(world, 20_000, spacing_ms=0.5))
+    expected = expected_learned(reward_settings, world, events)
+    load = feeder(reward_settings, events, rate=1_330)
+    load.start()
+    env = {"ADCRAFT_REWARDS__CHECKPOINT_INTERVAL_MS": "200"}
+    first = worker_process(reward_settings, world.catalog, **env).start()
+    until(lambda: load.sent >= 0.8 * len(events), 60, "most of the feed sent")
+    second = worker_process(reward_settings, world.catalog, **env).start()
+    until(lambda: _owns(second, 0), 60, "the second worker to take partitions")
+    assert first.stop() == 0  # scaled down as the feed ends: the partitions move again
+    load.join(60)
+    third = worker_process(reward_settings, world.catalog, **env).start()
+    until(lambda: _owns(third, 0), 60, "the third worker to take partitions")
+    assert third.stop() == 0  # stopped within a second or so of its assignment
+    until(lambda: totals(reward_settings)[0] == len(events), 120, "every event applied")
+    until(lambda: learned(reward_settings) == expected, 120, "every label learned")
+    assert second.stop() == 0
     assert_exact(reward_settings, world, events)
 
 

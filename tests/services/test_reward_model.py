@@ -98,7 +98,7 @@ def test_bytes_round_trip(batches):
     for batch in released[:20]:
         model.learn(batch)
     copy = ElementRewardModel(world.catalog.ads)
-    copy.load_bytes(model.registered, model.to_bytes())
+    copy.load_bytes(model.history, model.to_bytes())
     assert copy.element_scores("ad1", "young") == model.element_scores("ad1", "young")
 
 

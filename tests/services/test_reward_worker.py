@@ -5,13 +5,16 @@ from __future__ import annotations
 import orjson
 import pytest
 
+from services.reward_updater.app import RewardWorker
 from services.reward_updater.partition import PartitionState
 from services.simulator.streams import traffic
 from services.simulator.world import SyntheticWorld
 from shared import codec, score_store, topics
+from shared.catalog import AdCatalog
 from shared.events import ElementScored
 from shared.posterior_store import PosteriorStore
 from shared.segments import SEGMENTS
+from tests.services.conftest import growing_traffic
 
 pytestmark = pytest.mark.integration
 
@@ -135,3 +138,44 @@ def test_a_message_that_breaks_apply_is_dead_lettered_and_the_worker_goes_on(
     letters = live.read(topics.DEAD_LETTER, idle_s=1.0)
     (letter,) = [m for m in letters if m.value() == b'{"boom":1}']
     assert dict(letter.headers())["adcraft.reason"] == b"ZeroDivisionError: division by zero"
+
+
+@pytest.mark.slow
+def test_an_element_listed_mid_stream_is_learned_without_a_restart_and_a_replay_agrees(
+    live, drain, redis_client, redis_scores, reference, assert_same_scores
+):
+    world = SyntheticWorld.create(ads=3, seed=7)
+    events = growing_traffic(world, 8_000)
+    split = next(i for i, e in enumerate(events[1:], 1) if e.topic == topics.AD_CATALOG and i > 3)
+    worker = live.worker(AdCatalog())  # every ad comes from the catalogue topic
+    worker.start()
+    live.publish(events[:split])
+    drain(worker, split)
+    new = {(ad, slots["title"][-1]) for ad, slots in world.catalog.ads.items()}
+    assert not {key[::3] for key in redis_scores(live.settings, world)} & new
+    live.publish(events[split:])  # the listing that adds them, then traffic showing them
+    drain(worker, len(events))
+    worker.close()
+    letters = [dict(m.headers()) for m in live.read(topics.DEAD_LETTER, idle_s=1.0)]
+    assert not [h for h in letters if h["adcraft.kind"].startswith(b"unknown")], letters[:3]
+    learned = redis_scores(live.settings, world)
+    assert all(learned[ad, "young", "title", element].observations > 50 for ad, element in new)
+    expected = reference(AdCatalog(), events)
+    assert_same_scores(learned, expected, world)
+
+    for key in redis_client.scan_iter("adcraft:scores:*"):
+        redis_client.delete(key)
+    replay = RewardWorker(
+        live.settings.model_copy(
+            update={"rewards": live.settings.rewards.model_copy(update={"group_id": "replay"})}
+        ),
+        AdCatalog(),
+        topics=live.topics,
+    )
+    replay.start()
+    drain(replay, len(events))  # from offset 0, every input at once
+    replay.close()
+    replayed = redis_scores(live.settings, world)
+    assert replayed.keys() == learned.keys()
+    differ = [k for k in learned if replayed[k].score != pytest.approx(learned[k].score, rel=1e-9)]
+    assert not differ, differ[:5]

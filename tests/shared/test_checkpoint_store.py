@@ -35,11 +35,11 @@ def test_a_stale_owner_writes_nothing_and_the_others_are_written(redis_client):
     old.save(old_tokens, {0: _write(b"old"), 1: _write(b"old")})
     new_token = new.claim(0)  # partition 0 moved; the old owner still thinks it has it
     assert old.save(old_tokens, {0: _write(b"stale"), 1: _write(b"fresh")}) == {0}
-    assert old.write_scores(old_tokens, {0: [SCORE]}) == {0}
+    assert old.write_scores(old_tokens, {0: 1}, {0: [SCORE]}) == ({0}, set())
     assert redis_client.hgetall(keys.scores("ad1", "all")) == {}
     assert (old.load(0).meta, old.load(1).meta) == (b"old", b"fresh")
     assert new.save({0: new_token}, {0: _write(b"new")}) == set()
-    assert new.write_scores({0: new_token}, {0: [SCORE]}) == set()
+    assert new.write_scores({0: new_token}, {0: 1}, {0: [SCORE]}) == (set(), set())
     assert redis_client.hgetall(keys.scores("ad1", "all")) == {b"title|t1": SCORE[1]}
 
 
@@ -52,6 +52,21 @@ def test_a_redis_that_lost_its_data_refuses_every_write(redis_client):
     with pytest.raises(StateLost, match="generation"):
         store.save({0: token}, {0: _write(b"b", b"chunk")})
     with pytest.raises(StateLost):
-        store.write_scores({0: token}, {0: [SCORE]})
+        store.write_scores({0: token}, {0: 1}, {0: [SCORE]})
     assert redis_client.keys("*") == []
     assert store.open() is True  # a restarted worker sees a new generation
+
+
+def test_scores_older_than_the_newest_written_are_refused(redis_client):
+    """A new owner that restored a checkpoint older than what the last owner published
+    (it crashed in between) must not roll Redis back; the same version may be rewritten."""
+    first, second = CheckpointStore(redis_client, "g"), CheckpointStore(redis_client, "g")
+    first.open(), second.open()
+    newer = (SCORE[0], b'{"score":0.2}')
+    assert first.write_scores({0: first.claim(0)}, {0: 9}, {0: [newer]}) == (set(), set())
+    token = second.claim(0)
+    assert second.write_scores({0: token}, {0: 7}, {0: [SCORE]}) == (set(), {0})
+    assert redis_client.hgetall(keys.scores("ad1", "all")) == {b"title|t1": newer[1]}
+    assert second.write_scores({0: token}, {0: 9}, {0: [SCORE]}) == (set(), set())
+    assert second.write_scores({0: token}, {0: 10}, {0: [newer]}) == (set(), set())
+    assert redis_client.get(keys.published("g", 0)) == b"10"

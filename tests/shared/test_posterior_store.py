@@ -32,8 +32,10 @@ def test_reads_what_the_owner_wrote_and_nothing_a_fenced_one_did(redis_client):
     stale = old.claim(0)
     token = new.claim(0)
     young, everyone = _posterior("young", 0.2), _posterior("all", -0.1)
-    assert new.write_scores({0: token}, {0: [SCORE]}, {0: _blobs(young, everyone)}) == set()
-    assert old.write_scores({0: stale}, {0: [SCORE]}, {0: _blobs(_posterior("young", 9))}) == {0}
+    written = new.write_scores({0: token}, {0: 1}, {0: [SCORE]}, {0: _blobs(young, everyone)})
+    assert written == (set(), set())
+    fenced = old.write_scores({0: stale}, {0: 1}, {0: [SCORE]}, {0: _blobs(_posterior("young", 9))})
+    assert fenced == ({0}, set())
 
     store = PosteriorStore(redis_client)
     assert store.read("ad1", ["young", "all", "senior"]) == {
@@ -69,7 +71,7 @@ def test_all_is_every_posterior_in_redis(redis_client):
     store.open()
     token = store.claim(0)
     written = [_posterior(f"seg{i}", i / 10) for i in range(7)]
-    store.write_scores({0: token}, {0: [SCORE]}, {0: _blobs(*written)})
+    store.write_scores({0: token}, {0: 1}, {0: [SCORE]}, {0: _blobs(*written)})
     found = PosteriorStore(redis_client).all(batch=3)
     assert {p.segment for p in found} >= {p.segment for p in written}
     assert all(p in found for p in written)
