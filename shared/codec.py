@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from types import UnionType
@@ -13,6 +14,7 @@ import orjson
 from pydantic import ValidationError
 
 from shared.events import EVENT_TYPES, Event
+from shared.text import UNPRINTABLE
 
 E = TypeVar("E", bound=Event)
 
@@ -89,8 +91,19 @@ def _reason(exc: ValidationError) -> str:
         return f"invalid JSON: {first['ctx']['error']}"
     if first["type"] == "model_type":
         return f"expected a JSON object, got {type(first['input']).__name__}"
-    field = ".".join(str(part) for part in first["loc"]) or "<root>"
-    return f"{field}: {first['msg']}"
+    field = ".".join(_shown(str(part)) for part in first["loc"]) or "<root>"
+    return f"{field}: {first['msg'].removeprefix('Value error, ')}"
+
+
+def _shown(part: str) -> str:
+    r"""A field name as a reason may quote it: characters a reader would not see escaped.
+
+    >>> _shown("ti\u202etle")
+    'ti\\u202etle'
+    """
+    return "".join(
+        f"\\u{ord(c):04x}" if unicodedata.category(c) in UNPRINTABLE else c for c in part
+    )
 
 
 def reader(event_type: type[E]) -> Callable[[bytes | None], Any]:

@@ -20,6 +20,7 @@ from typing import NamedTuple
 
 from shared.segments import SEGMENTS as SEGMENTS  # re-exported: part of the contract
 from shared.settings import CopySettings
+from shared.text import usable_fact
 
 TONES = ("bold", "elegant", "warm")
 CTA_STYLES = ("direct", "soft", "urgent")
@@ -71,12 +72,23 @@ class CopyBrief(NamedTuple):
 
 
 def check(brief: CopyBrief) -> CopyBrief:
-    """``brief`` when it is valid; else ValueError naming the first invalid field.
+    """``brief`` when it is valid; else ValueError naming the first invalid field. Product
+    facts that read as markup or as an instruction to a model never reach a prompt.
 
     The segment is not checked: a brief for an unknown segment gets a generic persona.
+
+    >>> check(CopyBrief("dress", "Dresses", ("<script>",), "adult", "warm", "direct"))
+    Traceback (most recent call last):
+    ...
+    ValueError: ATTRIBUTES reads as markup or an instruction, not a product fact
     """
     if not brief.product.strip():
         raise ValueError("PRODUCT must not be empty")
+    facts = [("PRODUCT", brief.product), ("DEPARTMENT", brief.department)]
+    facts += [("ATTRIBUTES", a) for a in brief.attributes] + [("HIGHLIGHT", brief.highlight)]
+    for name, fact in facts:
+        if not usable_fact(fact):
+            raise ValueError(f"{name} reads as markup or an instruction, not a product fact")
     for name, value, allowed in (
         ("TONE", brief.tone, TONES),
         ("CTA_STYLE", brief.cta_style, CTA_STYLES),

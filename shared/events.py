@@ -13,10 +13,11 @@ from __future__ import annotations
 from typing import Annotated, ClassVar
 
 from annotated_types import Ge, Gt, Le, MaxLen, MinLen
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from shared import topics
 from shared.copy_contract import CTA_STYLES, TONES
+from shared.text import printable
 
 MAX_ID_LEN = 128
 MAX_NAME_LEN = 64
@@ -165,7 +166,11 @@ class RecommendationPublished(Event):
     model_versions: Annotated[dict[Name, Id], MaxLen(MAX_ENTRIES)] = {}
 
 
-Elements = Annotated[list[Id], MinLen(1), MaxLen(MAX_ENTRIES)]
+_Printable = AfterValidator(printable)
+ListedId = Annotated[Id, _Printable]
+ListedName = Annotated[Name, _Printable]
+ListedText = Annotated[Text, _Printable]
+Elements = Annotated[list[ListedId], MinLen(1), MaxLen(MAX_ENTRIES)]
 
 
 class AdListed(Event):
@@ -173,17 +178,22 @@ class AdListed(Event):
     The latest per ``ad_id`` wins. The ``copy`` slot's elements are copy styles
     ``tone/cta_style`` (see :mod:`shared.copy_contract`); ``default`` is the creative
     served when nothing else can be (the first element of each slot if not given).
+
+    Catalogue text is untrusted: no field may hold a control, zero-width or bidi character
+    (:func:`~shared.text.printable`); the copy path also leaves out facts that read as
+    markup or as an instruction (:func:`~shared.text.usable_fact`).
     """
 
     topic: ClassVar[str] = topics.AD_CATALOG
 
-    product_id: Id
-    product: Name = Field(description="What it is, as copy names it: 'dress'.")
-    department: Name
-    attributes: Annotated[list[Name], MaxLen(MAX_ENTRIES)] = []
-    highlights: Annotated[list[Text], MaxLen(MAX_ENTRIES)] = []
-    slots: Annotated[dict[Id, Elements], MinLen(1), MaxLen(MAX_ENTRIES)]
-    default: Annotated[dict[Id, Id], MaxLen(MAX_ENTRIES)] = {}
+    ad_id: ListedId
+    product_id: ListedId
+    product: ListedName = Field(description="What it is, as copy names it: 'dress'.")
+    department: ListedName
+    attributes: Annotated[list[ListedName], MaxLen(MAX_ENTRIES)] = []
+    highlights: Annotated[list[ListedText], MaxLen(MAX_ENTRIES)] = []
+    slots: Annotated[dict[ListedId, Elements], MinLen(1), MaxLen(MAX_ENTRIES)]
+    default: Annotated[dict[ListedId, ListedId], MaxLen(MAX_ENTRIES)] = {}
 
     @model_validator(mode="after")
     def _consistent(self) -> AdListed:

@@ -92,3 +92,13 @@ def copy_variants(ad_id: str, segment: str, style: str) -> str:
     'adcraft:copy:{ad-1}:young:warm/urgent'
     """
     return f"{PREFIX}:copy:{{{ad_id}}}:{segment}:{style}"
+
+
+def answer(group: str, ad_id: str, request_id: str) -> str:
+    """The recommendation a request worker group published for a request (its bytes, kept
+    a while past its deadline): a redelivered request gets the same answer.
+
+    >>> answer("adcraft-requests", "ad-1", "r-9")
+    'adcraft:answer:{ad-1}:adcraft-requests:r-9'
+    """
+    return f"{PREFIX}:answer:{{{ad_id}}}:{group}:{request_id}"

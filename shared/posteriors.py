@@ -10,7 +10,14 @@ Encoded as msgpack arrays, checked on decode.
 
 from __future__ import annotations
 
+import math
+
 import msgspec
+
+MAX_LOGIT = 50.0
+"""The largest logit mean, sd or pair weight a sane posterior holds (a click probability of
+1 - 2e-22): past it, or not finite, the posterior is broken, and read as the prior."""
+MAX_OBSERVATIONS = 1e15
 
 
 class ElementPosterior(msgspec.Struct, array_like=True, frozen=True):
@@ -65,3 +72,33 @@ class AdPosterior(msgspec.Struct, array_like=True, frozen=True):
 
 _ENCODER = msgspec.msgpack.Encoder()
 _DECODER = msgspec.msgpack.Decoder(AdPosterior)
+
+
+def problem(posterior: AdPosterior) -> str | None:
+    """What is wrong with ``posterior`` (a number out of range or not finite), or None: a
+    posterior that holds such a number must not reach the generator (float32 overflows) or
+    an explanation (an infinite contribution).
+
+    >>> def titles(mean): return {"title": [ElementPosterior("t1", mean, 0.5, 3, 0)]}
+    >>> problem(AdPosterior("ad", "all", "v", titles(0.2), [])) is None
+    True
+    >>> problem(AdPosterior("ad", "all", "v", titles(1e39), []))
+    "slot 'title' element 't1': mean 1e+39 is outside [-50, 50]"
+    """
+    for slot, elements in posterior.slots.items():
+        for e in elements:
+            where = f"slot {slot!r} element {e.element_id!r}"
+            for name, value, low, high in (
+                ("mean", e.mean, -MAX_LOGIT, MAX_LOGIT),
+                ("sd", e.sd, 0.0, MAX_LOGIT),
+                ("observations", e.observations, 0.0, MAX_OBSERVATIONS),
+                ("conversion", e.conversion, 0.0, 1.0),
+            ):
+                if not (math.isfinite(value) and low <= value <= high):
+                    return f"{where}: {name} {value:g} is outside [{low:g}, {high:g}]"
+    for pair in posterior.pairs:
+        for name, value, low in (("weight", pair.weight, -MAX_LOGIT), ("sd", pair.sd, 0.0)):
+            if not (math.isfinite(value) and low <= value <= MAX_LOGIT):
+                where = f"pair {pair.element_a!r}/{pair.element_b!r}"
+                return f"{where}: {name} {value:g} is outside [{low:g}, {MAX_LOGIT:g}]"
+    return None

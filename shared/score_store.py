@@ -7,6 +7,8 @@ from typing import cast
 
 import redis
 import redis.asyncio
+from redis.asyncio.retry import Retry as AsyncRetry
+from redis.backoff import NoBackoff
 from redis.typing import EncodableT, FieldT
 
 from shared import codec, keys
@@ -22,8 +24,10 @@ def client(settings: RedisSettings) -> redis.Redis:
 
 
 def async_client(settings: RedisSettings) -> redis.asyncio.Redis:
-    """The asyncio twin of :func:`client`."""
-    return redis.asyncio.Redis(**_options(settings))
+    """The asyncio twin of :func:`client`, for the request path: it does not retry (redis-py
+    retries ten times by default, refused credentials included), since that path has its
+    own deadlines and breaker and a retry only spends the deadline."""
+    return redis.asyncio.Redis(**_options(settings), retry=AsyncRetry(NoBackoff(), 0))
 
 
 def _options(settings: RedisSettings) -> dict:

@@ -8,6 +8,7 @@ Every variable starts with ``ADCRAFT_``; nested fields use ``__``, for example
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any, Literal
 
@@ -255,6 +256,24 @@ class RequestSettings(_Section):
     copy_concurrency: int = Field(
         default=2, ge=1, description="Copy cache refills in flight per process."
     )
+    refill_queue: int = Field(
+        default=256,
+        ge=1,
+        description="Refills waiting for the copy model, at most; past it an ask is dropped "
+        "(counted) and asked again by a later request: answering never waits on copy.",
+    )
+    answers_kept_s: int = Field(
+        default=300,
+        ge=0,
+        description="How long past its deadline a request's answer is kept in Redis: a "
+        "redelivered request within it is published the same bytes.",
+    )
+    live_max_stall_s: float = Field(
+        default=5.0,
+        gt=0,
+        description="/healthz fails when requests are in flight and none was answered for "
+        "this long (or the event loop stalled).",
+    )
     fetch_wait_max_ms: int = Field(
         default=10,
         ge=0,
@@ -412,6 +431,16 @@ class Settings(BaseSettings):
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
+    @model_validator(mode="before")
+    @classmethod
+    def _every_variable_is_a_setting(cls, data: Any) -> Any:
+        """pydantic-settings ignores a variable that names no field (``ADCRAFT_REDIS_PASSWORD``
+        with one underscore): a setting the operator believes applied would silently not."""
+        unknown = unknown_variables(os.environ)
+        if unknown:
+            raise ValueError("; ".join(unknown))
+        return data
+
     def plaintext_credentials(self) -> list[str]:
         """Warnings, one per connection that would send credentials without TLS.
 
@@ -440,6 +469,40 @@ class Settings(BaseSettings):
                 key = f"ADCRAFT_{name}" + (f"__{field}" if field else "")
                 env[key.upper()] = _env_value(inner)
         return env
+
+
+def unknown_variables(environ: dict[str, str] | os._Environ[str]) -> list[str]:
+    """Why each ``ADCRAFT_`` variable in ``environ`` names no setting (values never shown).
+
+    >>> unknown_variables({"ADCRAFT_REDIS_PASSWORD": "x", "ADCRAFT_REDIS__PORT": "1", "HOME": "/"})
+    ['unknown setting ADCRAFT_REDIS_PASSWORD (did you mean ADCRAFT_REDIS__PASSWORD?)']
+    """
+    problems = []
+    for name in environ:
+        if not name.upper().startswith("ADCRAFT_"):
+            continue
+        top, _, field = name[len("ADCRAFT_") :].lower().partition("__")
+        known = Settings.model_fields.get(top)
+        # A wrong field of a section is refused by the section itself (extra="forbid").
+        if known and (bool(field) == _is_section(known.annotation)):
+            continue
+        problems.append(f"unknown setting {name}{_did_you_mean(top)}")
+    return problems
+
+
+def _is_section(kind: Any) -> bool:
+    return isinstance(kind, type) and issubclass(kind, BaseModel)
+
+
+def _did_you_mean(name: str) -> str:
+    """A hint for a section and field joined by one underscore instead of two."""
+    for section, info in Settings.model_fields.items():
+        kind = info.annotation
+        if _is_section(kind) and name.startswith(section + "_"):
+            field = name[len(section) + 1 :]
+            if field in kind.model_fields:  # type: ignore[union-attr]
+                return f" (did you mean ADCRAFT_{section.upper()}__{field.upper()}?)"
+    return ""
 
 
 def _env_value(value: object) -> str:

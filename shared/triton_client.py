@@ -14,7 +14,12 @@ from shared.settings import TritonSettings
 
 
 class TritonError(RuntimeError):
-    """An inference failed or missed its deadline."""
+    """An inference failed or missed its deadline; ``status`` is the gRPC status
+    (``StatusCode.DEADLINE_EXCEEDED``, ``StatusCode.INVALID_ARGUMENT`` …) where known."""
+
+    def __init__(self, message: str, status: str = "") -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class TritonClient:
@@ -31,18 +36,22 @@ class TritonClient:
         outputs: list[str],
         timeout_s: float | None = None,
     ) -> dict[str, np.ndarray]:
-        """Run ``model`` once; ``TYPE_STRING`` tensors are numpy object arrays of bytes."""
+        """Run ``model`` once; ``TYPE_STRING`` tensors are numpy object arrays of bytes. The
+        deadline also goes to the server, so a request still queued past it is dropped
+        there, and one the caller abandons is cancelled (models that check stop early)."""
         request = _tensors(inputs)
         wanted = [grpcclient.InferRequestedOutput(name) for name in outputs]
+        deadline_s = timeout_s or self._settings.timeout_s
         try:
             result = await self._client.infer(
                 model,
                 request,
                 outputs=wanted,
-                client_timeout=timeout_s or self._settings.timeout_s,
+                timeout=int(deadline_s * 1_000_000),  # µs: the queue policy's timeout
+                client_timeout=deadline_s,
             )
         except InferenceServerException as exc:
-            raise TritonError(f"{model}: {exc.message()}") from exc
+            raise TritonError(f"{model}: {exc.message()}", str(exc.status() or "")) from exc
         return {name: result.as_numpy(name) for name in outputs}
 
     async def stream(
@@ -62,10 +71,10 @@ class TritonClient:
         try:
             async for result, error in responses:
                 if error is not None:
-                    raise TritonError(f"{model}: {error.message()}")
+                    raise TritonError(f"{model}: {error.message()}", str(error.status() or ""))
                 yield result
         except grpc.aio.AioRpcError as exc:  # the deadline, or the channel failed
-            raise TritonError(f"{model}: {exc.details()}") from exc
+            raise TritonError(f"{model}: {exc.details()}", str(exc.code())) from exc
         finally:
             done.set()
             responses.cancel()

@@ -23,7 +23,9 @@ def settings_or_exit() -> Settings:
         return Settings()
     except ValidationError as exc:
         problems = "; ".join(
-            f"{'.'.join(map(str, error['loc']))}: {error['msg']}"
+            ": ".join(filter(None, (".".join(map(str, error["loc"])), error["msg"]))).replace(
+                "Value error, ", ""
+            )
             for error in exc.errors(include_input=False, include_url=False)
         )
         typer.echo(f"invalid settings: {problems}", err=True)

@@ -111,12 +111,18 @@ def answer(
     return results
 
 
+class InvalidInput(str):
+    """The reason a request's own tensors were refused (the caller's error, not the
+    model's: Triton answers it as an invalid argument)."""
+
+
 def respond(
     model: CombinationGenerator, inputs: Sequence[dict[str, np.ndarray]], device: str = "cpu"
 ) -> list[dict[str, np.ndarray] | str]:
-    """Per request, its output tensors or the reason it failed. Requests that pass their
-    checks are answered in one batch; should the batch fail, each is answered alone, so one
-    request's failure is its own."""
+    """Per request, its output tensors or the reason it failed (an :class:`InvalidInput`
+    when its tensors were refused). Requests that pass their checks are answered in one
+    batch; should the batch fail, each is answered alone, so one request's failure is its
+    own."""
     results: list[dict[str, np.ndarray] | str] = []
     parsed: dict[int, Request] = {}
     for index, arrays in enumerate(inputs):
@@ -124,7 +130,7 @@ def respond(
             parsed[index] = parse(arrays)
             results.append("")
         except ValueError as exc:
-            results.append(str(exc))
+            results.append(InvalidInput(exc))
     try:
         answers = dict(zip(parsed, answer(model, list(parsed.values()), device), strict=True))
     except Exception:  # any failure: isolate the culprit below

@@ -149,6 +149,24 @@ class FirstLineEnd(StoppingCriteria):
         return (is_newline & text_before).any(dim=1)
 
 
+class Abandoned(StoppingCriteria):
+    """Stops every sequence once ``stop()`` says nobody waits for them any more (every
+    caller of a served batch gave up): a model server must not keep writing for no one.
+
+    >>> stopped = [False]
+    >>> check = Abandoned(lambda: stopped[0])
+    >>> ids = torch.zeros((2, 3), dtype=torch.long)
+    >>> check(ids, None).tolist(), (stopped.__setitem__(0, True), check(ids, None).tolist())[1]
+    ([False, False], [True, True])
+    """
+
+    def __init__(self, stop: Callable[[], bool]) -> None:
+        self.stop = stop
+
+    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor, **kwargs) -> torch.Tensor:
+        return torch.full((input_ids.shape[0],), self.stop(), device=input_ids.device)
+
+
 class TextDeltas(TextStreamer):
     """Hands each piece of new text (whole words, as HF's ``TextStreamer`` cuts them) to
     ``emit`` as a batch of one is generated; the prompt and special tokens are left out."""

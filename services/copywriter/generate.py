@@ -16,6 +16,7 @@ only that a short row may sample tokens that are then thrown away.
 from __future__ import annotations
 
 from collections import Counter, deque
+from collections.abc import Callable
 from itertools import accumulate
 
 import torch
@@ -26,6 +27,7 @@ from transformers.tokenization_utils_base import PreTrainedTokenizerBase
 
 from services.copywriter import base_model, postprocess, prompts
 from services.copywriter.decoding import (
+    Abandoned,
     FirstLineEnd,
     GeneratedNoRepeat,
     SeededSampler,
@@ -107,10 +109,12 @@ class CopyWriter:
         budgets: list[int],
         seeds: list[int | None] | None = None,
         streamer: BaseStreamer | None = None,
+        stop: Callable[[], bool] | None = None,
     ) -> tuple[list[str], list[int]]:
         """Raw continuations of ``prompts_`` (one sampled each with generator seed
         ``seeds[i]``, drawn when None, at most ``budgets[i]`` new tokens) and each one's
-        token count; ``streamer`` (a batch of one only) sees the tokens as they come."""
+        token count; ``streamer`` (a batch of one only) sees the tokens as they come, and
+        writing ends early once ``stop()`` is true (nobody waits for it)."""
         encoded = self.tokenizer(prompts_, return_tensors="pt", padding=True).to(self.device)
         prompt_length = encoded["input_ids"].shape[1]
         processors = LogitsProcessorList()
@@ -130,7 +134,9 @@ class CopyWriter:
             do_sample=False,  # greedy over the sampler's scores: it has drawn the token
             logits_processor=processors,
             max_new_tokens=max(budgets),
-            stopping_criteria=StoppingCriteriaList([self.line_end.after(encoded["input_ids"])]),
+            stopping_criteria=StoppingCriteriaList(
+                [self.line_end.after(encoded["input_ids"])] + ([Abandoned(stop)] if stop else [])
+            ),
             eos_token_id=self.end_of_turn,
             pad_token_id=self.tokenizer.pad_token_id,
             streamer=streamer,
@@ -146,15 +152,17 @@ class CopyWriter:
         budgets: list[int] | None = None,
         seeds: list[int | None] | None = None,
         streamer: BaseStreamer | None = None,
+        stop: Callable[[], bool] | None = None,
     ) -> tuple[list[str], list[int]]:
         """First lines as the model wrote them, one per brief (sampled with ``seeds[i]``),
         each within its budget of new tokens (``settings.max_new_tokens`` for all by
-        default)."""
+        default); see :meth:`generate` for ``streamer`` and ``stop``."""
         texts, counts = self.generate(
             [prompts.render(self.tokenizer, b, self.limit(b.placement)) for b in briefs],
             [self.settings.max_new_tokens] * len(briefs) if budgets is None else budgets,
             seeds,
             streamer,
+            stop,
         )
         return [postprocess.first_line(t) for t in texts], counts
 
@@ -165,6 +173,7 @@ class CopyWriter:
         budgets: list[int],
         seeds: list[int | None] | None = None,
         streamer: BaseStreamer | None = None,
+        stop: Callable[[], bool] | None = None,
     ) -> tuple[list[list[Variant]], list[int]]:
         """Up to ``variants[i]`` finished variants for each brief, each of at most
         ``budgets[i]`` new tokens, all sampled in one call (see :func:`postprocess.variants`),
@@ -176,6 +185,7 @@ class CopyWriter:
             [t for _, n, t, _ in rows for _ in range(n)],
             [s for _, n, _, seed in rows for s in variant_seeds(seed, n)],
             streamer,
+            stop,
         )
         ends = list(accumulate(variants))
         starts = [end - n for end, n in zip(ends, variants, strict=True)]

@@ -16,14 +16,14 @@ from typing import cast
 import faust
 from faust.transport.drivers import aiokafka as driver
 
-from services.request_worker.responder import Refill
 from services.request_worker.worker import RequestWorker
 from shared.settings import KafkaSettings, Settings
 from shared.sources import Source
 
 
 def build(settings: Settings, worker: RequestWorker) -> faust.App:
-    """The faust app: the request agent, the copy refill agent, the worker's heartbeat."""
+    """The faust app: the request agent, the worker's heartbeat and background tasks
+    (copy refills, Triton's batch sizes, Redis's health)."""
     config = settings.requests
     app = _App(
         config.group_id,
@@ -47,12 +47,6 @@ def build(settings: Settings, worker: RequestWorker) -> faust.App:
         key_serializer="raw",
         value_serializer="raw",
     )
-    refills = app.channel()
-
-    @app.agent(refills, concurrency=config.copy_concurrency)
-    async def refill(jobs) -> None:  # type: ignore[no-untyped-def]
-        async for job in jobs:
-            await worker.refiller.refill(tuple(job))
 
     @app.agent(requests, concurrency=config.concurrency)
     async def answer(stream) -> None:  # type: ignore[no-untyped-def]
@@ -62,20 +56,20 @@ def build(settings: Settings, worker: RequestWorker) -> faust.App:
                 message.topic, message.partition, message.offset, message.key, message.value
             )
             try:
-                asked: list[Refill] = await worker.handle(source)
+                await worker.handle(source)
             except Exception as exc:  # the broker refused an outcome: stop, exit non-zero
                 worker.failed = f"publish failed: {type(exc).__name__}: {exc}"
                 raise
             worker.highwater[message.partition] = app.consumer.highwater(message.tp)
-            for job in asked:
-                if worker.refiller.claim(job):
-                    await refill.send(value=job)
 
     @app.timer(1.0)
     async def beat() -> None:
         worker.beat = time.monotonic()
 
     app.add_future(worker.watch_batches())
+    app.add_future(worker.watch_redis())
+    for _ in range(config.copy_concurrency):  # copy refills: never on the answering path
+        app.add_future(worker.refiller.run())
     worker.assigned = lambda: bool(app.consumer.assignment())
     return app
 

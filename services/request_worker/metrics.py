@@ -54,8 +54,24 @@ class RequestMetrics:
         )
         self.refills = Counter(
             "adcraft_copy_refills_total",
-            "Copy cache refills, by outcome (written, failed).",
+            "Copy cache refills, by outcome (written, failed; dropped: the refill queue was full).",
             ["outcome"],
+            registry=registry,
+        )
+        self.replays = Counter(
+            "adcraft_requests_replayed_total",
+            "Requests seen again (redelivered) and published the answer already given.",
+            registry=registry,
+        )
+        self.unkept = Counter(
+            "adcraft_requests_unkept_total",
+            "Answers published without being kept in Redis (it failed): a redelivery of "
+            "such a request may be answered differently.",
+            registry=registry,
+        )
+        self.broken_posteriors = Counter(
+            "adcraft_requests_broken_posteriors_total",
+            "Stored posteriors read as the prior: undecodable or a number out of range.",
             registry=registry,
         )
         self.deadline_misses = Counter(

@@ -1,13 +1,18 @@
 """The copy cache's refills, off the request path: a request that finds too few variants of
-its copy style asks for a refill; each (ad, segment, style) has at most one in flight."""
+its copy style asks for a refill. Asking never waits: each (ad, segment, style) has at
+most one refill queued or in flight (more asks coalesce), a failed one rests before it is
+asked again, and past ``refill_queue`` queued jobs an ask is dropped and counted, so a slow
+copy model (copy is written on CPU here, seconds a call) never holds up an answer."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 
 from services.experiments.assignment import unit_hash
-from services.request_worker import copy_choice
+from services.request_worker import copy_choice, failures
+from services.request_worker.failures import Failure
 from services.request_worker.gateway import Gateway
 from services.request_worker.metrics import RequestMetrics
 from services.request_worker.responder import Refill
@@ -34,42 +39,57 @@ class Refiller:
         self.timeout_s = settings.triton.copy_timeout_s
         self.listings, self.store, self.gateway, self.metrics = listings, store, gateway, metrics
         self.retry_s = settings.requests.refill_retry_s
-        self.pending: set[Refill] = set()
+        self.queue: asyncio.Queue[Refill] = asyncio.Queue(settings.requests.refill_queue)
+        self.pending: set[Refill] = set()  # queued or in flight
         self.resting: dict[Refill, float] = {}  # failed jobs: when they may be tried again
         self._done = 0
 
-    def claim(self, job: Refill) -> bool:
-        """Whether ``job`` should be queued: not while the same one is in flight, nor for
-        ``refill_retry_s`` after it failed."""
+    def ask(self, job: Refill) -> None:
+        """Queue ``job`` unless the same one is queued or in flight, it failed less than
+        ``refill_retry_s`` ago, or the queue is full (dropped, counted); never waits."""
         if job in self.pending or self.resting.get(job, 0.0) > time.monotonic():
-            return False
+            return
         self.resting.pop(job, None)
+        try:
+            self.queue.put_nowait(job)
+        except asyncio.QueueFull:
+            self.metrics.refills.labels("dropped").inc()
+            return
         self.pending.add(job)
-        return True
+
+    async def run(self) -> None:
+        """Take queued jobs and write them, one at a time, until cancelled."""
+        while True:
+            job = await self.queue.get()
+            try:
+                await self.refill(job)
+            finally:
+                self.pending.discard(job)
 
     async def refill(self, job: Refill) -> None:
         """Write the variants of ``job``; a failure is counted and logged, never raised."""
         ad_id, segment, style = job
         try:
             listing = self.listings.get(ad_id)
-            if listing is None:
+            brief = None if listing is None else copy_choice.brief(listing, segment, style)
+            if brief is None:
                 return
-            brief = copy_choice.brief(listing, segment, style)
             seed = int(unit_hash("refill", *job, str(self._done)) * 2**62)
             written = await self.gateway.write([brief], self.variants, [seed], self.timeout_s)
-            if isinstance(written, str) or not written[0]:
-                self._failed(job, written if isinstance(written, str) else "all variants dropped")
+            if isinstance(written, Failure) or not written[0]:
+                self._failed(job, written if isinstance(written, Failure) else failures.ALL_DROPPED)
                 return
             variants = [(copy_choice.variant_id(text), text) for text in written[0]]
             await self.store.write_copy(ad_id, segment, style, variants)
             self._done += 1
             self.metrics.refills.labels("written").inc()
         except Exception as exc:  # Redis gone mid-write: asked again after the rest
-            self._failed(job, f"{type(exc).__name__}: {str(exc)[:200]}")
-        finally:
-            self.pending.discard(job)
+            self._failed(job, failures.of_redis(exc))
 
-    def _failed(self, job: Refill, reason: str) -> None:
+    def _failed(self, job: Refill, why: Failure) -> None:
         self.resting[job] = time.monotonic() + self.retry_s
+        if len(self.resting) > 10 * self.queue.maxsize:  # forget rests long over
+            now = time.monotonic()
+            self.resting = {j: until for j, until in self.resting.items() if until > now}
         self.metrics.refills.labels("failed").inc()
-        logs.record(log, logging.WARNING, "refill_failed", style=job[2], reason=reason)
+        logs.record(log, logging.WARNING, "refill_failed", style=job[2], reason=str(why))

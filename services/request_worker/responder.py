@@ -4,13 +4,19 @@ The steps follow ../DESIGN (the loop, one request): the ad's posterior and cache
 one Redis round trip, the user's experiment arm, the combination generator (or Thompson
 sampling in the worker), the copy for the chosen style, the recommendation. Each step has
 its fallback, so every valid request is answered, by its deadline where that is possible;
-the answer names the path that produced it. Nothing here knows the stream runtime: the
-faust app (``app.py``) calls :meth:`Responder.answer` and publishes what it returns.
+the answer names the path that produced it, and a fallback's cause as a code (see
+:mod:`~services.request_worker.failures`).
+
+A request has one answer: its bytes are kept in Redis a while past its deadline, and a
+redelivered request (at-least-once) is answered with them again. Nothing here knows the
+stream runtime: the faust app (``app.py``) calls :meth:`Responder.answer` and publishes
+what it returns.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 import sys
 import time
@@ -22,13 +28,14 @@ import numpy as np
 from services.copywriter.postprocess import CopyRules
 from services.copywriter.screen import CopyScreen
 from services.experiments.assignment import arm_of, unit_hash
-from services.request_worker import copy_choice
+from services.request_worker import copy_choice, failures
 from services.request_worker.breaker import Breaker
-from services.request_worker.gateway import Gateway
+from services.request_worker.failures import Failure
+from services.request_worker.gateway import Gateway, Trouble
 from services.request_worker.metrics import RequestMetrics
 from services.request_worker.policy import Choice, candidates, contributions, thompson
 from services.request_worker.store import RequestStore, Snapshot
-from shared import codec
+from shared import codec, logs
 from shared.catalog_feed import Listings
 from shared.copy_contract import CopyBrief
 from shared.events import COPY_SLOT, AdListed, CreativeRequested, RecommendationPublished
@@ -37,20 +44,27 @@ from shared.settings import Settings
 MODEL, THOMPSON, DEFAULT = "model", "thompson", "default"
 Refill = tuple[str, str, str]  # ad, segment, copy style
 TEMPLATES_KEPT = 10_000
+BROKEN_LOGGED = 10_000  # (ad, segment)s whose broken posterior was logged, at most
+LATE_LOOKUP_S = 0.25  # how long a late request may wait for Redis to find its answer
 _read_request = codec.reader(CreativeRequested)  # the msgspec fast path, same acceptance
+_read_answer = codec.reader(RecommendationPublished)
+log = logging.getLogger("adcraft.requests")
 
 
 @dataclass(frozen=True)
 class Answer:
-    """A recommendation to publish (or why the request is dead-lettered: ``kind`` and
-    ``reason``), and the copy caches the copy agent should refill."""
+    """A recommendation to publish, as its event and its bytes (or why the request is
+    dead-lettered: ``kind`` and ``reason``), and the copy caches the copy agent should
+    refill; ``replayed`` when it is the answer already given to this request."""
 
     recommendation: RecommendationPublished | None = None
+    encoded: bytes = b""
     kind: str = ""
     reason: str = ""
     refills: list[Refill] = field(default_factory=list)
     request: CreativeRequested | None = None
     arrived_late: bool = False
+    replayed: bool = False
 
 
 @dataclass(frozen=True)
@@ -71,10 +85,13 @@ class Responder:
         gateway: Gateway,
         metrics: RequestMetrics,
         clock: Callable[[], float] = time.time,
+        trouble: Trouble = lambda failure, exc: None,
     ) -> None:
         self.settings, self.config = settings, settings.requests
         self.listings, self.store, self.gateway, self.metrics = listings, store, gateway, metrics
         self.redis = Breaker(self.config.breaker_failures, self.config.breaker_reset_s)
+        self._trouble = trouble
+        self._broken: set[tuple[str, str]] = set()
         self.prior_sd = math.sqrt(2 * settings.rewards.prior_variance)
         self.rules = CopyRules.from_settings(settings.copywriter)
         self.screen = CopyScreen.from_settings(settings.copywriter)
@@ -99,47 +116,115 @@ class Responder:
         deadline_ms = sent_ms + request.deadline_ms - self.config.deadline_margin_ms
         if self._now_ms() >= deadline_ms:
             self.metrics.deadline_misses.labels("arrival").inc()
-            late = self._default(request, listing, arm, "past deadline on arrival")
-            return replace(late, arrived_late=True)
+            given = await self._given(request)
+            if given is not None:
+                return self._replay(given, request)
+            late = self._default(request, listing, arm, failures.PAST_DEADLINE)
+            return replace(await self._keep(late), arrived_late=True)
         snapshot = await self._read(request, listing, deadline_ms)
-        if isinstance(snapshot, str):
+        if isinstance(snapshot, Failure):  # Redis cannot keep this answer either
             return self._default(request, listing, arm, snapshot)
+        if snapshot.answered is not None:
+            return self._replay(snapshot.answered, request)
+        if snapshot.broken is not None:
+            self._refused(request, snapshot.broken)
         seed = int(unit_hash("seed", request.request_id) * 2**62)
         ad = candidates(listing, snapshot.posterior, request.segment, self.prior_sd)
         choice, path, reason, versions = None, MODEL, "", {"reward": ad.model_version}
         if arm == "generator":
             budget = min(self._left_s(deadline_ms), self.settings.triton.timeout_s)
-            choice, said = await self.gateway.propose(ad, seed, budget)
-            if choice is None:
-                path, reason = THOMPSON, said
+            proposed = await self.gateway.propose(ad, seed, budget)
+            if isinstance(proposed, Failure):
+                path, reason = THOMPSON, str(proposed)
             else:
-                versions["generator"] = said
+                choice, versions["generator"] = proposed
         if choice is None:
             choice = thompson(ad, np.random.default_rng(seed), self.config.thompson_draws)
         copy, refills = await self._copy(request, listing, choice, snapshot, deadline_ms, seed)
         explanation = contributions(ad, choice.elements)
-        return Answer(
-            self._recommendation(request, choice, arm, path, reason, copy, explanation, versions),
-            refills=refills,
-            request=request,
-        )
+        made = self._recommendation(request, choice, arm, path, reason, copy, explanation, versions)
+        return await self._keep(replace(made, refills=refills))
 
     async def _read(
         self, request: CreativeRequested, listing: AdListed, deadline_ms: float
-    ) -> Snapshot | str:
+    ) -> Snapshot | Failure:
         """The ad's state from Redis, or why it could not be read."""
         if not self.redis.allow():
-            return "redis: breaker open"
+            return failures.REDIS_BREAKER
+        styles = listing.slots.get(COPY_SLOT, [])
         try:
             snapshot = await asyncio.wait_for(
-                self.store.read(request.ad_id, request.segment, listing.slots.get(COPY_SLOT, [])),
+                self.store.read(request.ad_id, request.segment, styles, request.request_id),
                 self._left_s(deadline_ms),
             )
         except Exception as exc:  # down, too slow, or refused: the catalogue's default
-            self.redis.failed()
-            return f"redis: {type(exc).__name__}: {str(exc)[:200]}"
+            return self._redis_failed(exc)
         self.redis.succeeded()
         return snapshot
+
+    async def _given(self, request: CreativeRequested) -> bytes | None:
+        """The answer a late request was already given, if Redis says so in time."""
+        if not self.redis.allow():
+            return None
+        try:
+            given = await asyncio.wait_for(
+                self.store.answered(request.ad_id, request.request_id), LATE_LOOKUP_S
+            )
+        except Exception as exc:
+            self._redis_failed(exc)
+            return None
+        self.redis.succeeded()
+        return given
+
+    async def _keep(self, answer: Answer) -> Answer:
+        """``answer``, kept in Redis as the request's one answer; the one kept before it
+        if a redelivery of the request was answered first. Not kept when Redis fails. It
+        may take Redis's own deadline, not the request's: one answer per request comes
+        before the latency of a request whose state Redis just served."""
+        request = answer.request
+        if request is None or not self.redis.allow():
+            return answer
+        keep_s = request.deadline_ms / 1000 + self.config.answers_kept_s
+        try:
+            kept = await asyncio.wait_for(
+                self.store.answer(request.ad_id, request.request_id, answer.encoded, keep_s),
+                self.settings.redis.socket_timeout_s,
+            )
+        except Exception as exc:
+            self._redis_failed(exc)
+            self.metrics.unkept.inc()
+            return answer
+        self.redis.succeeded()
+        return answer if kept == answer.encoded else self._replay(kept, request)
+
+    def _replay(self, encoded: bytes, request: CreativeRequested) -> Answer:
+        """The answer already given to ``request``, published again byte for byte."""
+        self.metrics.replays.inc()
+        given = _read_answer(encoded)
+        return Answer(given, encoded, request=request, arrived_late=True, replayed=True)
+
+    def _redis_failed(self, exc: BaseException) -> Failure:
+        self.redis.failed()
+        failure = failures.of_redis(exc)
+        self._trouble(failure, exc)
+        return failure
+
+    def _refused(self, request: CreativeRequested, problem: str) -> None:
+        """A stored posterior read as the prior: counted each time, logged once."""
+        self.metrics.broken_posteriors.inc()
+        key = (request.ad_id, request.segment)
+        if key not in self._broken:
+            if len(self._broken) >= BROKEN_LOGGED:
+                self._broken.clear()
+            self._broken.add(key)
+            logs.record(
+                log,
+                logging.WARNING,
+                "posterior_refused",
+                ad=request.ad_id,
+                segment=request.segment,
+                problem=problem,
+            )
 
     def _left_s(self, deadline_ms: float) -> float:
         return max(deadline_ms - self._now_ms(), 1.0) / 1000
@@ -156,7 +241,8 @@ class Responder:
         """The copy of the chosen style: fresh (``copy_mode=fresh`` with room left), a
         cached variant, or the template; a missing or thin cache asks for a refill."""
         style = choice.elements.get(COPY_SLOT)
-        if style is None:
+        brief = None if style is None else copy_choice.brief(listing, request.segment, style)
+        if style is None or brief is None:  # no copy slot, or no fact a copy may name
             return _Copy(), []
         cached = snapshot.copy.get(style, [])
         result = (
@@ -164,14 +250,13 @@ class Responder:
         )
         self.metrics.copy_cache.labels(result).inc()
         refills = [] if result == "hit" else [(request.ad_id, request.segment, style)]
-        brief = copy_choice.brief(listing, request.segment, style)
         left_ms = deadline_ms - self._now_ms()
         if self.config.copy_mode == "fresh" and left_ms >= self.config.fresh_min_ms:
             # Several variants, the first that post-processing kept served: one can be dropped.
             written = await self.gateway.write(
                 [brief], self.config.copy_variants, [seed], left_ms / 1000
             )
-            if not isinstance(written, str) and written[0]:
+            if not isinstance(written, Failure) and written[0]:
                 text = written[0][0]
                 return _Copy(text, copy_choice.variant_id(text), "fresh"), refills
         if cached:
@@ -191,18 +276,16 @@ class Responder:
         return self._templates[brief]
 
     def _default(
-        self, request: CreativeRequested, listing: AdListed, arm: str, reason: str
+        self, request: CreativeRequested, listing: AdListed, arm: str, why: Failure
     ) -> Answer:
         """The catalogue's default creative (no I/O): Redis is out of reach or the deadline
         has passed."""
         choice = Choice(listing.default_creative(), 1.0)
         copy = _Copy()
-        if style := choice.elements.get(COPY_SLOT):
-            copy = self._template(copy_choice.brief(listing, request.segment, style))
-        return Answer(
-            self._recommendation(request, choice, arm, DEFAULT, reason, copy, {}, {}),
-            request=request,
-        )
+        style = choice.elements.get(COPY_SLOT)
+        if style and (brief := copy_choice.brief(listing, request.segment, style)):
+            copy = self._template(brief)
+        return self._recommendation(request, choice, arm, DEFAULT, str(why), copy, {}, {})
 
     def _recommendation(
         self,
@@ -214,9 +297,9 @@ class Responder:
         copy: _Copy,
         explanation: dict[str, float],
         versions: dict[str, str],
-    ) -> RecommendationPublished:
+    ) -> Answer:
         copied = {COPY_SLOT: copy.text} if copy.text else {}
-        return RecommendationPublished(
+        recommendation = RecommendationPublished(
             event_id=request.request_id,
             ts_ms=int(self._now_ms()),
             ad_id=request.ad_id,
@@ -236,3 +319,4 @@ class Responder:
             contributions=explanation,
             model_versions=versions,
         )
+        return Answer(recommendation, codec.encode(recommendation), request=request)

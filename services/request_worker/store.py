@@ -1,48 +1,68 @@
-"""What a request reads from Redis, in one pipelined round trip, and the copy cache the copy
-agent fills (keys from :mod:`shared.keys`; an ad's keys share a cluster slot)."""
+"""What a request reads from Redis, in one pipelined round trip, the copy cache the copy
+agent fills, and the answers already given (keys from :mod:`shared.keys`; an ad's keys
+share a cluster slot)."""
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
+from typing import cast
 
 import orjson
 import redis.asyncio
 
 from shared import keys
-from shared.posteriors import AdPosterior, ElementPosterior
+from shared.posteriors import AdPosterior, problem
 
 Cached = list[tuple[str, str]]  # (variant id, text)
 
 
 @dataclass(frozen=True)
 class Snapshot:
-    """An ad's posterior for one segment (None: nothing learned yet) and its cached copy
-    per copy style (styles with no cache left out)."""
+    """An ad's posterior for one segment (None: read as the prior), why a stored one was
+    refused (``broken``), its cached copy per copy style (styles with none left out), and
+    the answer already given to this request, if any."""
 
     posterior: AdPosterior | None
     copy: dict[str, Cached]
+    answered: bytes | None = None
+    broken: str | None = None
 
 
 class RequestStore:
-    """Async reads for requests and writes of refilled copy."""
+    """Async reads for requests, writes of refilled copy and of answers."""
 
-    def __init__(self, client: redis.asyncio.Redis, copy_ttl_s: int) -> None:
-        self._redis, self._ttl_s = client, copy_ttl_s
+    def __init__(self, client: redis.asyncio.Redis, copy_ttl_s: int, group: str) -> None:
+        self._redis, self._ttl_s, self._group = client, copy_ttl_s, group
 
-    async def read(self, ad_id: str, segment: str, styles: list[str]) -> Snapshot:
-        """The ad's posterior and cached copy; a posterior Redis holds but that does not
-        decode counts as none (the reward worker rewrites it)."""
+    async def read(self, ad_id: str, segment: str, styles: list[str], request_id: str) -> Snapshot:
+        """The ad's posterior and cached copy, and this request's answer if it has one."""
         pipe = self._redis.pipeline(transaction=False)
+        pipe.get(keys.answer(self._group, ad_id, request_id))
         pipe.get(keys.posterior(ad_id, segment))
         for style in styles:
             pipe.get(keys.copy_variants(ad_id, segment, style))
-        raw, *copies = await pipe.execute()
+        answered, raw, *copies = await pipe.execute()
         cached = {}
         for style, blob in zip(styles, copies, strict=True):
             if (variants := _variants(blob)) is not None:
                 cached[style] = variants
-        return Snapshot(_posterior(raw), cached)
+        posterior, broken = _posterior(raw)
+        return Snapshot(posterior, cached, answered, broken)
+
+    async def answered(self, ad_id: str, request_id: str) -> bytes | None:
+        """The answer already given to a request, if any."""
+        given = await self._redis.get(keys.answer(self._group, ad_id, request_id))
+        return cast(bytes | None, given)
+
+    async def answer(self, ad_id: str, request_id: str, encoded: bytes, keep_s: float) -> bytes:
+        """Keep ``encoded`` as the request's answer for ``keep_s``, unless it has one
+        already (a redelivery answered it first): return the one kept."""
+        key = keys.answer(self._group, ad_id, request_id)
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.set(key, encoded, nx=True, px=max(int(keep_s * 1000), 1))
+        pipe.get(key)
+        _, kept = await pipe.execute()
+        return cast(bytes | None, kept) or encoded
 
     async def write_copy(self, ad_id: str, segment: str, style: str, variants: Cached) -> None:
         """Replace the cached variants of one copy style, expiring after the TTL."""
@@ -51,23 +71,17 @@ class RequestStore:
         )
 
 
-def _posterior(raw: bytes | None) -> AdPosterior | None:
-    """The posterior ``raw`` holds; None (the prior) for none, or for one that does not
-    decode or holds a non-finite or negative number (the reward worker rewrites it)."""
+def _posterior(raw: bytes | None) -> tuple[AdPosterior | None, str | None]:
+    """The posterior ``raw`` holds, or None (the prior) and why: none stored, or one that
+    does not decode or holds a number out of range (the reward worker rewrites it)."""
+    if raw is None:
+        return None, None
     try:
-        posterior = None if raw is None else AdPosterior.decode(raw)
+        posterior = AdPosterior.decode(raw)
     except ValueError:
-        return None
-    if posterior is None:
-        return None
-    numbers = [v for e in _elements(posterior) for v in (e.mean, e.sd, e.observations)]
-    numbers += [p.weight for p in posterior.pairs]
-    sane = all(math.isfinite(v) for v in numbers) and all(e.sd >= 0 for e in _elements(posterior))
-    return posterior if sane else None
-
-
-def _elements(posterior: AdPosterior) -> list[ElementPosterior]:
-    return [e for elements in posterior.slots.values() for e in elements]
+        return None, "undecodable"
+    broken = problem(posterior)
+    return (None, broken) if broken else (posterior, None)
 
 
 def _variants(blob: bytes | None) -> Cached | None:

@@ -6,20 +6,21 @@ broker before it returns. The stream runtime (``app.py``) only feeds it."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Callable
 
 from prometheus_client import CollectorRegistry
 
+from services.request_worker import failures
+from services.request_worker.failures import Failure
 from services.request_worker.gateway import Gateway
 from services.request_worker.metrics import RequestMetrics
 from services.request_worker.policy import candidates
 from services.request_worker.refill import Refiller
-from services.request_worker.responder import Answer, Refill, Responder
+from services.request_worker.responder import Answer, Responder
 from services.request_worker.store import RequestStore
-from shared import codec, kafka, logs, score_store
+from shared import kafka, logs, score_store
 from shared.async_producer import AsyncProducer
 from shared.catalog_feed import CatalogFeed, Listings
 from shared.combination_client import CombinationClient
@@ -50,21 +51,30 @@ class RequestWorker:
             lambda kind: self.metrics.dead_letters.labels(kind).inc(),
         )
         self.triton = TritonClient(settings.triton)
+        self._causes = logs.Burst(log, "fallbacks")
+        self._explained: set[str] = set()  # failure codes whose first exception was logged
         gateway = Gateway(
             CombinationClient(self.triton, settings.triton),
             CopyClient(self.triton, settings.triton.copy_timeout_s),
             settings.requests,
             lambda model, seconds: self.metrics.triton.labels(model).observe(seconds),
+            self.trouble,
         )
         self.redis = score_store.async_client(settings.redis)
-        store = RequestStore(self.redis, settings.requests.copy_cache_ttl_s)
-        self.responder = Responder(settings, self.listings, store, gateway, self.metrics)
+        config = settings.requests
+        store = RequestStore(self.redis, config.copy_cache_ttl_s, config.group_id)
+        self.responder = Responder(
+            settings, self.listings, store, gateway, self.metrics, trouble=self.trouble
+        )
         self.refiller = Refiller(settings, self.listings, store, gateway, self.metrics)
         self.producer = AsyncProducer(kafka.producer(settings.kafka, **{"linger.ms": 2}))
         self.dead_letters = DeadLetters(self.producer.producer, topics.dead_letter)
         self.highwater: dict[int, int] = {}
         self.position: dict[int, int] = {}
         self.beat = time.monotonic()
+        self.in_flight = 0
+        self.progress = time.monotonic()  # the last answer, or the first request after none
+        self.redis_refused: Failure | None = None  # a non-transient Redis error, until mended
         self.failed: str | None = None
         self.assigned: Callable[[], bool] = lambda: False  # the runtime says
 
@@ -87,10 +97,9 @@ class RequestWorker:
         answered = 0
         for index, listing in enumerate(ads * (calls // max(len(ads), 1))):
             ad = candidates(listing, None, "all", 1.0)
-            choice, _ = await self.responder.gateway.propose(ad, index, timeout_s=2.0)
-            answered += choice is not None
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(self.redis.ping(), 2)  # type: ignore[misc]
+            proposed = await self.responder.gateway.propose(ad, index, timeout_s=2.0)
+            answered += not isinstance(proposed, Failure)
+        await self.check_redis()
         logs.record(
             log,
             logging.INFO,
@@ -99,14 +108,25 @@ class RequestWorker:
             seconds=round(time.monotonic() - started, 2),
         )
 
-    async def handle(self, source: Source) -> list[Refill]:
-        """Answer one request message and publish its outcome; returns the copy refills it
-        asks for. Raises only when the broker refused the outcome (fatal)."""
+    async def handle(self, source: Source) -> None:
+        """Answer one request message and publish its outcome; ask for the copy refills
+        it needs. Raises only when the broker refused the outcome (fatal)."""
+        if self.in_flight == 0:
+            self.progress = time.monotonic()
+        self.in_flight += 1
+        try:
+            await self._handle(source)
+        finally:
+            self.in_flight -= 1
+            self.progress = time.monotonic()
+
+    async def _handle(self, source: Source) -> None:
         try:
             answer = await self.responder.answer(source.value)
         except Exception as exc:  # a defect must cost one message, never the worker
             logs.record(log, logging.ERROR, "answer_failed", error=f"{type(exc).__name__}: {exc}")
-            answer = Answer(kind="error", reason=f"{type(exc).__name__}: {exc}")
+            why = f"internal error ({type(exc).__name__}); see the request worker's log"
+            answer = Answer(kind="error", reason=why)
         if answer.recommendation is None:
             future, settle = self.producer.delivery()
             self.dead_letters.publish(source, answer.reason, answer.kind, on_delivery=settle)
@@ -115,14 +135,49 @@ class RequestWorker:
         else:
             recommendation = answer.recommendation
             await self.producer.send(
-                self.topics.recommendations, recommendation.key(), codec.encode(recommendation)
+                self.topics.recommendations, recommendation.ad_id.encode(), answer.encoded
             )
             self.metrics.answers.labels(recommendation.path, recommendation.arm).inc()
             self._timed(answer)
         self.position[source.partition] = max(
             self.position.get(source.partition, -1), source.offset
         )
-        return answer.refills
+        for job in answer.refills:
+            self.refiller.ask(job)
+
+    def trouble(self, failure: Failure, exc: BaseException) -> None:
+        """A fallback's cause: counted in a log line per interval; the exception behind
+        each code is logged the first time (it may quote addresses: never published)."""
+        self._causes.add(failure.code)
+        if failure.code not in self._explained:
+            self._explained.add(failure.code)
+            logs.record(
+                log,
+                logging.WARNING,
+                "fallback_cause",
+                code=failure.code,
+                error=f"{type(exc).__name__}: {str(exc)[:300]}",
+            )
+
+    async def check_redis(self) -> None:
+        """Ping Redis: an error that waiting cannot mend (credentials) turns readiness red
+        until a ping succeeds."""
+        try:
+            await asyncio.wait_for(self.redis.ping(), 2)  # type: ignore[misc]
+        except Exception as exc:
+            failure = failures.of_redis(exc)
+            if not failure.transient:
+                if self.redis_refused is None:
+                    self.trouble(failure, exc)
+                self.redis_refused = failure
+            return
+        self.redis_refused = None
+
+    async def watch_redis(self, every_s: float = 2.0) -> None:
+        """:meth:`check_redis` every ``every_s`` (readiness follows it without traffic)."""
+        while True:
+            await asyncio.sleep(every_s)
+            await self.check_redis()
 
     def _timed(self, answer: Answer) -> None:
         """Latency and late answers of requests that arrived in time (the others are
@@ -158,14 +213,23 @@ class RequestWorker:
             seen = counts
 
     def live(self) -> tuple[bool, str]:
-        """Liveness: the event loop turns and nothing fatal happened."""
+        """Liveness: nothing fatal happened, the event loop turns, and requests in flight
+        are being answered (a path stuck on a dependency that never answers is dead)."""
         if self.failed:
             return False, self.failed
-        stalled = time.monotonic() - self.beat
-        return stalled < 10, f"loop beat {stalled:.1f}s ago"
+        now, limit = time.monotonic(), self.settings.requests.live_max_stall_s
+        if now - self.beat >= limit:
+            return False, f"loop beat {now - self.beat:.1f}s ago"
+        waiting = now - self.progress
+        if self.in_flight and waiting >= limit:
+            return False, f"{self.in_flight} requests in flight, none answered for {waiting:.1f}s"
+        return True, f"{self.in_flight} requests in flight"
 
     def ready(self) -> tuple[bool, str]:
-        """Readiness: the catalogue has been read to its end."""
+        """Readiness: the catalogue has been read to its end, partitions are assigned, and
+        Redis takes our credentials."""
+        if self.redis_refused is not None:
+            return False, str(self.redis_refused)
         if self.feed.error:
             return False, f"catalogue feed failed: {self.feed.error}"
         if not self.feed.caught_up.is_set():

@@ -178,8 +178,10 @@ class RewardWorker:
                 raise
             except Exception as exc:  # one message must never stop the worker
                 self.metrics.errors["apply"] += 1
-                self._troubles.add("apply_error")
-                rejected = [Rejection("error", f"{type(exc).__name__}: {exc}", Source.of(message))]
+                record(log, logging.ERROR, "apply_failed", error=f"{type(exc).__name__}: {exc}")
+                # Consumers of dead letters get a code, never the exception's own text.
+                why = f"internal error ({type(exc).__name__}); see the reward worker's log"
+                rejected = [Rejection("error", why, Source.of(message))]
             if rejected:
                 self._rejections += rejected
         for partition, idle in self._idle_inputs().items():

@@ -73,13 +73,20 @@ def test_batched_requests_are_answered_and_only_the_bad_one_fails(triton_stack):
             assert got == pytest.approx([p.probability for p in local], rel=1e-5)
 
 
+def _error(message: str, code: str = "INTERNAL") -> tuple[str, str]:
+    return message, code
+
+
+_error.INVALID_ARG = "INVALID_ARG"  # type: ignore[attr-defined]
+
+
 class _Stub(types.ModuleType):
     """The python backend's utilities, as far as the adapter uses them."""
 
     def __init__(self) -> None:
         super().__init__("triton_python_backend_utils")
         self.Tensor = lambda name, array: (name, array)
-        self.TritonError = lambda message: message
+        self.TritonError = _error
         self.InferenceResponse = lambda output_tensors=None, error=None: (output_tensors, error)
         self.get_input_tensor_by_name = lambda request, name: SimpleNamespace(
             as_numpy=lambda: request[name]
@@ -106,7 +113,7 @@ def test_the_adapter_answers_each_request_on_its_own(monkeypatch):
     bad = {name: array.copy() for name, array in good.items()}
     bad["CONTEXT"][1, 2] = np.inf
     answered, failed = adapter.execute([good, bad])
-    assert failed == (None, "non-finite input")
+    assert failed == (None, ("non-finite input", "INVALID_ARG"))  # the caller's fault
     tensors, error = answered
     assert error is None and [name for name, _ in tensors] == list(OUTPUTS)
     outputs = dict(tensors)

@@ -5,12 +5,14 @@ import asyncio
 import contextlib
 import subprocess
 import sys
+import urllib.request
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 import tritonclient.grpc.aio as grpcclient
+from prometheus_client.parser import text_string_to_metric_families
 
 from services.copywriter import dataset
 from services.copywriter.cta import find_cta
@@ -26,6 +28,7 @@ from shared.copy_tensors import brief_inputs, pack, parse
 from shared.settings import CopySettings, Settings
 from shared.stack import Stack
 from shared.triton_client import TritonClient, TritonError
+from tests.services.conftest import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 BRIEF = CopyBrief("dress", "Dresses", ("flowy", "soft"), "adult", "warm", "soft", "description")
@@ -246,3 +249,52 @@ def test_a_seed_fixes_the_streamed_copy_and_errors_end_the_stream(copy_stack):
     first, again, other = asyncio.run(streams())
     assert again == first
     assert "".join(other[0]) != "".join(first[0])
+
+
+async def _failed(stack: Stack) -> int:
+    """How many ``copy_generator`` requests failed (rejected by its queue) since it loaded."""
+    stats = grpcclient.InferenceServerClient(stack.settings().triton.grpc_url)
+    try:
+        response = await stats.get_inference_statistics("copy_generator")
+        return int(response.model_stats[0].inference_stats.fail.count)
+    finally:
+        await stats.close()
+
+
+def _abandoned(stack: Stack) -> int:
+    """How many requests ``copy_generator`` answered CANCELLED (its own counter)."""
+    url = f"http://127.0.0.1:{stack.running['triton'].ports['metrics']}/metrics"
+    with urllib.request.urlopen(url, timeout=5) as page:
+        text = page.read().decode()
+    return sum(
+        int(sample.value)
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == "adcraft_copy_abandoned_total"
+    )
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+def test_copy_its_callers_abandoned_is_not_written(copy_stack):
+    """Callers that gave up (their deadline passed) cost the model no more work: what is
+    still queued is rejected, what is in a batch is answered CANCELLED, and sampling for a
+    batch nobody waits for stops."""
+
+    async def abandon() -> list[BaseException | list[WrittenCopy]]:
+        async with _copy_client(copy_stack) as client:
+            hurried = [
+                client.write([BRIEF], MAX_VARIANTS, 40, seeds=[i], timeout_s=0.3) for i in range(24)
+            ]
+            return await asyncio.gather(*hurried, return_exceptions=True)
+
+    before = asyncio.run(_failed(copy_stack)), _abandoned(copy_stack)
+    results = asyncio.run(abandon())
+    assert all(isinstance(r, TritonError) and "Deadline" in str(r) for r in results), results
+
+    def unwritten() -> tuple[int, int]:
+        return asyncio.run(_failed(copy_stack)) - before[0], _abandoned(copy_stack) - before[1]
+
+    wait_until(lambda: sum(unwritten()) == len(results), 60, "every abandoned request dropped")
+    rejected, cancelled = unwritten()
+    assert rejected > 0 and cancelled > 0  # some were queued, some already in a batch

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from services.request_worker import failures
 from services.simulator.ad_server import AdServer
 from services.simulator.world import SyntheticWorld
 from shared.stack import Stack
@@ -68,10 +69,17 @@ def test_outages_cost_no_request_and_no_deadline(stack, worker_process, until):
     assert all(s.copy_text for s in without_redis)
     assert max(s.answered_ms for s in without_redis) <= DEADLINE_MS
     fallbacks = [s for s in without_triton if s.arm == "generator"]
-    assert all(s.reason.startswith("generator:") for s in fallbacks), fallbacks[0].reason
-    assert all(s.reason.startswith("redis:") for s in without_redis), without_redis[0].reason
-    reasons = Counter(s.reason.split(":")[1].strip() for s in fallbacks)
-    assert "breaker open" in reasons  # a dead Triton costs no deadline per request
+    assert all(s.reason.startswith("generator_") for s in fallbacks), fallbacks[0].reason
+    assert all(s.reason.startswith("redis_") for s in without_redis), without_redis[0].reason
+    reasons = Counter(s.reason.split(":")[0] for s in fallbacks)
+    assert "generator_breaker_open" in reasons  # a dead Triton costs no deadline per request
+    # Consumers read a code and a short message, never an exception's own text.
+    assert {s.reason for s in fallbacks + without_redis} <= {
+        str(f)
+        for f in (failures.GENERATOR_BREAKER, failures.REDIS_BREAKER)
+        + tuple(failures.of_triton("generator", e) for e in (TimeoutError(), OSError()))
+        + tuple(failures.of_redis(e) for e in (TimeoutError(), OSError()))
+    } | {"generator_error: the generator failed", "redis_error: Redis answered with an error"}
     metrics = worker.get("/metrics")[1]
     assert 'adcraft_requests_total{arm="generator",path="thompson"}' in metrics
     assert worker.stop() == 0

@@ -170,8 +170,10 @@ def test_every_request_gets_one_outcome(settings, worker):
     (answer,) = found[late.request_id]
     assert answer.path == "default" and "deadline" in answer.reason
     assert answer.elements == by_ad["ad0"].default_creative() and answer.propensity == 1.0
+    # The late one, and any valid one a busy machine delivered past its 1 s deadline.
+    missed = sum(found[r][0].reason.startswith("deadline_passed") for r in wanted)
     metrics = worker.get("/metrics")[1]
-    assert 'adcraft_deadline_misses_total{when="arrival"} 1.0' in metrics
+    assert f'adcraft_deadline_misses_total{{when="arrival"}} {float(missed)}' in metrics
     recommendations.close()
     dead.close()
 

@@ -4,8 +4,9 @@ import itertools
 
 import orjson
 import pytest
-from confluent_kafka import Message
+from confluent_kafka import Message, TopicPartition
 
+from services.reward_updater.app import RewardWorker
 from services.reward_updater.exceptions import OffsetRewound
 from services.reward_updater.partition import INPUTS, PartitionState
 from services.simulator.listings import listings
@@ -189,3 +190,31 @@ def test_a_state_restored_mid_stream_learns_the_listing_as_one_that_was_not():
     _read(logs, stamped[half:], 250, restored, before=stamped[:half])
     assert restored.learned == whole.learned
     assert _scores(restored) == pytest.approx(_scores(whole), rel=1e-9, abs=1e-12)
+
+
+class _LogFrom:
+    """A consumer whose log of every partition now starts at offset ``low``."""
+
+    def __init__(self, low: int) -> None:
+        self.low = low
+
+    def get_watermark_offsets(self, tp, timeout=None, cached=False):
+        return self.low, self.low + 100
+
+
+def test_retention_that_removed_only_applied_messages_is_not_a_rewind():
+    world = SyntheticWorld.create(ads=1)
+    messages = _messages(world)
+    clicks = [m for m in messages if m.topic() == topics.CLICKS]
+    applied = clicks[-1].offset() + 1
+    where = TopicPartition(topics.CLICKS, 0)
+    kept = _restored(world, SHORT_WINDOWS, messages)
+    assert RewardWorker._resume_at(_LogFrom(0), kept, where) == applied - 1  # checked again
+    trimmed = _restored(world, SHORT_WINDOWS, messages)
+    assert RewardWorker._resume_at(_LogFrom(applied), trimmed, where) == applied
+    next_click = Message(topics.CLICKS, 0, applied, b"ad0", b'{"not":"a click"}')
+    assert [r.kind for r in trimmed.apply(next_click)] == ["decode"]  # applied, not a rewind
+    lost = _restored(world, SHORT_WINDOWS, messages)
+    assert RewardWorker._resume_at(_LogFrom(applied + 2), lost, where) == applied - 1
+    with pytest.raises(OffsetRewound):  # messages never applied are gone: stop
+        lost.apply(Message(topics.CLICKS, 0, applied + 2, b"ad0", b"{}"))

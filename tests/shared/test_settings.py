@@ -34,6 +34,10 @@ SECRET = "S3cr3t-do-not-print"
         ("ADCRAFT_KAFKA__SASL_PASWORD", "sasl_pasword"),
         ("ADCRAFT_KAFKA__SSL_KEY_PASWORD", "ssl_key_pasword"),
         ("ADCRAFT_REDIS__PORT", "port"),
+        # One underscore names no setting at all: pydantic-settings alone would ignore it.
+        ("ADCRAFT_REDIS_PASSWORD", "did you mean ADCRAFT_REDIS__PASSWORD?"),
+        ("ADCRAFT_NOPE", "unknown setting ADCRAFT_NOPE"),
+        ("ADCRAFT_LOG_LEVEL__X", "unknown setting ADCRAFT_LOG_LEVEL__X"),
     ],
 )
 def test_a_mistyped_secret_is_named_but_never_echoed(monkeypatch, variable, named):

@@ -32,7 +32,11 @@ class TritonPythonModel:
             inputs, serving.respond(self.model, inputs, self.device), strict=True
         ):
             if isinstance(result, str):
-                error = pb_utils.TritonError(result)
+                code = pb_utils.TritonError.INVALID_ARG
+                invalid = isinstance(result, serving.InvalidInput)
+                error = (
+                    pb_utils.TritonError(result, code) if invalid else pb_utils.TritonError(result)
+                )
                 responses.append(pb_utils.InferenceResponse(error=error))
                 continue
             rows = arrays["MASK"].shape[0]

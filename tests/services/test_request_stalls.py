@@ -1,0 +1,173 @@
+"""The request worker where answering could stall or repeat itself, as a process against
+the real broker, Redis and Triton (the combination generator and the CPU copy model):
+a flood of requests that each want copy written never holds answers up; a path that stops
+answering turns /healthz red; a worker killed under load and restarted publishes the same
+bytes for every request it answers twice; Redis refusing our credentials is not ready."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections.abc import Iterator
+
+import orjson
+import pytest
+from confluent_kafka import OFFSET_BEGINNING, KafkaError, TopicPartition
+from prometheus_client.parser import text_string_to_metric_families
+from pydantic import SecretStr
+
+from services.simulator.ad_server import AdServer
+from services.simulator.world import SyntheticWorld
+from shared import kafka, score_store, topics
+from shared.settings import Settings
+from shared.stack import Stack
+from tests.conftest import SERVING, list_world, running, with_topics
+from tests.services.conftest import WorkerProcess, wait_until
+from tests.services.request_support import REC, Sender, Topics, probe
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+WORLD = SyntheticWorld.create(ads=2, copy_styles=3)
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory) -> Iterator[Stack]:
+    yield from running(
+        tmp_path_factory.mktemp("stalls"),
+        SERVING,
+        models=["combination_generator", "copy_generator"],
+    )
+
+
+@pytest.fixture(scope="module")
+def settings(stack) -> Settings:
+    settings = with_topics(stack)
+    list_world(settings, WORLD)
+    return settings
+
+
+def _counter(worker: WorkerProcess, name: str, **labels: str) -> float:
+    """The value of one counter sample of the worker's /metrics."""
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(worker.get("/metrics")[1])
+        for sample in family.samples
+        if sample.name == name and labels.items() <= sample.labels.items()
+    )
+
+
+def test_a_flood_of_requests_wanting_new_copy_never_holds_answers_up(settings, worker_process):
+    """Each request of a new segment asks for copy to be written, seconds a call on CPU:
+    the asks once filled a channel the answering agents then waited on, and answering
+    stopped for a minute with /healthz green. Asks are bounded now: every request is
+    answered within its deadline, or past it by a counted fallback, and requests after
+    the flood are answered within theirs."""
+    worker = worker_process(settings, None, "requests").start()
+    wait_until(lambda: worker.get("/readyz")[0] == 200, 120, "the request worker to be ready")
+    reader = Topics(settings)
+    flood = [
+        probe("new segment", ad=f"ad{i % 2}", segment=f"segment-{i}", deadline_ms=60_000)
+        for i in range(6_000)
+    ]
+    outcomes = reader.settle(Sender(settings).send(flood), timeout_s=240, extra_s=0)
+    normal = [probe("after the flood", ad="ad1", deadline_ms=5_000) for _ in range(50)]
+    outcomes = reader.settle(Sender(settings).send(normal), timeout_s=60, extra_s=0.5)
+    assert [p.name for p in flood + normal if outcomes.of(p) != [REC]] == []
+    late = []
+    for p in flood + normal:
+        rec, sent = outcomes.rec(p), orjson.loads(p.value or b"{}")
+        if rec.ts_ms - sent["ts_ms"] > sent["deadline_ms"]:
+            late.append(rec)
+    assert all(r.path == "default" and r.reason.startswith("deadline") for r in late), late[:3]
+    assert _counter(worker, "adcraft_deadline_misses_total", when="arrival") >= len(late)
+    assert not [p for p in normal if outcomes.rec(p) in late]
+    assert _counter(worker, "adcraft_copy_refills_total", outcome="dropped") > 0
+    assert worker.get("/healthz")[0] == 200
+    reader.consumer.close()
+    assert worker.stop() == 0
+
+
+def test_a_path_that_stops_answering_turns_healthz_red(stack, settings, worker_process):
+    worker = worker_process(settings, None, "requests").start()
+    wait_until(lambda: worker.get("/readyz")[0] == 200, 120, "the request worker to be ready")
+    server = AdServer(settings, WORLD, rate=100, deadline_ms=2_000, feedback=False).start()
+    wait_until(lambda: len(server.window(0)) >= 50, 60, "answers")
+    broker = stack.running["broker"].pid
+    try:
+        os.kill(broker, signal.SIGSTOP)  # answers can no longer be published
+        wait_until(lambda: worker.get("/healthz", 1.0)[0] == 503, 10, "/healthz to fail")
+        assert "none answered" in worker.get("/healthz", 1.0)[1]
+    finally:
+        os.kill(broker, signal.SIGCONT)
+    wait_until(lambda: worker.get("/healthz")[0] == 200, 60, "/healthz to recover")
+    server.stop(drain_s=10)
+    assert worker.stop() == 0
+
+
+def _recommendation_bytes(settings: Settings) -> dict[str, list[bytes]]:
+    """Every recommendation on the topic, as bytes, by request id: read to the end each
+    partition had when first fetched (the fetch's high-water mark)."""
+    consumer = kafka.consumer(
+        settings.kafka, f"reader-{time.monotonic_ns()}", **{"enable.partition.eof": True}
+    )
+    topic = topics.RECOMMENDATIONS
+    partitions = set(consumer.list_topics(topic, timeout=10).topics[topic].partitions)
+    consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions])
+    found: dict[str, list[bytes]] = {}
+    deadline = time.monotonic() + 60
+    while partitions and time.monotonic() < deadline:
+        for message in consumer.consume(1_000, timeout=0.2):
+            error = message.error()
+            if error is not None and error.code() == KafkaError._PARTITION_EOF:
+                partitions.discard(message.partition())
+            elif error is None:
+                rid = orjson.loads(message.value())["request_id"]
+                found.setdefault(rid, []).append(message.value())
+    consumer.close()
+    assert not partitions, "the recommendations were not read to their end"
+    return found
+
+
+def test_a_request_answered_twice_across_a_sigkill_gets_the_same_bytes(settings, worker_process):
+    worker = worker_process(settings, None, "requests").start()
+    wait_until(lambda: worker.get("/readyz")[0] == 200, 120, "the request worker to be ready")
+    server = AdServer(settings, WORLD, rate=200, deadline_ms=300, feedback=False).start()
+    twice: dict[str, list[bytes]] = {}
+    for kill in range(1, 4):  # until the broker redelivers some answered requests
+        wait_until(lambda n=300 * kill: len(server.window(0)) >= n, 60, "answers")
+        worker.kill()
+        worker.start()
+        wait_until(lambda: worker.get("/readyz")[0] == 200, 120, "the restarted worker")
+        time.sleep(2)
+        twice = {rid: v for rid, v in _recommendation_bytes(settings).items() if len(v) > 1}
+        if twice:
+            break
+    server.stop(drain_s=10)
+    assert worker.stop() == 0
+    assert twice, "no request was answered twice: the kills tested nothing"
+    differ = [rid for rid, answers in twice.items() if len(set(answers)) > 1]
+    assert not differ, f"{len(differ)} of {len(twice)} request ids got different answers"
+
+
+@pytest.fixture
+def plain_stack(tmp_path) -> Iterator[Stack]:
+    yield from running(tmp_path / "stack", ("broker", "redis"))
+
+
+def test_redis_refusing_our_credentials_is_not_ready(plain_stack, worker_process):
+    settings = with_topics(plain_stack)
+    list_world(settings, WORLD)
+    redis = score_store.client(settings.redis)
+    redis.config_set("requirepass", "the-right-one")
+    worker = worker_process(settings, None, "requests", ADCRAFT_REDIS__PASSWORD="a-wrong-one")
+    worker.start()
+    wait_until(lambda: worker.get("/healthz")[0] == 200, 90, "the worker to be alive")
+    wait_until(lambda: "redis_auth" in worker.get("/readyz")[1], 30, "readiness to say why")
+    status, body = worker.get("/readyz")
+    assert status == 503 and "a-wrong-one" not in body and "the-right-one" not in body
+    right = settings.redis.model_copy(update={"password": SecretStr("the-right-one")})
+    score_store.client(right).config_set("requirepass", "a-wrong-one")  # the operator mends it
+    wait_until(lambda: worker.get("/readyz")[0] == 200, 30, "readiness once Redis takes it")
+    assert worker.stop() == 0
+    assert "a-wrong-one" not in worker.log.read_text()
