@@ -61,8 +61,8 @@ def test_a_flood_of_requests_wanting_new_copy_never_holds_answers_up(settings, w
     """Each request of a new segment asks for copy to be written, seconds a call on CPU:
     the asks once filled a channel the answering agents then waited on, and answering
     stopped for a minute with /healthz green. Asks are bounded now: every request is
-    answered within its deadline, or past it by a counted fallback, and requests after
-    the flood are answered within theirs."""
+    answered within its deadline, those after the flood too, and the asks the queue could
+    not hold are counted as dropped."""
     worker = worker_process(settings, None, "requests").start()
     wait_until(lambda: worker.get("/readyz")[0] == 200, 120, "the request worker to be ready")
     reader = Topics(settings)
@@ -79,9 +79,12 @@ def test_a_flood_of_requests_wanting_new_copy_never_holds_answers_up(settings, w
         rec, sent = outcomes.rec(p), orjson.loads(p.value or b"{}")
         if rec.ts_ms - sent["ts_ms"] > sent["deadline_ms"]:
             late.append(rec)
-    assert all(r.path == "default" and r.reason.startswith("deadline") for r in late), late[:3]
-    assert _counter(worker, "adcraft_deadline_misses_total", when="arrival") >= len(late)
-    assert not [p for p in normal if outcomes.rec(p) in late]
+    # Answering kept up: the requests after the flood were answered in their 5 s.
+    assert not [p.name for p in normal if outcomes.rec(p) in late]
+    assert not [p.name for p in normal if outcomes.rec(p).path == "default"]
+    # No request waited on copy past its minute (answering once stopped for that long).
+    assert not late, f"{len(late)} answered past their deadline, e.g. {late[0]}"
+    assert _counter(worker, "adcraft_deadline_misses_total", when="arrival") == 0
     assert _counter(worker, "adcraft_copy_refills_total", outcome="dropped") > 0
     assert worker.get("/healthz")[0] == 200
     reader.consumer.close()
