@@ -33,6 +33,7 @@ class Failure:
 
 
 PAST_DEADLINE = Failure("deadline_passed", "the request arrived after its deadline")
+REDIS_TIMEOUT = Failure("redis_timeout", "Redis did not answer in time")
 REDIS_BREAKER = Failure("redis_breaker_open", "Redis failed repeatedly; retried shortly")
 GENERATOR_BREAKER = Failure("generator_breaker_open", "the generator failed repeatedly")
 COPY_BREAKER = Failure("copy_breaker_open", "the copy model failed repeatedly")
@@ -54,7 +55,7 @@ def of_redis(exc: BaseException) -> Failure:
     if isinstance(exc, redis.exceptions.ResponseError) and str(exc).startswith(_AUTH):
         return Failure("redis_auth", "Redis refused our credentials", transient=False)
     if isinstance(exc, TimeoutError | asyncio.TimeoutError | redis.exceptions.TimeoutError):
-        return Failure("redis_timeout", "Redis did not answer in time")
+        return REDIS_TIMEOUT
     if isinstance(exc, redis.exceptions.ConnectionError | OSError):
         return Failure("redis_unavailable", "Redis is out of reach")
     return Failure("redis_error", "Redis answered with an error")

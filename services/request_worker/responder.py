@@ -122,8 +122,8 @@ class Responder:
             late = self._default(request, listing, arm, failures.PAST_DEADLINE)
             return replace(await self._keep(late), arrived_late=True)
         snapshot = await self._read(request, listing, deadline_ms)
-        if isinstance(snapshot, Failure):  # Redis cannot keep this answer either
-            return self._default(request, listing, arm, snapshot)
+        if isinstance(snapshot, Failure):
+            return await self._keep_default(request, listing, arm, snapshot)
         if snapshot.answered is not None:
             return self._replay(snapshot.answered, request)
         if snapshot.broken is not None:
@@ -182,7 +182,10 @@ class Responder:
         may take Redis's own deadline, not the request's: one answer per request comes
         before the latency of a request whose state Redis just served."""
         request = answer.request
-        if request is None or not self.redis.allow():
+        if request is None:
+            return answer
+        if not self.redis.allow():
+            self.metrics.unkept.inc()
             return answer
         keep_s = request.deadline_ms / 1000 + self.config.answers_kept_s
         try:
@@ -196,6 +199,18 @@ class Responder:
             return answer
         self.redis.succeeded()
         return answer if kept == answer.encoded else self._replay(kept, request)
+
+    async def _keep_default(
+        self, request: CreativeRequested, listing: AdListed, arm: str, failure: Failure
+    ) -> Answer:
+        """The catalogue's default for a request whose state Redis did not serve: kept when
+        Redis was only slow (a redelivery must get it again), not when it refused or is out
+        of reach (the keep would fail too)."""
+        default = self._default(request, listing, arm, failure)
+        if failure == failures.REDIS_TIMEOUT:
+            return await self._keep(default)
+        self.metrics.unkept.inc()
+        return default
 
     def _replay(self, encoded: bytes, request: CreativeRequested) -> Answer:
         """The answer already given to ``request``, published again byte for byte."""

@@ -218,12 +218,14 @@ class RequestWorker:
         if self.failed:
             return False, self.failed
         now, limit = time.monotonic(), self.settings.requests.live_max_stall_s
+        waiting, problems = now - self.progress, []
         if now - self.beat >= limit:
-            return False, f"loop beat {now - self.beat:.1f}s ago"
-        waiting = now - self.progress
+            problems.append(f"loop beat {now - self.beat:.1f}s ago")
         if self.in_flight and waiting >= limit:
-            return False, f"{self.in_flight} requests in flight, none answered for {waiting:.1f}s"
-        return True, f"{self.in_flight} requests in flight"
+            problems.append(
+                f"{self.in_flight} requests in flight, none answered for {waiting:.1f}s"
+            )
+        return not problems, "; ".join(problems) or f"{self.in_flight} requests in flight"
 
     def ready(self) -> tuple[bool, str]:
         """Readiness: the catalogue has been read to its end, partitions are assigned, and

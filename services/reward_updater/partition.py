@@ -183,9 +183,11 @@ class PartitionState:
             shown = (event.ad_id, event.segment, tuple(event.elements.items()))
             bag = self.joiner.bag_ids.get(shown, -1)
             if bag < 0:
-                reason = self._unshowable(event)
+                reason = self.table.unshowable(event.ad_id, event.elements, event.ts_ms)
                 if reason is not None:
                     return self._await(event.ts_ms, reason, message, final)
+                if (full := self._segments_full(event)) is not None:
+                    return [Rejection("segment_limit", full, Source.of(message))]
                 bag = self._add_bag(shown)
             return self.joiner.impression(event, bag, message)
         if not self.table.listed(event.ad_id, event.ts_ms):
@@ -235,13 +237,13 @@ class PartitionState:
             raise OffsetRewound(f"{where}: offset {offset} holds another message than applied")
         return True
 
-    def _unshowable(self, impression: Any) -> str | None:
-        ad, segment = impression.ad_id, impression.segment
-        reason = self.table.unshowable(ad, impression.elements, impression.ts_ms)
-        known = self.segments.get(ad, ())
-        if reason is None and segment not in known and len(known) >= self.max_segments:
-            return f"ad {ad!r} already has {self.max_segments} segments"
-        return reason
+    def _segments_full(self, impression: Any) -> str | None:
+        """Why a new segment of an ad is not learned (it has enough), or None. Not a
+        catalogue question: refused at once, never kept waiting."""
+        known = self.segments.get(impression.ad_id, ())
+        if impression.segment in known or len(known) < self.max_segments:
+            return None
+        return f"ad {impression.ad_id!r} already has {self.max_segments} segments"
 
     def _add_bag(self, shown: tuple) -> int:
         self.segments.setdefault(shown[0], set()).add(shown[1])
@@ -398,10 +400,5 @@ def _fingerprint(message: Message) -> int:
 
 
 def _unknown(reason: str, message: Consumed) -> Rejection:
-    if reason.startswith("unknown ad"):
-        kind = "unknown_ad"
-    elif reason.endswith("segments"):
-        kind = "segment_limit"
-    else:
-        kind = "unknown_element"
+    kind = "unknown_ad" if reason.startswith("unknown ad") else "unknown_element"
     return Rejection(kind, reason, Source.of(message))

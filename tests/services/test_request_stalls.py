@@ -10,6 +10,7 @@ import os
 import signal
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 
 import orjson
 import pytest
@@ -91,6 +92,11 @@ def test_a_flood_of_requests_wanting_new_copy_never_holds_answers_up(settings, w
     assert worker.stop() == 0
 
 
+def _stalled(answer: tuple[int, str]) -> bool:
+    status, body = answer
+    return status == 503 and "none answered" in body
+
+
 def test_a_path_that_stops_answering_turns_healthz_red(stack, settings, worker_process):
     worker = worker_process(settings, None, "requests").start()
     wait_until(lambda: worker.get("/readyz")[0] == 200, 120, "the request worker to be ready")
@@ -99,8 +105,7 @@ def test_a_path_that_stops_answering_turns_healthz_red(stack, settings, worker_p
     broker = stack.running["broker"].pid
     try:
         os.kill(broker, signal.SIGSTOP)  # answers can no longer be published
-        wait_until(lambda: worker.get("/healthz", 1.0)[0] == 503, 10, "/healthz to fail")
-        assert "none answered" in worker.get("/healthz", 1.0)[1]
+        wait_until(lambda: _stalled(worker.get("/healthz", 1.0)), 10, "/healthz to say why")
     finally:
         os.kill(broker, signal.SIGCONT)
     wait_until(lambda: worker.get("/healthz")[0] == 200, 60, "/healthz to recover")
@@ -151,6 +156,23 @@ def test_a_request_answered_twice_across_a_sigkill_gets_the_same_bytes(settings,
     assert twice, "no request was answered twice: the kills tested nothing"
     differ = [rid for rid, answers in twice.items() if len(set(answers)) > 1]
     assert not differ, f"{len(differ)} of {len(twice)} request ids got different answers"
+
+
+def test_a_default_given_while_redis_was_slow_is_what_a_redelivery_gets(settings, worker_process):
+    worker = worker_process(settings, None, "requests").start()
+    wait_until(lambda: worker.get("/readyz")[0] == 200, 120, "the request worker to be ready")
+    sender, read = Sender(settings), Topics(settings)
+    read.settle(sender.send([probe("warm-up")]))
+    slow = probe("while Redis is paused", deadline_ms=600)
+    score_store.client(settings.redis).client_pause(2_000)  # reads time out; writes wait
+    given = read.settle(sender.send([slow])).rec(slow)
+    assert given.reason.startswith("redis_timeout"), given.reason
+    sender.send([replace(slow, name="its redelivery")])  # the same bytes, past its deadline
+    rid = slow.request_id or ""
+    wait_until(lambda: len(read.read().recs.get(rid, [])) == 2, 30, "the second answer")
+    [first, second] = _recommendation_bytes(settings)[rid]
+    assert first == second
+    assert worker.stop() == 0
 
 
 @pytest.fixture

@@ -17,7 +17,9 @@ from shared.events import ClickRecorded, ConversionRecorded, ImpressionServed
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-RSS_BOUND_MB = 450
+# The worker's peak here is 440-470 MB from run to run (imports alone ~250 MB): the bound
+# catches a flood held in memory (the 1 MB values, 20,000 segments), not that noise.
+RSS_BOUND_MB = 520
 DEEP = b'{"a":' * 10_000 + b"1" + b"}" * 10_000
 TEN_YEARS_MS = 10 * 365 * 86_400_000
 

@@ -174,6 +174,24 @@ def test_a_listing_that_changes_an_ads_slots_is_dead_lettered_and_an_unlisted_el
     assert late.kind == "unknown_element" and "is listed from 10, the event is at 5" in late.reason
 
 
+def test_a_flood_of_segments_is_refused_at_once_not_kept_waiting():
+    world = SyntheticWorld.create(ads=1, seed=4)
+    state = PartitionState(
+        0, AdCatalog(), SHORT_WINDOWS.model_copy(update={"max_segments_per_ad": 2})
+    )
+    [listing] = listings(world, 0)
+    shown = next(iter(traffic(world, 1, start_ms=5)))
+    flood = [
+        shown.model_copy(update={"event_id": f"e{n}", "request_id": f"r{n}", "segment": f"s{n}"})
+        for n in range(50)
+    ]
+    logs = _numbered([listing, *flood])
+    letters = [r for m in [*logs[topics.AD_CATALOG], *logs[shown.topic]] for r in state.apply(m)]
+    assert not state.awaiting  # the catalogue cannot change the answer: nothing waits for it
+    assert [r.kind for r in letters] == ["segment_limit"] * 48
+    assert "already has 2 segments" in letters[0].reason
+
+
 def test_a_state_restored_mid_stream_learns_the_listing_as_one_that_was_not():
     world = SyntheticWorld.create(ads=2, seed=4)
     events = growing_traffic(world, 2_000)
