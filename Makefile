@@ -4,7 +4,7 @@ PY    := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 SUDO  := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup demo test lint clean
+.PHONY: setup demo check test lint clean
 
 setup: $(STAMP) /usr/bin/redis-server
 
@@ -30,13 +30,24 @@ $(STAMP): pyproject.toml
 demo: setup
 	$(VENV)/bin/adcraft demo
 
+# mypy reads the installed names (adcraft.*) through a tree of links to the two folders.
+TYPES := .adcraft/types
+
 lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy shared services
+	mkdir -p $(TYPES)/adcraft
+	ln -sfn $(CURDIR)/services $(TYPES)/adcraft/services
+	ln -sfn $(CURDIR)/shared $(TYPES)/adcraft/shared
+	MYPYPATH=$(TYPES) $(VENV)/bin/mypy -p adcraft.services -p adcraft.shared
 
+# The fast tier: pure code and doctests, no service started.
+check: setup
+	$(PY) -m pytest -m "not integration and not system"
+
+# Every tier, on two pytest processes: a module stays in one (tests/conftest.py).
 test: lint
-	$(PY) -m pytest
+	$(PY) -m pytest -n 2 --durations=25
 
 clean:
 	rm -rf $(VENV) .adcraft

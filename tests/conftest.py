@@ -2,47 +2,53 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
 
-from services.simulator.listings import listings
-from services.simulator.world import SyntheticWorld
-from shared import codec, kafka, score_store, topics
-from shared.settings import KafkaSettings, Settings
-from shared.stack import Stack
+from adcraft.services.stack import Stack
+from adcraft.shared.adapters.redis_client import client as redis_connection
+from adcraft.shared.runtime.settings import KafkaSettings, Settings
+from tests.support.stacks import running
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
-SERVING = ("broker", "redis", "triton")  # what the request path needs
-
-
-def running(run_dir: Path, services: tuple[str, ...], **kwargs) -> Iterator[Stack]:
-    """A stack of ``services`` over the project's model repository, stopped afterwards."""
-    with Stack(
-        run_dir=run_dir, services=services, model_repo=ROOT / "model_repo", **kwargs
-    ) as stack:
-        yield stack
+# Tiers follow the fixtures a test uses: one that starts a real service makes it an
+# integration test; worker processes (faults, hostile input, the closed loop) and long
+# seeded studies make it a system test. Everything else is the fast tier (`make check`).
+STARTS_SERVICES = {
+    *("broker_stack", "redis_stack", "triton_stack", "stack", "plain_stack"),
+    *("copy_stack", "tls_redis", "stack_dir"),
+}
+SYSTEM = {"worker_process", "reward_stack", "hostile", "study"}
+# Modules that write copy on the CPU: under xdist they take turns, never two at once.
+WRITES_COPY = {"test_copy_generator", "test_request_worker", "test_request_stalls"}
+WRITES_COPY |= {"test_demo_loop", "test_copy_evaluate"}
 
 
-def with_topics(stack: Stack) -> Settings:
-    """The stack's settings, every adcraft topic created on its broker."""
-    settings = stack.settings()
-    kafka.ensure_topics(settings.kafka, topics.ALL, compacted=topics.COMPACTED)
-    return settings
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        used = set(getattr(item, "fixturenames", ()))
+        if used & SYSTEM:
+            item.add_marker(pytest.mark.system)
+        elif used & STARTS_SERVICES:
+            item.add_marker(pytest.mark.integration)
 
 
-def list_world(settings: Settings, world: SyntheticWorld) -> None:
-    """Publish ``world``'s catalogue, one listing per ad, acknowledged by the broker."""
-    producer = kafka.producer(settings.kafka)
-    for listing in listings(world, int(time.time() * 1000)):
-        producer.produce(listing.topic, key=listing.key(), value=codec.encode(listing))
-    assert producer.flush(10) == 0
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """Under xdist, a module's tests run in one process (its stacks start once), and the
+    modules that write copy one after another, in one process."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ByModule(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            return "copy" if Path(module).stem in WRITES_COPY else module
+
+    return ByModule(config, log)
 
 
 def _stack(tmp_path_factory: pytest.TempPathFactory, *services: str, **kwargs) -> Iterator[Stack]:
@@ -79,7 +85,7 @@ def settings(broker_stack: Stack, redis_stack: Stack) -> Settings:
 
 @pytest.fixture
 def redis_client(redis_stack: Stack) -> Iterator[redis.Redis]:
-    client = score_store.client(redis_stack.settings().redis)
+    client = redis_connection(redis_stack.settings().redis)
     client.flushdb()
     yield client
     client.close()
@@ -93,6 +99,18 @@ def unique_topic() -> str:
 @pytest.fixture
 def unique_group() -> str:
     return f"group-{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture
+def stack_dir(tmp_path: Path) -> Path:
+    """The run directory of a stack the test starts and stops itself."""
+    return tmp_path / "stack"
+
+
+@pytest.fixture
+def study(one_thread: None) -> None:
+    """A long seeded study (a training run, coverage over many worlds): the system tier, on
+    one torch thread so that its figures do not depend on the machine's cores."""
 
 
 @pytest.fixture(scope="module")

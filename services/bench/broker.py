@@ -6,10 +6,11 @@ import os
 import time
 from pathlib import Path
 
-from services.bench.kafka_rates import consume_rate, produce_rate
-from shared import codec, kafka
-from shared.events import ImpressionServed
-from shared.stack import Stack
+from adcraft.services.bench.kafka_rates import consume_rate, produce_rate
+from adcraft.services.stack import Stack
+from adcraft.shared.adapters import kafka
+from adcraft.shared.contract import codec
+from adcraft.shared.contract.events import ImpressionServed
 
 
 def codec_rate(count: int) -> float:

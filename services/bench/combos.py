@@ -13,16 +13,16 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from services.combinations import export, serving
-from services.combinations.candidates import Candidates
-from services.combinations.generator import CombinationGenerator
-from services.combinations.worlds import as_posteriors, sample
-from shared.combination_client import CombinationClient
-from shared.combination_contract import pack, unpack
-from shared.posteriors import AdPosterior
-from shared.settings import Settings
-from shared.stack import Stack
-from shared.triton_client import TritonClient
+from adcraft.services.combinations import export, serving
+from adcraft.services.combinations.candidates import Candidates
+from adcraft.services.combinations.generator import CombinationGenerator
+from adcraft.services.combinations.worlds import as_posteriors, sample
+from adcraft.services.stack import Stack
+from adcraft.shared.adapters.combination_client import CombinationClient
+from adcraft.shared.adapters.triton_client import TritonClient
+from adcraft.shared.contract.combination_contract import pack, unpack
+from adcraft.shared.contract.posteriors import AdPosterior
+from adcraft.shared.runtime.settings import Settings
 
 SHAPE = (8, 12)
 K = 16

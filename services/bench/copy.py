@@ -10,14 +10,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from services.copywriter import dataset
-from services.copywriter.evaluate import held_out_briefs
-from services.copywriter.generate import CopyWriter
-from shared.copy_client import CopyClient
-from shared.copy_contract import CopyBrief
-from shared.settings import Settings
-from shared.stack import Stack
-from shared.triton_client import TritonClient
+from adcraft.services.copywriter import dataset
+from adcraft.services.copywriter.evaluate import held_out_briefs
+from adcraft.services.copywriter.generate import CopyWriter
+from adcraft.services.stack import Stack
+from adcraft.shared.adapters.copy_client import CopyClient
+from adcraft.shared.adapters.triton_client import TritonClient
+from adcraft.shared.contract.copy_contract import CopyBrief
+from adcraft.shared.runtime.settings import Settings
 
 
 def _figures(name: str, latencies: list[float], elapsed: float, tokens: int) -> dict[str, float]:

@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from services.simulator.sparse import SparseWorld
+from adcraft.services.simulator.sparse import SparseWorld
 
 
 def run(rows: int, run_dir: Path, policy: str) -> dict[str, object]:

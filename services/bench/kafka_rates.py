@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 import uuid
 
-from shared import kafka
-from shared.settings import KafkaSettings
+from adcraft.shared.adapters import kafka
+from adcraft.shared.runtime.settings import KafkaSettings
 
 
 def produce_rate(settings: KafkaSettings, topic: str, payloads: list[bytes]) -> float:

@@ -16,18 +16,19 @@ import orjson
 import torch
 from confluent_kafka import OFFSET_END, TopicPartition
 
-from services.bench.combos import _timed
-from services.combinations import export, serving
-from services.request_worker import copy_choice
-from services.request_worker.launch import RequestWorkerProcess
-from services.request_worker.policy import candidates
-from services.simulator.ad_server import AdServer
-from services.simulator.listings import listings
-from services.simulator.world import SEGMENTS, SyntheticWorld
-from shared import codec, kafka, keys, score_store, topics
-from shared.combination_contract import pack, unpack
-from shared.settings import Settings
-from shared.stack import Stack
+from adcraft.services.bench.combos import _timed
+from adcraft.services.combinations import export, serving
+from adcraft.services.request_worker import copy_choice
+from adcraft.services.request_worker.policy import candidates
+from adcraft.services.simulator.ad_server import AdServer
+from adcraft.services.simulator.listings import listings
+from adcraft.services.simulator.world import SEGMENTS, SyntheticWorld
+from adcraft.services.stack import Stack
+from adcraft.services.stack.worker import WorkerProcess
+from adcraft.shared.adapters import kafka, redis_client
+from adcraft.shared.contract import codec, keys, topics
+from adcraft.shared.contract.combination_contract import pack, unpack
+from adcraft.shared.runtime.settings import Settings
 
 DEADLINE_MS = 1_000
 
@@ -76,7 +77,7 @@ def in_process_p99(world: SyntheticWorld, settings: Settings, calls: int = 2_000
 def fill_copy_cache(settings: Settings, world: SyntheticWorld) -> None:
     """Template copy of every (ad, segment, style) in the cache: the bench measures the
     request path, not copy generation."""
-    redis = score_store.client(settings.redis)
+    redis = redis_client.client(settings.redis)
     for listing in listings(world, 0):
         for segment in SEGMENTS:
             for style in listing.slots["copy"]:
@@ -127,11 +128,12 @@ def run(run_dir: Path, loads: list[float], seconds: float) -> dict[str, object]:
             producer.produce(listing.topic, key=listing.key(), value=codec.encode(listing))
         producer.flush(10)
         fill_copy_cache(settings, world)
-        worker = RequestWorkerProcess(settings, run_dir / "request-worker.log").start()
+        log = run_dir / "request-worker.log"
+        worker = WorkerProcess(settings, "requests", log).start().ready()
         try:
             rows = [one_load(settings, world, rate, seconds) for rate in loads]
         finally:
-            worker.stop()
+            worker.stop_cleanly()
     inprocess = round(in_process_p99(world, settings), 3)
     for row in rows:
         row["inprocess_p99_ms"] = inprocess

@@ -17,17 +17,18 @@ import numpy as np
 import orjson
 from redis import Redis
 
-from services.bench.kafka_rates import consume_rate
-from services.reward_updater.app import RewardWorker
-from services.reward_updater.partition import INPUTS
-from services.simulator.streams import SHORT_WINDOWS, live_traffic, publish, traffic
-from services.simulator.world import SyntheticWorld
-from shared import codec, kafka, keys, score_store, topics
-from shared.events import ClickRecorded, ImpressionServed
-from shared.segments import SEGMENTS
-from shared.settings import RewardSettings, Settings
-from shared.stack import Stack
-from shared.stack.process import free_port
+from adcraft.services.bench.kafka_rates import consume_rate
+from adcraft.services.reward_updater.app import RewardWorker
+from adcraft.services.reward_updater.partition import INPUTS
+from adcraft.services.simulator.streams import SHORT_WINDOWS, live_traffic, publish, traffic
+from adcraft.services.simulator.world import SyntheticWorld
+from adcraft.services.stack import Stack
+from adcraft.services.stack.process import free_port
+from adcraft.shared.adapters import kafka, redis_client
+from adcraft.shared.contract import codec, keys, topics
+from adcraft.shared.contract.events import ClickRecorded, ImpressionServed
+from adcraft.shared.contract.segments import SEGMENTS
+from adcraft.shared.runtime.settings import RewardSettings, Settings
 
 # Longer than the tests' windows: the benchmark's clicks arrive up to 2 s after their
 # impression, and none of them should be dead-lettered as outside the window.
@@ -102,7 +103,7 @@ def latency(run_dir: Path, events_per_s: float, duration_s: float, ads: int) -> 
                 [
                     sys.executable,
                     "-m",
-                    "services.cli",
+                    "adcraft.services.cli",
                     "worker",
                     "rewards",
                     "--catalog",
@@ -192,7 +193,7 @@ def _measure(
         **{"fetch.wait.max.ms": settings.rewards.fetch_wait_max_ms},
     )
     delivery.subscribe([topics.CLICKS])
-    score_times = _score_times(score_store.client(settings.redis), world)
+    score_times = _score_times(redis_client.client(settings.redis), world)
     offered.start()
     latencies: list[float] = []
     delivered: list[float] = []

@@ -8,7 +8,17 @@ from __future__ import annotations
 
 import typer
 
-from services.cli import bench, catalog, demo, evaluate, models, schemas, stack, train, workers
+from adcraft.services.cli import (
+    bench,
+    catalog,
+    demo,
+    evaluate,
+    models,
+    schemas,
+    stack,
+    train,
+    workers,
+)
 
 app = typer.Typer(help="adcraft: real-time creative personalization.", no_args_is_help=True)
 app.command()(evaluate.evaluate)

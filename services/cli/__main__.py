@@ -1,5 +1,5 @@
-"""``python -m services.cli``: the ``adcraft`` command line, as tests launch the worker."""
+"""``python -m adcraft.services.cli``: the ``adcraft`` command line, as tests launch the worker."""
 
-from services.cli import app
+from adcraft.services.cli import app
 
 app()

@@ -8,7 +8,7 @@ from pathlib import Path
 import orjson
 import typer
 
-from services.cli.options import Json, RunDir
+from adcraft.services.cli.options import Json, RunDir
 
 app = typer.Typer(help="Benchmarks that print figures.", no_args_is_help=True)
 RUN_DIR = Path(".adcraft/bench")
@@ -30,7 +30,7 @@ def bench_broker(
     as_json: Json = False,
 ) -> None:
     """Raw produce/consume msgs/s on the local broker and the codec's events/s."""
-    from services.bench import broker
+    from adcraft.services.bench import broker
 
     figures = broker.run(messages, size, run_dir)
     _print_figures(figures, as_json)
@@ -46,8 +46,8 @@ def bench_rewards(
     as_json: Json = False,
 ) -> None:
     """Reward-path events/s next to raw consume; click-to-score latency at LOAD events/s."""
-    from services.bench import rewards
-    from shared import logs
+    from adcraft.services.bench import rewards
+    from adcraft.shared.runtime import logs
 
     logs.configure("WARNING")  # the in-process worker's warnings as JSON lines, if any
     _print_figures(rewards.run(run_dir, impressions, load, seconds, ads), as_json)
@@ -62,7 +62,7 @@ def bench_copy(
     as_json: Json = False,
 ) -> None:
     """Copy generation via Triton (1 and 8 clients) next to in-process; tokens/s."""
-    from services.bench import copy
+    from adcraft.services.bench import copy
 
     _print_figures(copy.run(run_dir, requests, variants, max_tokens), as_json)
 
@@ -70,7 +70,7 @@ def bench_copy(
 @app.command("combos")
 def bench_combos(calls: int = 1000, run_dir: RunDir = RUN_DIR, as_json: Json = False) -> None:
     """Generator top-16 on 8 slots × 12 candidates: in-process, and via Triton (1, 8 clients)."""
-    from services.bench import combos
+    from adcraft.services.bench import combos
 
     _print_figures(combos.run(run_dir, calls), as_json)
 
@@ -84,7 +84,7 @@ def bench_requests(
 ) -> None:
     """Request → recommendation p50/p99 at fixed offered loads (requests/s), next to the
     broker's own delivery p99 and the in-process generator call p99."""
-    from services.bench import requests
+    from adcraft.services.bench import requests
 
     figures = requests.run(run_dir, [float(x) for x in loads.split(",")], seconds)
     for row in figures["loads"]:  # type: ignore[attr-defined]
@@ -102,6 +102,6 @@ def bench_evaluate(
     as_json: Json = False,
 ) -> None:
     """``adcraft evaluate`` on a ROWS-row sparse slate log: seconds and peak memory."""
-    from services.bench import evaluate
+    from adcraft.services.bench import evaluate
 
     _print_figures(evaluate.run(rows, run_dir, policy), as_json)

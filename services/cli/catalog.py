@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from services.cli.workers import settings_or_exit
+from adcraft.services.cli.workers import settings_or_exit
 
 app = typer.Typer(help="The ad catalogue topic.", no_args_is_help=True)
 
@@ -19,8 +19,9 @@ def publish(
     """Publish every listing of FILE to the catalogue topic (the latest per ad wins)."""
     import time
 
-    from shared import codec, kafka, topics
-    from shared.catalog import listings
+    from adcraft.shared.adapters import kafka
+    from adcraft.shared.contract import codec, topics
+    from adcraft.shared.contract.catalog import listings
 
     settings = settings_or_exit()
     try:

@@ -9,11 +9,11 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from services.cli.options import RunDir
-from services.cli.stack import print_status
+from adcraft.services.cli.options import RunDir
+from adcraft.services.cli.stack import print_status
 
 if TYPE_CHECKING:
-    from shared.settings import Settings
+    from adcraft.shared.runtime.settings import Settings
 
 
 def demo(
@@ -26,14 +26,14 @@ def demo(
     """The main job: local stack up, synthetic traffic through the reward worker, element
     scores converging live, then the whole loop (ad server, request worker, reward worker)
     learning live, a plot after each, stack down."""
-    from services.demo.plot import plot
-    from services.demo.rewards import RewardDemo
-    from services.demo.smoke import smoke
-    from services.demo.view import clear_screen
-    from services.request_worker.launch import WorkerError
-    from shared import logs
-    from shared.settings import Settings
-    from shared.stack import Stack
+    from adcraft.services.demo.plot import plot
+    from adcraft.services.demo.rewards import RewardDemo
+    from adcraft.services.demo.smoke import smoke
+    from adcraft.services.demo.view import clear_screen
+    from adcraft.services.stack import Stack
+    from adcraft.services.stack.worker import WorkerError
+    from adcraft.shared.runtime import logs
+    from adcraft.shared.runtime.settings import Settings
 
     logs.configure("WARNING")  # the worker's warnings, as JSON lines, beside the live view
     failed = ""
@@ -63,9 +63,9 @@ def demo(
 
 def _loop(settings: Settings, run_dir: Path, requests: float, seconds: float) -> None:
     """The loop demo: its live view each second, then its plot."""
-    from services.demo.loop import LoopDemo
-    from services.demo.plot import plot_loop
-    from services.demo.view import clear_screen
+    from adcraft.services.demo.loop import LoopDemo
+    from adcraft.services.demo.plot import plot_loop
+    from adcraft.services.demo.view import clear_screen
 
     typer.echo(
         f"\nrequest worker + reward worker + ad server at {requests:.0f} requests/s "

@@ -3,13 +3,25 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import orjson
 import typer
 
-from services.cli.options import Json
-from services.offline_eval.policy import PolicyName
+from adcraft.services.cli.options import Json, refuse
+from adcraft.services.offline_eval.policy import PolicyName
+
+if TYPE_CHECKING:
+    from adcraft.services.offline_eval.evaluate import Options
+
+SparseCheck = Annotated[
+    bool,
+    typer.Option(
+        "--synthetic-sparse",
+        help="Instead of PATH, check the estimators on seeded sparse slate worlds "
+        "(80 items, 3 positions, click rates 0.1-1 %): interval coverage and ranking.",
+    ),
+]
 
 app = typer.Typer(help="Evaluate models.", no_args_is_help=True)
 
@@ -23,8 +35,8 @@ def eval_copy(
 ) -> None:
     """Served copy of the base, tuned and no-diversity models on held-out products (trains
     whichever is missing first)."""
-    from services.copywriter.evaluate import DIAGNOSTICS, KEYS, MODELS, evaluate
-    from shared.settings import Settings
+    from adcraft.services.copywriter.evaluate import DIAGNOSTICS, KEYS, MODELS, evaluate
+    from adcraft.shared.runtime.settings import Settings
 
     report = evaluate(Settings().copywriter, products, tuple(range(seeds)), variants, typer.echo)
     typer.echo(f"\n{'metric':<24}" + "".join(f"{name:>20}" for name in MODELS))
@@ -44,14 +56,7 @@ def evaluate(
             "of the synthetic world (true value known)."
         ),
     ] = 0,
-    synthetic_sparse: Annotated[
-        bool,
-        typer.Option(
-            "--synthetic-sparse",
-            help="Instead of PATH, check the estimators on seeded sparse slate worlds "
-            "(80 items, 3 positions, click rates 0.1-1 %): interval coverage and ranking.",
-        ),
-    ] = False,
+    synthetic_sparse: SparseCheck = False,
     seeds: Annotated[int, typer.Option(min=1, help="Sparse worlds for the coverage check.")] = 200,
     rows: Annotated[int, typer.Option(min=10, help="Rows per sparse log for coverage.")] = 10_000,
     ranking_seeds: Annotated[int, typer.Option(min=0, help="Sparse worlds for ranking.")] = 50,
@@ -82,32 +87,39 @@ def evaluate(
 ) -> None:
     """Offline policy evaluation: IPS, SNIPS, DR and SNDR with intervals that hold when
     clicks are rare, diagnostics, and the reward model's calibration."""
-    from services.offline_eval import summary
-    from services.offline_eval.evaluate import Options
+    from adcraft.services.offline_eval.evaluate import Options
 
     if sum((path is not None, synthetic > 0, synthetic_sparse)) != 1:
         raise typer.BadParameter("give a PATH, --synthetic N or --synthetic-sparse")
     if policy is not None and policy_file is not None:
         raise typer.BadParameter("give --policy or --policy-file, not both")
     target = policy_file or policy or "thompson"
+    sparse = (seeds, rows, ranking_seeds, ranking_rows) if synthetic_sparse else None
     try:
         options = Options(train_fraction, target, epsilon, draws, seed, min_context_clicks)
-        if synthetic_sparse:
-            lines, figures = summary.sparse_check(seeds, rows, ranking_seeds, ranking_rows, options)
-        else:
-            if path is not None:
-                result = summary.of_log(path, options)
-            else:
-                result = summary.of_synthetic(synthetic, options)
-            lines, figures = result.lines(), result.figures()
-    except ValueError as exc:  # the log's or the options' fault, never a traceback
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        typer.echo(f"cannot evaluate: {first}", err=True)
-        raise typer.Exit(2) from None
+        lines, figures = _evaluation(path, synthetic, sparse, options)
+    except ValueError as exc:
+        refuse("evaluate", exc)
     for line in lines:
         typer.echo(line)
     if as_json:
         typer.echo(orjson.dumps(figures).decode())
+
+
+def _evaluation(
+    path: Path | None, synthetic: int, sparse: tuple[int, int, int, int] | None, options: Options
+) -> tuple[list[str], dict]:
+    """The report's lines and figures: of the log at ``path``, of ``synthetic`` logged
+    impressions, or of the sparse check (seeds, rows, ranking seeds, ranking rows)."""
+    from adcraft.services.offline_eval import summary
+
+    if sparse is not None:
+        return summary.sparse_check(*sparse, options)
+    if path is not None:
+        result = summary.of_log(path, options)
+    else:
+        result = summary.of_synthetic(synthetic, options)
+    return result.lines(), result.figures()
 
 
 @app.command("combos")
@@ -120,9 +132,9 @@ def eval_combos(
 ) -> None:
     """The exported generator vs per-slot Thompson sampling and the additive argmax:
     top-1 quality on held-out ads and regret over a simulated online run."""
-    from services.combinations import export
-    from services.combinations.evaluation import report
-    from services.combinations.online import OnlineConfig
+    from adcraft.services.combinations import export
+    from adcraft.services.combinations.evaluation import report
+    from adcraft.services.combinations.online import OnlineConfig
 
     model, version = export.load()
     figures = report(model, OnlineConfig(ads, rounds, impressions, seed))

@@ -12,7 +12,7 @@ app = typer.Typer(help="Event schemas for upstream producers.", no_args_is_help=
 @app.command("export")
 def schemas_export(directory: Path) -> None:
     """Write one JSON Schema per event type into DIRECTORY."""
-    from shared import codec
+    from adcraft.shared.contract import codec
 
     for path in codec.export_schemas(directory):
         typer.echo(path)

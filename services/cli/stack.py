@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING, Annotated, cast
 
 import typer
 
-from services.cli.options import RunDir
+from adcraft.services.cli.options import RunDir
 
 if TYPE_CHECKING:
-    from shared.stack import Stack
+    from adcraft.services.stack import Stack
 
 app = typer.Typer(help="Local broker, Redis and Triton on 127.0.0.1.", no_args_is_help=True)
 RUN_DIR = Path(".adcraft/stack")
@@ -34,8 +34,8 @@ def stack_up(
     model: Annotated[list[str] | None, typer.Option(help="Load only these models.")] = None,
 ) -> None:
     """Start broker, redis-server and tritonserver; print where they listen."""
-    from shared.settings import Settings
-    from shared.stack import Stack
+    from adcraft.services.stack import Stack
+    from adcraft.shared.runtime.settings import Settings
 
     copy_env = Settings().copywriter.environment()
     stack = Stack(run_dir=run_dir, models=model or None, model_env=copy_env).up()
@@ -48,7 +48,7 @@ def stack_up(
 @app.command("status")
 def stack_status(run_dir: RunDir = RUN_DIR) -> None:
     """Show each service's PID, ports and health; exit 1 if any is unhealthy."""
-    from shared.stack import Stack
+    from adcraft.services.stack import Stack
 
     stack = Stack(run_dir=run_dir)
     if not stack.running:
@@ -61,7 +61,7 @@ def stack_status(run_dir: RunDir = RUN_DIR) -> None:
 @app.command("down")
 def stack_down(run_dir: RunDir = RUN_DIR) -> None:
     """Stop every service the stack started."""
-    from shared.stack import Stack
+    from adcraft.services.stack import Stack
 
     Stack(run_dir=run_dir).down()
     typer.echo("stack is down")

@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from adcraft.services.cli.options import refuse
+
 app = typer.Typer(help="Train models.", no_args_is_help=True)
 
 
@@ -28,9 +30,9 @@ def train_copy(
     ] = "latest",
 ) -> None:
     """LoRA fine-tuning with the multi-objective loss; exports copy/<name>."""
-    from services.copywriter.objectives import LossWeights
-    from services.copywriter.train import TrainConfig, train
-    from shared.settings import Settings
+    from adcraft.services.copywriter.objectives import LossWeights
+    from adcraft.services.copywriter.train import TrainConfig, train
+    from adcraft.shared.runtime.settings import Settings
 
     weights = LossWeights(sentiment_weight, diversity_weight, cta_weight)
     config = TrainConfig(
@@ -57,9 +59,9 @@ def train_combos(
     ),
 ) -> None:
     """RL against the reward model's posterior; exports the generator's next version."""
-    from services.combinations.reinforce import TrainConfig
-    from services.combinations.training_run import run
-    from shared.settings import Settings
+    from adcraft.services.combinations.reinforce import TrainConfig
+    from adcraft.services.combinations.training_run import run
+    from adcraft.shared.runtime.settings import Settings
 
     try:
         folder = run(
@@ -69,6 +71,5 @@ def train_combos(
             typer.echo,
         )
     except ValueError as exc:
-        typer.echo(f"cannot train: {exc}", err=True)
-        raise typer.Exit(2) from None
+        refuse("train", exc)
     typer.echo(f"exported {folder}")

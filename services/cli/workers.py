@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 if TYPE_CHECKING:
-    from shared.settings import Settings
+    from adcraft.shared.runtime.settings import Settings
 
 app = typer.Typer(help="Stream workers.", no_args_is_help=True)
 
@@ -17,7 +17,7 @@ def settings_or_exit() -> Settings:
     """Settings from the environment, or one line naming what is wrong (never a value)."""
     from pydantic import ValidationError
 
-    from shared.settings import Settings
+    from adcraft.shared.runtime.settings import Settings
 
     try:
         return Settings()
@@ -43,7 +43,7 @@ def worker_rewards(
     ] = None,
 ) -> None:
     """Learn element rewards from impressions, clicks and conversions (until SIGTERM)."""
-    from services.reward_updater.main import serve
+    from adcraft.services.reward_updater.main import serve
 
     settings = settings_or_exit()
     path = catalog or settings.rewards.catalog_path
@@ -53,6 +53,6 @@ def worker_rewards(
 @app.command("requests")
 def worker_requests() -> None:
     """Answer creative requests with recommendations (until SIGTERM)."""
-    from services.request_worker.main import serve
+    from adcraft.services.request_worker.main import serve
 
     raise typer.Exit(serve(settings_or_exit()))

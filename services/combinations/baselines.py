@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import torch
 
-from services.combinations.candidates import FEATURES, Candidates, combinations_of
-from services.combinations.worlds import BASE_LOGIT, combination_logits
+from adcraft.services.combinations.candidates import FEATURES, Candidates, combinations_of
+from adcraft.services.combinations.worlds import BASE_LOGIT, combination_logits
 
 MEAN, SD = FEATURES.index("mean"), FEATURES.index("sd")
 MAX_ENUMERATION = 100_000

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import torch
 
-from services.combinations.candidates import Candidates, Combinations
-from services.combinations.walk import SlotPolicy
+from adcraft.services.combinations.candidates import Candidates, Combinations
+from adcraft.services.combinations.walk import SlotPolicy
 
 
 def beam_search(

@@ -14,8 +14,8 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
-from shared.combination_contract import EXPLORE, FEATURES, Layout, pack
-from shared.posteriors import AdPosterior
+from adcraft.shared.contract.combination_contract import EXPLORE, FEATURES, Layout, pack
+from adcraft.shared.contract.posteriors import AdPosterior
 
 
 @dataclass(frozen=True)

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import torch
 
-from services.combinations.baselines import best_share
-from services.combinations.generator import CombinationGenerator
-from services.combinations.online import OnlineConfig, policies, regret
-from services.combinations.worlds import HELD_OUT_SEED, sample
+from adcraft.services.combinations.baselines import best_share
+from adcraft.services.combinations.generator import CombinationGenerator
+from adcraft.services.combinations.online import OnlineConfig, policies, regret
+from adcraft.services.combinations.worlds import HELD_OUT_SEED, sample
 
 
 def top1_shares(

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import torch
 
-from services.combinations.generator import CombinationGenerator
-from services.combinations.reinforce import TrainConfig
+from adcraft.services.combinations.generator import CombinationGenerator
+from adcraft.services.combinations.reinforce import TrainConfig
 
 MODEL_DIR = Path("model_repo/combination_generator")
 WEIGHTS, CONFIG = "generator.pt", "config.json"

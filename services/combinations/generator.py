@@ -15,9 +15,9 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from services.combinations.beam import beam_search
-from services.combinations.candidates import FEATURES, Candidates, Combinations
-from services.combinations.walk import Walk
+from adcraft.services.combinations.beam import beam_search
+from adcraft.services.combinations.candidates import FEATURES, Candidates, Combinations
+from adcraft.services.combinations.walk import Walk
 
 
 class CombinationGenerator(nn.Module):

@@ -19,12 +19,12 @@ from dataclasses import dataclass
 
 import torch
 
-from services.combinations.baselines import greedy_additive, per_slot_thompson
-from services.combinations.candidates import Candidates
-from services.combinations.generator import CombinationGenerator
-from services.combinations.worlds import ONLINE_SEED, Worlds, sample
-from services.reward_updater.reward_model import ElementRewardModel, Example
-from shared.combination_contract import pack
+from adcraft.services.combinations.baselines import greedy_additive, per_slot_thompson
+from adcraft.services.combinations.candidates import Candidates
+from adcraft.services.combinations.generator import CombinationGenerator
+from adcraft.services.combinations.worlds import ONLINE_SEED, Worlds, sample
+from adcraft.shared.contract.combination_contract import pack
+from adcraft.shared.rewards.reward_model import ElementRewardModel, Example
 
 # (ads, impressions per ad, rng) -> choices [ads × impressions, S], each ad's in a row
 Policy = Callable[[Candidates, int, torch.Generator], torch.Tensor]

@@ -1,6 +1,6 @@
 """Training the generator by REINFORCE against the reward model's posterior.
 
-Each step draws a batch of random ads (:mod:`~services.combinations.worlds`), and, when a
+Each step draws a batch of random ads (:mod:`~adcraft.services.combinations.worlds`), and, when a
 snapshot of the live reward model is given, a batch of its ads too; it samples ``samples``
 combinations per ad from the policy and rewards each with a Thompson draw of the reward
 model's logit, so the policy is paid to explore where the posterior is unsure. The
@@ -16,16 +16,16 @@ from dataclasses import dataclass
 
 import torch
 
-from services.combinations.candidates import Candidates, combinations_of
-from services.combinations.generator import CombinationGenerator
-from services.combinations.worlds import (
+from adcraft.services.combinations.candidates import Candidates, combinations_of
+from adcraft.services.combinations.generator import CombinationGenerator
+from adcraft.services.combinations.worlds import (
     HELD_OUT_SEED,
     ONLINE_SEED,
     combination_logits,
     posterior_logit,
     sample,
 )
-from shared.combination_contract import EXPLORE
+from adcraft.shared.contract.combination_contract import EXPLORE
 
 
 @dataclass(frozen=True)

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from services.combinations.candidates import Candidates
-from services.combinations.generator import CombinationGenerator, noise
-from shared.combination_contract import CONTEXT_DIM, FEATURES
+from adcraft.services.combinations.candidates import Candidates
+from adcraft.services.combinations.generator import CombinationGenerator, noise
+from adcraft.shared.contract.combination_contract import CONTEXT_DIM, FEATURES
 
 MAX_K = 64
 MAX_SLOTS, MAX_CANDIDATES = 16, 32  # bounds a batch's memory (64 rows × 64 beams)

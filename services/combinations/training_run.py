@@ -8,13 +8,13 @@ from pathlib import Path
 
 import torch
 
-from services.combinations import export
-from services.combinations.candidates import Candidates
-from services.combinations.evaluation import top1_vs_best
-from services.combinations.reinforce import TrainConfig, train
-from shared import score_store
-from shared.posterior_store import PosteriorStore
-from shared.settings import Settings
+from adcraft.services.combinations import export
+from adcraft.services.combinations.candidates import Candidates
+from adcraft.services.combinations.evaluation import top1_vs_best
+from adcraft.services.combinations.reinforce import TrainConfig, train
+from adcraft.shared.adapters import redis_client
+from adcraft.shared.adapters.posterior_store import PosteriorStore
+from adcraft.shared.runtime.settings import Settings
 
 
 def run(
@@ -30,7 +30,7 @@ def run(
         torch.set_num_threads(1)  # tensors this small lose time to a second thread
     snapshot = None
     if settings is not None:
-        posteriors = PosteriorStore(score_store.client(settings.redis)).all()
+        posteriors = PosteriorStore(redis_client.client(settings.redis)).all()
         if not posteriors:
             raise ValueError("the reward model has published no posterior yet")
         snapshot, _ = Candidates.of(posteriors)

@@ -7,7 +7,7 @@ from typing import Protocol
 
 import torch
 
-from services.combinations.candidates import Candidates
+from adcraft.services.combinations.candidates import Candidates
 
 
 @dataclass

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 import torch
 
-from services.combinations.candidates import FEATURES, Candidates, combinations_of
-from shared.combination_contract import EXPLORE
-from shared.posteriors import AdPosterior, ElementPosterior, PairPosterior
+from adcraft.services.combinations.candidates import FEATURES, Candidates, combinations_of
+from adcraft.shared.contract.combination_contract import EXPLORE
+from adcraft.shared.contract.posteriors import AdPosterior, ElementPosterior, PairPosterior
 
 BASE_LOGIT = -2.0
 HELD_OUT_SEED, ONLINE_SEED = 999, 10_000  # evaluation worlds: training must not use them

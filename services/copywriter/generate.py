@@ -6,7 +6,7 @@ Used in-process (evaluation, benchmarks) and by Triton's ``copy_generator`` (bat
 Every row has its own token budget (a request's ``MAX_TOKENS``), yet the batch is sampled
 in one call: up to the largest budget, after which each row's tokens past its own budget
 are cut (:func:`within_budgets`) before decoding, post-processing and counting. Every row
-is also sampled with its own generator (:mod:`services.copywriter.decoding`), left to
+is also sampled with its own generator (:mod:`adcraft.services.copywriter.decoding`), left to
 right, so a row's tokens depend on its seed and its prompt only, not on how long the call
 runs or on its neighbours (padding aside, which can move logits in the last digits). One
 call per distinct budget would split the batch the dynamic batcher built; the price here is
@@ -25,8 +25,8 @@ from transformers import LogitsProcessorList, PreTrainedModel, StoppingCriteriaL
 from transformers.generation.streamers import BaseStreamer
 from transformers.tokenization_utils_base import PreTrainedTokenizerBase
 
-from services.copywriter import base_model, postprocess, prompts
-from services.copywriter.decoding import (
+from adcraft.services.copywriter import base_model, prompts
+from adcraft.services.copywriter.decoding import (
     Abandoned,
     FirstLineEnd,
     GeneratedNoRepeat,
@@ -34,11 +34,12 @@ from services.copywriter.decoding import (
     variant_seeds,
     word_starts,
 )
-from services.copywriter.postprocess import CopyRules, Variant
-from services.copywriter.screen import CopyScreen
-from services.copywriter.weights import LATEST, CopyPaths
-from shared.copy_contract import CopyBrief
-from shared.settings import CopySettings
+from adcraft.services.copywriter.weights import LATEST, CopyPaths
+from adcraft.shared.contract.copy_contract import CopyBrief
+from adcraft.shared.copy_rules import postprocess
+from adcraft.shared.copy_rules.postprocess import CopyRules, Variant
+from adcraft.shared.copy_rules.screen import CopyScreen
+from adcraft.shared.runtime.settings import CopySettings
 
 
 def within_budgets(new_ids: torch.Tensor, budgets: list[int], pad_id: int) -> torch.Tensor:

@@ -36,7 +36,7 @@ import torch.nn.functional as F
 from transformers.tokenization_utils_base import PreTrainedTokenizerBase
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-from services.copywriter.postprocess import ngrams
+from adcraft.shared.copy_rules.postprocess import ngrams
 
 VADER_ALPHA = 15.0  # VADER's compound normalisation constant
 

@@ -3,7 +3,7 @@
 The brief is the user turn of the instruct model's own chat template; the copy is the
 assistant's answer. Change the wording only with a new ``VERSION``: the version is stored
 with every trained model. Which segments, tones and CTA styles exist is
-:mod:`shared.copy_contract`'s to say; the tables here only word them.
+:mod:`adcraft.shared.contract.copy_contract`'s to say; the tables here only word them.
 
 >>> brief = CopyBrief("knit top", "Tops", ("soft", "flattering"), "young", "bold", "urgent",
 ...                   highlight="for work")
@@ -21,7 +21,7 @@ from typing import cast
 
 from transformers.tokenization_utils_base import PreTrainedTokenizerBase
 
-from shared.copy_contract import CopyBrief
+from adcraft.shared.contract.copy_contract import CopyBrief
 
 VERSION = "copy-prompt/3"
 SYSTEM = "You write short, truthful ad copy for an online clothing shop."

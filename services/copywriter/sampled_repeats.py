@@ -14,11 +14,15 @@ from collections import Counter, deque
 
 import torch
 
-from services.copywriter import prompts
-from services.copywriter.generate import CopyWriter
-from services.copywriter.objectives import cross_sample_repeats, right_pad, sample_unlikelihood
-from services.copywriter.postprocess import ngrams
-from shared.copy_contract import CopyBrief
+from adcraft.services.copywriter import prompts
+from adcraft.services.copywriter.generate import CopyWriter
+from adcraft.services.copywriter.objectives import (
+    cross_sample_repeats,
+    right_pad,
+    sample_unlikelihood,
+)
+from adcraft.shared.contract.copy_contract import CopyBrief
+from adcraft.shared.copy_rules.postprocess import ngrams
 
 
 class SampleMemory:

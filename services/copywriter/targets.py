@@ -23,8 +23,8 @@ from __future__ import annotations
 
 import random
 
-from services.copywriter import cta
-from shared.copy_contract import CopyBrief
+from adcraft.shared.contract.copy_contract import CopyBrief
+from adcraft.shared.copy_rules import cta
 
 BENEFITS = {
     "Tops": (

@@ -13,8 +13,8 @@ from collections import Counter
 
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-from services.copywriter.cta import find_cta
-from services.copywriter.postprocess import word_ngrams
+from adcraft.shared.copy_rules.cta import find_cta
+from adcraft.shared.copy_rules.postprocess import word_ngrams
 
 _VADER = SentimentIntensityAnalyzer()
 

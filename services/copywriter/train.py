@@ -20,10 +20,10 @@ from peft import LoraConfig, PeftModel, get_peft_model
 from transformers import PreTrainedModel
 from transformers.tokenization_utils_base import PreTrainedTokenizerBase
 
-from services.copywriter import base_model, dataset, prompts
-from services.copywriter.dataset import CopyExample
-from services.copywriter.generate import CopyWriter
-from services.copywriter.objectives import (
+from adcraft.services.copywriter import base_model, dataset, prompts
+from adcraft.services.copywriter.dataset import CopyExample
+from adcraft.services.copywriter.generate import CopyWriter
+from adcraft.services.copywriter.objectives import (
     Batch,
     LossWeights,
     letterless_tokens,
@@ -32,10 +32,10 @@ from services.copywriter.objectives import (
     valence_table,
     vocabulary,
 )
-from services.copywriter.sampled_repeats import SampleMemory, sampled_repeats_loss
-from services.copywriter.weights import LATEST, CopyPaths
-from shared.copy_contract import CopyBrief, placement_limits
-from shared.settings import CopySettings
+from adcraft.services.copywriter.sampled_repeats import SampleMemory, sampled_repeats_loss
+from adcraft.services.copywriter.weights import LATEST, CopyPaths
+from adcraft.shared.contract.copy_contract import CopyBrief, placement_limits
+from adcraft.shared.runtime.settings import CopySettings
 
 
 @dataclass(frozen=True)

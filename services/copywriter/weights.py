@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from shared.settings import CopySettings
+from adcraft.shared.runtime.settings import CopySettings
 
 LATEST = "latest"
 

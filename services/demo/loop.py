@@ -14,15 +14,16 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-from services.demo.loop_view import LoopPoint, render
-from services.request_worker.launch import RequestWorkerProcess, WorkerError
-from services.reward_updater.app import RewardWorker
-from services.simulator.ad_server import AdServer, Tally
-from services.simulator.listings import listings
-from services.simulator.streams import SHORT_WINDOWS
-from services.simulator.world import SEGMENTS, SyntheticWorld
-from shared import codec, kafka, keys, score_store, topics
-from shared.settings import Settings
+from adcraft.services.demo.loop_view import LoopPoint, render
+from adcraft.services.reward_updater.app import RewardWorker
+from adcraft.services.simulator.ad_server import AdServer, Tally
+from adcraft.services.simulator.listings import listings
+from adcraft.services.simulator.streams import SHORT_WINDOWS
+from adcraft.services.simulator.world import SEGMENTS, SyntheticWorld
+from adcraft.services.stack.worker import WorkerError, WorkerProcess
+from adcraft.shared.adapters import kafka, redis_client
+from adcraft.shared.contract import codec, keys, topics
+from adcraft.shared.runtime.settings import Settings
 
 
 class LoopError(WorkerError):
@@ -61,14 +62,15 @@ class LoopDemo:
         """Start the loop, yield a view each second for ``seconds``, stop it: the ad server
         (draining its answers), the reward worker, the request worker (exit code checked)."""
         self._prepare()
-        worker = RequestWorkerProcess(self.settings, self.log)
+        self.log.unlink(missing_ok=True)  # this run's log only
+        worker = WorkerProcess(self.settings, "requests", self.log)
         server = AdServer(
             self.settings, self.world, self.rate, self.deadline_ms, feedback_topics=self.topics
         )
         with contextlib.ExitStack() as running:
             # Its exit code matters when all else went well; else the first failure does.
-            running.push(lambda failure, *_: worker.stop(check=failure is None))
-            worker.start()
+            running.push(lambda failure, *_: _stop(worker, cleanly=failure is None))
+            worker.start().ready()
             rewards = RewardWorker(self.settings, self.world.catalog, topics=self.topics)
             learning = threading.Thread(target=rewards.run, args=(self.stop,), daemon=True)
             running.callback(self._stop_learning, learning)
@@ -93,7 +95,7 @@ class LoopDemo:
             producer.produce(event.topic, key=event.key(), value=codec.encode(event))
         if producer.flush(10):
             raise LoopError("the catalogue listings did not reach the broker")
-        redis = score_store.client(self.settings.redis)
+        redis = redis_client.client(self.settings.redis)
         redis.delete(
             *(
                 key(ad, segment)
@@ -110,3 +112,11 @@ class LoopDemo:
     def _stop_learning(self, learning: threading.Thread) -> None:
         self.stop.set()
         learning.join(30)
+
+
+def _stop(worker: WorkerProcess, cleanly: bool) -> None:
+    """Stop the request worker; ``cleanly`` (all else went well): it must exit 0."""
+    if cleanly:
+        worker.stop_cleanly()
+    else:
+        worker.stop()

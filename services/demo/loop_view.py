@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from services.simulator.ad_server import Served
+from adcraft.services.simulator.ad_server import Served
 
 PATHS = ("model", "thompson", "default")
 GENERATOR_ARM = "generator"  # its answers take another path only when the generator fails

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from services.demo.loop_view import RECENT_S, LoopPoint
-from services.demo.view import WATCHED_AD, WATCHED_SEGMENT, Snapshot
+from adcraft.services.demo.loop_view import RECENT_S, LoopPoint
+from adcraft.services.demo.view import WATCHED_AD, WATCHED_SEGMENT, Snapshot
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure

@@ -6,13 +6,14 @@ import threading
 import time
 from collections.abc import Iterator
 
-from services.demo.view import Snapshot, render
-from services.reward_updater.app import RewardWorker
-from services.simulator.streams import SHORT_WINDOWS, live_traffic
-from services.simulator.world import SyntheticWorld
-from shared import codec, kafka, score_store
-from shared.segments import SEGMENTS
-from shared.settings import Settings
+from adcraft.services.demo.view import Snapshot, render
+from adcraft.services.reward_updater.app import RewardWorker
+from adcraft.services.simulator.streams import SHORT_WINDOWS, live_traffic
+from adcraft.services.simulator.world import SyntheticWorld
+from adcraft.shared.adapters import kafka, redis_client, score_store
+from adcraft.shared.contract import codec
+from adcraft.shared.contract.segments import SEGMENTS
+from adcraft.shared.runtime.settings import Settings
 
 
 class RewardDemo:
@@ -22,7 +23,7 @@ class RewardDemo:
         self.settings = settings.model_copy(update={"rewards": SHORT_WINDOWS})
         self.world = SyntheticWorld.create(ads=2, seed=0)
         self.events_per_s, self.seconds = events_per_s, seconds
-        self.store = score_store.ScoreStore(score_store.client(settings.redis))
+        self.store = score_store.ScoreStore(redis_client.client(settings.redis))
         self.history: list[Snapshot] = []
         self.stop = threading.Event()
 

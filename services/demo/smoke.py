@@ -9,12 +9,13 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from shared import codec, kafka, score_store, topics
-from shared.copy_client import CopyClient, WrittenCopy
-from shared.copy_contract import CopyBrief
-from shared.events import ClickRecorded, ElementScored
-from shared.settings import Settings
-from shared.triton_client import TritonClient
+from adcraft.shared.adapters import kafka, redis_client, score_store
+from adcraft.shared.adapters.copy_client import CopyClient, WrittenCopy
+from adcraft.shared.adapters.triton_client import TritonClient
+from adcraft.shared.contract import codec, topics
+from adcraft.shared.contract.copy_contract import CopyBrief
+from adcraft.shared.contract.events import ClickRecorded, ElementScored
+from adcraft.shared.runtime.settings import Settings
 
 DEMO_BRIEF = CopyBrief(
     "dress",
@@ -48,7 +49,7 @@ def smoke(settings: Settings) -> Iterator[str]:
             yield f"kafka   {topics.CLICKS} round-trip ok: {echoed.event_id == click.event_id}"
             break
     consumer.close()
-    store = score_store.ScoreStore(score_store.client(settings.redis))
+    store = score_store.ScoreStore(redis_client.client(settings.redis))
     score = ElementScored(
         event_id="s1",
         ts_ms=now,

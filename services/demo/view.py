@@ -6,8 +6,8 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from services.simulator.world import SyntheticWorld
-from shared.events import ElementScored
+from adcraft.services.simulator.world import SyntheticWorld
+from adcraft.shared.contract.events import ElementScored
 
 WATCHED_AD, WATCHED_SEGMENT = "ad0", "young"
 # Redis's scores per (ad, segment), keyed by (slot, element) as ScoreStore.read returns them.

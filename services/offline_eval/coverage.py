@@ -8,12 +8,12 @@ from dataclasses import replace
 
 import numpy as np
 
-from services.offline_eval import logged
-from services.offline_eval.estimators import ESTIMATORS
-from services.offline_eval.evaluate import Options, Report, evaluate
-from services.offline_eval.logged import Log
-from services.offline_eval.policy import TargetPolicy
-from services.simulator.sparse import SparseWorld
+from adcraft.services.offline_eval import logged
+from adcraft.services.offline_eval.estimators import ESTIMATORS
+from adcraft.services.offline_eval.evaluate import Options, Report, evaluate
+from adcraft.services.offline_eval.logged import Log
+from adcraft.services.offline_eval.policy import TargetPolicy
+from adcraft.services.simulator.sparse import SparseWorld
 
 DEFAULT = Options()
 

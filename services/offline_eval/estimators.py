@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from services.offline_eval.intervals import weighted_clicks
+from adcraft.services.offline_eval.intervals import weighted_clicks
 
 MIN_CLICKS = 20  # fewer clicks on matched units than this and the report warns
 WEIGHT_DRIFT = 0.2  # the mean weight further from 1 than this and the report warns

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import numpy as np
 
-from services.offline_eval import estimators, shrinkage
-from services.offline_eval.calibration import Calibration, calibration
-from services.offline_eval.estimators import Diagnostics, Estimate, Units
-from services.offline_eval.logged import Log
-from services.offline_eval.policies import GreedyPolicy, ThompsonPolicy
-from services.offline_eval.policy import PolicyName, TargetPolicy
-from services.offline_eval.shrinkage import ShrinkageModel
+from adcraft.services.offline_eval import estimators, shrinkage
+from adcraft.services.offline_eval.calibration import Calibration, calibration
+from adcraft.services.offline_eval.estimators import Diagnostics, Estimate, Units
+from adcraft.services.offline_eval.logged import Log
+from adcraft.services.offline_eval.policies import GreedyPolicy, ThompsonPolicy
+from adcraft.services.offline_eval.policy import PolicyName, TargetPolicy
+from adcraft.services.offline_eval.shrinkage import ShrinkageModel
 
 VALUE_DRAWS = 2_000
 MAX_DRAWS = 100_000  # slates per context a sampled policy keeps
@@ -92,15 +92,15 @@ def evaluate(log: Log, options: Options = Options()) -> Report:
 def target_policy(model: ShrinkageModel, log: Log, options: Options) -> TargetPolicy:
     """The target policy; torch is imported only for the generator."""
     if isinstance(options.policy, Path):
-        from services.offline_eval.policy_file import FilePolicy
+        from adcraft.services.offline_eval.policy_file import FilePolicy
 
         return FilePolicy(options.policy, log)
     if options.policy == "thompson":
         return ThompsonPolicy(model, log, options.draws, options.seed)
     if options.policy == "greedy":
         return GreedyPolicy(model, log, options.epsilon)
-    from services.combinations import export
-    from services.offline_eval.generator_policy import GeneratorPolicy
+    from adcraft.services.combinations import export
+    from adcraft.services.offline_eval.generator_policy import GeneratorPolicy
 
     generator, version = export.load()
     return GeneratorPolicy(model, log, generator, version, min(options.draws, 256), options.seed)

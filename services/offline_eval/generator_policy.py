@@ -12,12 +12,12 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from services.combinations.candidates import Candidates
-from services.combinations.generator import CombinationGenerator
-from services.offline_eval.logged import Log
-from services.offline_eval.policies import Drawn
-from services.offline_eval.shrinkage import ShrinkageModel
-from shared.posteriors import AdPosterior, ElementPosterior
+from adcraft.services.combinations.candidates import Candidates
+from adcraft.services.combinations.generator import CombinationGenerator
+from adcraft.services.offline_eval.logged import Log
+from adcraft.services.offline_eval.policies import Drawn
+from adcraft.services.offline_eval.shrinkage import ShrinkageModel
+from adcraft.shared.contract.posteriors import AdPosterior, ElementPosterior
 
 
 class GeneratorPolicy(Drawn):

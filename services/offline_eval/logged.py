@@ -21,6 +21,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from adcraft.shared.runtime.errors import InputError
+
 LONG = ("impression_id", "slot", "element")
 NUMERIC_BINS = 4  # a numeric context column with many values becomes its quartiles
 MANY_VALUES = 32
@@ -28,7 +30,7 @@ EMPTY = ("", "nan", "none", "null", "na", "n/a", "#n/a")  # any case: a cell nam
 SMALLEST = np.finfo(float).tiny  # below this, 1 / propensity is no longer a number
 
 
-class LogError(ValueError):
+class LogError(InputError):
     """A log that cannot be evaluated; the message is one line a user can act on."""
 
 

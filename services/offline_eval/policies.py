@@ -12,8 +12,8 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from services.offline_eval.logged import Log
-from services.offline_eval.shrinkage import ShrinkageModel
+from adcraft.services.offline_eval.logged import Log
+from adcraft.services.offline_eval.shrinkage import ShrinkageModel
 
 Scores = Callable[[int, np.ndarray, int], np.ndarray]  # (slot, candidates, count) -> [count, E]
 

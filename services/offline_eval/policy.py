@@ -1,4 +1,4 @@
-"""What :func:`~services.offline_eval.evaluate.evaluate` needs of a target policy.
+"""What :func:`~adcraft.services.offline_eval.evaluate.evaluate` needs of a target policy.
 
 Light on purpose (typing only at run time): the CLI names the policies from here without
 importing numpy, pandas or torch.
@@ -16,7 +16,7 @@ PolicyName = Literal["thompson", "greedy", "generator"]
 
 class TargetPolicy(Protocol):
     """A slate policy evaluated off-line, asked per context of the log (an index into
-    :attr:`Log.contexts <services.offline_eval.logged.Log.contexts>`)."""
+    :attr:`Log.contexts <adcraft.services.offline_eval.logged.Log.contexts>`)."""
 
     name: str
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from services.offline_eval.logged import Log, LogError, number_column, table, text_column
-from services.offline_eval.policies import Slates
+from adcraft.services.offline_eval.logged import Log, LogError, number_column, table, text_column
+from adcraft.services.offline_eval.policies import Slates
 
 TOLERANCE = 1e-6
 

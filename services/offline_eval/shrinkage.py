@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import betaln, expit, logit
 
-from services.offline_eval.logged import Log
+from adcraft.services.offline_eval.logged import Log
 
 GRID = np.geomspace(2.0, 1e6, 64)  # prior strengths κ the model weighs
 EDGE = 1e-6  # predictions stay inside (0, 1) so log-loss is finite

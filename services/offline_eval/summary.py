@@ -8,11 +8,11 @@ from pathlib import Path
 
 import numpy as np
 
-from services.offline_eval import coverage, logged
-from services.offline_eval.estimators import Estimate
-from services.offline_eval.evaluate import Options, Report, evaluate
-from services.simulator.logged import logged_feedback
-from services.simulator.world import SyntheticWorld
+from adcraft.services.offline_eval import coverage, logged
+from adcraft.services.offline_eval.estimators import Estimate
+from adcraft.services.offline_eval.evaluate import Options, Report, evaluate
+from adcraft.services.simulator.logged import logged_feedback
+from adcraft.services.simulator.world import SyntheticWorld
 
 TRUTH_DRAWS = 2_000  # slates per context behind the synthetic world's true value
 

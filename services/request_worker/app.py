@@ -16,9 +16,9 @@ from typing import cast
 import faust
 from faust.transport.drivers import aiokafka as driver
 
-from services.request_worker.worker import RequestWorker
-from shared.settings import KafkaSettings, Settings
-from shared.sources import Source
+from adcraft.services.request_worker.worker import RequestWorker
+from adcraft.shared.contract.sources import Source
+from adcraft.shared.runtime.settings import KafkaSettings, Settings
 
 
 def build(settings: Settings, worker: RequestWorker) -> faust.App:

@@ -7,12 +7,12 @@ from __future__ import annotations
 import hashlib
 from collections import deque
 
-from services.copywriter.postprocess import CopyRules, variants
-from services.copywriter.screen import CopyScreen
-from services.experiments.assignment import unit_hash
-from shared.copy_contract import CopyBrief
-from shared.events import AdListed
-from shared.text import usable_fact
+from adcraft.services.experiments.assignment import unit_hash
+from adcraft.shared.contract.copy_contract import CopyBrief
+from adcraft.shared.contract.events import AdListed
+from adcraft.shared.contract.text import usable_fact
+from adcraft.shared.copy_rules.postprocess import CopyRules, variants
+from adcraft.shared.copy_rules.screen import CopyScreen
 
 TEMPLATES = {
     "bold": ("Meet the {attribute} {product} {highlight}!", "Meet the {product}!"),

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import redis.exceptions
 
-from shared.triton_client import TritonError
+from adcraft.shared.adapters.triton_client import TritonError
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,5 @@
 """The request worker's calls to Triton: each under its deadline and its model's circuit
-breaker, failures returned as :class:`~services.request_worker.failures.Failure` values
+breaker, failures returned as :class:`~adcraft.services.request_worker.failures.Failure` values
 (never raised), timings recorded. A model that refuses one request's input fails that
 request only: no breaker counts it."""
 
@@ -8,15 +8,15 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from services.request_worker import failures
-from services.request_worker.breaker import Breaker
-from services.request_worker.failures import Failure
-from services.request_worker.policy import Choice
-from shared.combination_client import CombinationClient
-from shared.copy_client import CopyClient
-from shared.copy_contract import CopyBrief
-from shared.posteriors import AdPosterior
-from shared.settings import RequestSettings
+from adcraft.services.request_worker import failures
+from adcraft.services.request_worker.breaker import Breaker
+from adcraft.services.request_worker.failures import Failure
+from adcraft.services.request_worker.policy import Choice
+from adcraft.shared.adapters.combination_client import CombinationClient
+from adcraft.shared.adapters.copy_client import CopyClient
+from adcraft.shared.contract.copy_contract import CopyBrief
+from adcraft.shared.contract.posteriors import AdPosterior
+from adcraft.shared.runtime.settings import RequestSettings
 
 Observe = Callable[[str, float], None]  # (model, seconds) of each call that was made
 Trouble = Callable[[Failure, BaseException], None]  # a failure and what raised it

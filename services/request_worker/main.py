@@ -10,12 +10,13 @@ import signal
 
 from prometheus_client import CollectorRegistry
 
-from services.request_worker.app import build
-from services.request_worker.worker import RequestWorker
-from shared import logs
-from shared.probes import ProbeServer
-from shared.settings import Settings
-from shared.topics import RequestTopics
+from adcraft.services.request_worker.app import build
+from adcraft.services.request_worker.worker import RequestWorker
+from adcraft.shared.contract.topics import RequestTopics
+from adcraft.shared.runtime import logs
+from adcraft.shared.runtime.errors import FatalError
+from adcraft.shared.runtime.probes import ProbeServer
+from adcraft.shared.runtime.settings import Settings
 
 log = logging.getLogger("adcraft.requests")
 CATALOG_WAIT_S = 60.0
@@ -46,7 +47,7 @@ async def _run(settings: Settings, topics: RequestTopics) -> int:
         waited = 0.0
         while not worker.feed.caught_up.is_set() and not stop.is_set():
             if worker.feed.error or waited > CATALOG_WAIT_S:
-                raise RuntimeError(f"catalogue not read: {worker.feed.error or 'timed out'}")
+                raise FatalError(f"catalogue not read: {worker.feed.error or 'timed out'}")
             await asyncio.sleep(0.1)
             waited += 0.1
         await worker.warm_up()

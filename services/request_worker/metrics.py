@@ -4,6 +4,7 @@ sizes, the copy cache, deadline misses and consumer lag."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
@@ -14,75 +15,61 @@ class RequestMetrics:
     """The worker's instruments, registered on ``registry``."""
 
     def __init__(self, registry: CollectorRegistry, lag: Callable[[], float]) -> None:
-        self.answers = Counter(
+        counter = partial(Counter, registry=registry)
+        histogram = partial(Histogram, registry=registry, buckets=LATENCY_BUCKETS)
+        self.answers = counter(
             "adcraft_requests_total",
             "Requests answered, by the path that answered (model, thompson, default).",
             ["path", "arm"],
-            registry=registry,
         )
-        self.dead_letters = Counter(
+        self.dead_letters = counter(
             "adcraft_requests_dead_letters_total",
             "Requests and catalogue records dead-lettered, by kind.",
             ["kind"],
-            registry=registry,
         )
-        self.end_to_end = Histogram(
+        self.end_to_end = histogram(
             "adcraft_request_seconds",
             "From the request's timestamp to its recommendation's acknowledgement.",
-            buckets=LATENCY_BUCKETS,
-            registry=registry,
         )
-        self.triton = Histogram(
+        self.triton = histogram(
             "adcraft_triton_seconds",
             "Duration of each Triton call, by model.",
             ["model"],
-            buckets=LATENCY_BUCKETS,
-            registry=registry,
         )
-        self.batch_size = Histogram(
+        self.batch_size = histogram(
             "adcraft_triton_batch_size",
             "Batch sizes Triton executed, from its statistics (sampled every few seconds).",
             ["model"],
             buckets=(1, 2, 4, 8, 16, 32, 64),
-            registry=registry,
         )
-        self.copy_cache = Counter(
+        self.copy_cache = counter(
             "adcraft_copy_cache_total",
             "Copy cache lookups: hit, thin (served, refill asked) or miss.",
             ["result"],
-            registry=registry,
         )
-        self.refills = Counter(
+        self.refills = counter(
             "adcraft_copy_refills_total",
             "Copy cache refills, by outcome (written, failed; dropped: the refill queue was full).",
             ["outcome"],
-            registry=registry,
         )
-        self.replays = Counter(
+        self.replays = counter(
             "adcraft_requests_replayed_total",
             "Requests seen again (redelivered) and published the answer already given.",
-            registry=registry,
         )
-        self.unkept = Counter(
+        self.unkept = counter(
             "adcraft_requests_unkept_total",
             "Answers published without being kept in Redis (it failed): a redelivery of "
             "such a request may be answered differently.",
-            registry=registry,
         )
-        self.broken_posteriors = Counter(
+        self.broken_posteriors = counter(
             "adcraft_requests_broken_posteriors_total",
             "Stored posteriors read as the prior: undecodable or a number out of range.",
-            registry=registry,
         )
-        self.deadline_misses = Counter(
+        self.deadline_misses = counter(
             "adcraft_deadline_misses_total",
             "Requests past their deadline: on arrival (answered by default) or when answered.",
             ["when"],
-            registry=registry,
         )
-        self.lag = Gauge(
-            "adcraft_requests_consumer_lag",
-            "Requests behind the end of the assigned partitions.",
-            registry=registry,
-        )
+        lag_help = "Requests behind the end of the assigned partitions."
+        self.lag = Gauge("adcraft_requests_consumer_lag", lag_help, registry=registry)
         self.lag.set_function(lag)

@@ -1,7 +1,7 @@
 """What the worker decides without a model server: the candidates an ad offers now, the
 Thompson-sampling fallback with its exact propensity, and the explanation of a choice.
 
-Everything is on the reward model's logit scale (see :mod:`shared.posteriors`).
+Everything is on the reward model's logit scale (see :mod:`adcraft.shared.contract.posteriors`).
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from shared.events import AdListed
-from shared.posteriors import AdPosterior, ElementPosterior
+from adcraft.shared.contract.events import AdListed
+from adcraft.shared.contract.posteriors import AdPosterior, ElementPosterior
 
 
 @dataclass(frozen=True)
@@ -63,7 +63,7 @@ def thompson(
     ``floor`` of uniform (every element keeps a chance), and the element is sampled from
     exactly that distribution with ``rng``: the logged propensity is the true one.
 
-    >>> from shared.posteriors import ElementPosterior as E
+    >>> from adcraft.shared.contract.posteriors import ElementPosterior as E
     >>> title = [E("t1", 2.0, .1, 50, 0), E("t2", -2.0, .1, 50, 0)]
     >>> ad = AdPosterior("a", "all", "v", {"title": title}, [])
     >>> choice = thompson(ad, np.random.default_rng(0))
@@ -99,7 +99,7 @@ def contributions(posterior: AdPosterior, elements: dict[str, str]) -> dict[str,
     slot's average candidate, with each learned pair between chosen elements split evenly
     between its two slots: the explanation an ad server can show.
 
-    >>> from shared.posteriors import ElementPosterior as E, PairPosterior as P
+    >>> from adcraft.shared.contract.posteriors import ElementPosterior as E, PairPosterior as P
     >>> slots = {"title": [E("t1", 1.0, .1, 5, 0), E("t2", 0.0, .1, 5, 0)],
     ...          "image": [E("i1", 0.2, .1, 5, 0)]}
     >>> ad = AdPosterior("a", "all", "v", slots, [P("title", "t1", "image", "i1", 0.4, 0.1)])

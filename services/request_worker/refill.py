@@ -10,16 +10,16 @@ import asyncio
 import logging
 import time
 
-from services.experiments.assignment import unit_hash
-from services.request_worker import copy_choice, failures
-from services.request_worker.failures import Failure
-from services.request_worker.gateway import Gateway
-from services.request_worker.metrics import RequestMetrics
-from services.request_worker.responder import Refill
-from services.request_worker.store import RequestStore
-from shared import logs
-from shared.catalog_feed import Listings
-from shared.settings import Settings
+from adcraft.services.experiments.assignment import unit_hash
+from adcraft.services.request_worker import copy_choice, failures
+from adcraft.services.request_worker.failures import Failure
+from adcraft.services.request_worker.gateway import Gateway
+from adcraft.services.request_worker.metrics import RequestMetrics
+from adcraft.services.request_worker.responder import Refill
+from adcraft.services.request_worker.store import RequestStore
+from adcraft.shared.adapters.catalog_feed import Listings
+from adcraft.shared.runtime import logs
+from adcraft.shared.runtime.settings import Settings
 
 log = logging.getLogger("adcraft.requests")
 

@@ -5,7 +5,7 @@ one Redis round trip, the user's experiment arm, the combination generator (or T
 sampling in the worker), the copy for the chosen style, the recommendation. Each step has
 its fallback, so every valid request is answered, by its deadline where that is possible;
 the answer names the path that produced it, and a fallback's cause as a code (see
-:mod:`~services.request_worker.failures`).
+:mod:`~adcraft.services.request_worker.failures`).
 
 A request has one answer: its bytes are kept in Redis a while past its deadline, and a
 redelivered request (at-least-once) is answered with them again. Nothing here knows the
@@ -25,21 +25,27 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from services.copywriter.postprocess import CopyRules
-from services.copywriter.screen import CopyScreen
-from services.experiments.assignment import arm_of, unit_hash
-from services.request_worker import copy_choice, failures
-from services.request_worker.breaker import Breaker
-from services.request_worker.failures import Failure
-from services.request_worker.gateway import Gateway, Trouble
-from services.request_worker.metrics import RequestMetrics
-from services.request_worker.policy import Choice, candidates, contributions, thompson
-from services.request_worker.store import RequestStore, Snapshot
-from shared import codec, logs
-from shared.catalog_feed import Listings
-from shared.copy_contract import CopyBrief
-from shared.events import COPY_SLOT, AdListed, CreativeRequested, RecommendationPublished
-from shared.settings import Settings
+from adcraft.services.experiments.assignment import arm_of, unit_hash
+from adcraft.services.request_worker import copy_choice, failures
+from adcraft.services.request_worker.breaker import Breaker
+from adcraft.services.request_worker.failures import Failure
+from adcraft.services.request_worker.gateway import Gateway, Trouble
+from adcraft.services.request_worker.metrics import RequestMetrics
+from adcraft.services.request_worker.policy import Choice, candidates, contributions, thompson
+from adcraft.services.request_worker.store import RequestStore, Snapshot
+from adcraft.shared.adapters.catalog_feed import Listings
+from adcraft.shared.contract import codec
+from adcraft.shared.contract.copy_contract import CopyBrief
+from adcraft.shared.contract.events import (
+    COPY_SLOT,
+    AdListed,
+    CreativeRequested,
+    RecommendationPublished,
+)
+from adcraft.shared.copy_rules.postprocess import CopyRules
+from adcraft.shared.copy_rules.screen import CopyScreen
+from adcraft.shared.runtime import logs
+from adcraft.shared.runtime.settings import Settings
 
 MODEL, THOMPSON, DEFAULT = "model", "thompson", "default"
 Refill = tuple[str, str, str]  # ad, segment, copy style

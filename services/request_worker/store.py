@@ -1,6 +1,6 @@
 """What a request reads from Redis, in one pipelined round trip, the copy cache the copy
-agent fills, and the answers already given (keys from :mod:`shared.keys`; an ad's keys
-share a cluster slot)."""
+agent fills, and the answers already given (keys from
+:mod:`adcraft.shared.contract.keys`; an ad's keys share a cluster slot)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from typing import cast
 import orjson
 import redis.asyncio
 
-from shared import keys
-from shared.posteriors import AdPosterior, problem
+from adcraft.shared.contract import keys
+from adcraft.shared.contract.posteriors import AdPosterior, problem
 
 Cached = list[tuple[str, str]]  # (variant id, text)
 

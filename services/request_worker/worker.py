@@ -12,24 +12,25 @@ from collections.abc import Callable
 
 from prometheus_client import CollectorRegistry
 
-from services.request_worker import failures
-from services.request_worker.failures import Failure
-from services.request_worker.gateway import Gateway
-from services.request_worker.metrics import RequestMetrics
-from services.request_worker.policy import candidates
-from services.request_worker.refill import Refiller
-from services.request_worker.responder import Answer, Responder
-from services.request_worker.store import RequestStore
-from shared import kafka, logs, score_store
-from shared.async_producer import AsyncProducer
-from shared.catalog_feed import CatalogFeed, Listings
-from shared.combination_client import CombinationClient
-from shared.copy_client import CopyClient
-from shared.dead_letter import DeadLetters
-from shared.settings import Settings
-from shared.sources import Source
-from shared.topics import RequestTopics
-from shared.triton_client import TritonClient
+from adcraft.services.request_worker import failures
+from adcraft.services.request_worker.failures import Failure
+from adcraft.services.request_worker.gateway import Gateway
+from adcraft.services.request_worker.metrics import RequestMetrics
+from adcraft.services.request_worker.policy import candidates
+from adcraft.services.request_worker.refill import Refiller
+from adcraft.services.request_worker.responder import Answer, Responder
+from adcraft.services.request_worker.store import RequestStore
+from adcraft.shared.adapters import kafka, redis_client
+from adcraft.shared.adapters.async_producer import AsyncProducer
+from adcraft.shared.adapters.catalog_feed import CatalogFeed, Listings
+from adcraft.shared.adapters.combination_client import CombinationClient
+from adcraft.shared.adapters.copy_client import CopyClient
+from adcraft.shared.adapters.dead_letter import DeadLetters
+from adcraft.shared.adapters.triton_client import TritonClient
+from adcraft.shared.contract.sources import Source
+from adcraft.shared.contract.topics import RequestTopics
+from adcraft.shared.runtime import logs
+from adcraft.shared.runtime.settings import Settings
 
 log = logging.getLogger("adcraft.requests")
 
@@ -60,7 +61,7 @@ class RequestWorker:
             lambda model, seconds: self.metrics.triton.labels(model).observe(seconds),
             self.trouble,
         )
-        self.redis = score_store.async_client(settings.redis)
+        self.redis = redis_client.async_client(settings.redis)
         config = settings.requests
         store = RequestStore(self.redis, config.copy_cache_ttl_s, config.group_id)
         self.responder = Responder(

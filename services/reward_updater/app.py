@@ -16,24 +16,25 @@ import os
 import threading
 import time
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, Message, TopicPartition
+from confluent_kafka import Consumer, Message, TopicPartition
 from prometheus_client import CollectorRegistry
 
-from services.reward_updater.checkpointing import Checkpointer
-from services.reward_updater.exceptions import FatalError, OffsetRewound, StateUnrecoverable
-from services.reward_updater.health import Health
-from services.reward_updater.join import Rejection
-from services.reward_updater.metrics import RewardMetrics
-from services.reward_updater.partition import PartitionState
-from shared import kafka, score_store
-from shared.catalog import AdCatalog
-from shared.checkpoint_store import CheckpointStore
-from shared.dead_letter import DeadLetters
-from shared.events import ElementScored
-from shared.logs import Burst, record
-from shared.settings import Settings
-from shared.sources import Source
-from shared.topics import RewardTopics
+from adcraft.services.reward_updater import rewind
+from adcraft.services.reward_updater.checkpointing import Checkpointer
+from adcraft.services.reward_updater.exceptions import FatalError, OffsetRewound
+from adcraft.services.reward_updater.health import Health
+from adcraft.services.reward_updater.metrics import RewardMetrics
+from adcraft.services.reward_updater.partition import PartitionState
+from adcraft.shared.adapters import kafka, redis_client
+from adcraft.shared.adapters.checkpoint_store import CheckpointStore
+from adcraft.shared.adapters.dead_letter import DeadLetters
+from adcraft.shared.contract.catalog import AdCatalog
+from adcraft.shared.contract.events import ElementScored
+from adcraft.shared.contract.sources import Source
+from adcraft.shared.contract.topics import RewardTopics
+from adcraft.shared.rewards.join import Rejection
+from adcraft.shared.runtime.logs import Burst, record
+from adcraft.shared.runtime.settings import Settings
 
 log = logging.getLogger("adcraft.rewards")
 
@@ -67,7 +68,7 @@ class RewardWorker:
         self.producer = kafka.producer(
             settings.kafka, on_delivery=self.undelivered, **{"delivery.report.only.error": True}
         )
-        self.store = CheckpointStore(score_store.client(settings.redis), self.config.group_id)
+        self.store = CheckpointStore(redis_client.client(settings.redis), self.config.group_id)
         self.dead_letters = DeadLetters(
             self.producer, self.topics.dead_letter, self.config.dead_letter_max_bytes
         )
@@ -88,7 +89,7 @@ class RewardWorker:
         self._letters = Burst(log, "dead_lettered")
         self._troubles = Burst(log, "skipped_or_failed")
         self._rejections: list[Rejection] = []
-        self._short_logs: dict[tuple[str, int], float] = {}  # inputs ending below applied
+        self._short_logs = rewind.ShortLogs(self.config.rewind_alarm_ms)
         self._assigned_at: dict[int, float] = {}
         self._unflushed = 0
         self._closing = False
@@ -235,23 +236,13 @@ class RewardWorker:
                     self.metrics.lag[topic, partition] = max(high - applied, 0)
                     if applied >= high and trusted:
                         idle[partition].add(topic)
-                    if high < applied:
-                        self._check_log_end(topic, partition, high, applied, now)
-                    else:
-                        self._short_logs.pop((topic, partition), None)
+                    if self._short_logs.rewound(topic, partition, high, applied, now):
+                        self.metrics.errors["offset_rewound"] += 1
+                        raise OffsetRewound(
+                            f"partition {partition} of {topic} ends at offset {high}, below "
+                            f"the {applied} already applied: the broker lost or rewound the log"
+                        )
         return idle
-
-    def _check_log_end(self, topic: str, partition: int, high: int, applied: int, now: float):
-        """A log that ends below what was applied lost data (some brokers just serve nothing
-        past their end). The cached mark may predate this assignment, so it must stay low
-        for ``rewind_alarm_ms`` before it is an alarm."""
-        since = self._short_logs.setdefault((topic, partition), now)
-        if (now - since) * 1000 >= self.config.rewind_alarm_ms:
-            self.metrics.errors["offset_rewound"] += 1
-            raise OffsetRewound(
-                f"partition {partition} of {topic} ends at offset {high}, below the {applied} "
-                "already applied: the broker lost or rewound the log"
-            )
 
     def publish(self) -> None:
         """Send dead letters to Kafka, refreshed scores and posteriors to Redis (fenced), then
@@ -295,7 +286,7 @@ class RewardWorker:
 
     def _checkpoint(self, background: bool) -> None:
         """Settle the checkpoint in flight, then start one of every changed partition (see
-        :mod:`~services.reward_updater.checkpointing`); a failed one is raised here, so the
+        :mod:`~adcraft.services.reward_updater.checkpointing`); a failed one is raised here, so the
         worker restarts from the last one stored. Scores published after it are recomputed
         identically after a crash, so Redis and the scores topic converge on it."""
         self._settle()
@@ -321,8 +312,7 @@ class RewardWorker:
             self._assigned_at.pop(partition, None)
             self.checkpoints.forget(partition)
             self.metrics.forget(partition)
-            for topic in self.topics.inputs:
-                self._short_logs.pop((topic, partition), None)
+            self._short_logs.forget(partition)
         if partitions:
             owned = self.states
             self._rejections = [r for r in self._rejections if r.source.partition in owned]
@@ -346,13 +336,16 @@ class RewardWorker:
                 self.checkpoints.stored[partition] = state.revision
                 restored.append(partition)
             elif any(committed.get((topic, partition), -1) > 0 for topic in self.topics.inputs):
-                self._check_rebuildable(consumer, partition)
+                lost = rewind.check_rebuildable(
+                    consumer, self.topics.inputs, partition, self.config.on_state_loss
+                )
+                record(log, logging.WARNING, "rebuilding", partition=partition, reason=lost)
                 rebuilt.append(partition)
             self.states[partition] = state
             self._assigned_at[partition] = time.monotonic()
             self.metrics.adopt(state)
         for tp in partitions:
-            tp.offset = self._resume_at(consumer, self.states[tp.partition], tp)
+            tp.offset = rewind.resume_at(consumer, self.states[tp.partition], tp)
         consumer.assign(partitions)
         record(
             log,
@@ -362,33 +355,6 @@ class RewardWorker:
             restored=restored,
             rebuilt=rebuilt,
         )
-
-    @staticmethod
-    def _resume_at(consumer: Consumer, state: PartitionState, tp: TopicPartition) -> int:
-        """Where to read ``tp`` from: one before the offset ``state`` applied up to, to see
-        that the log still holds the last message applied; at that offset when retention
-        removed exactly the messages applied (nothing left to check, nothing lost)."""
-        applied = state.offsets.get(tp.topic)
-        if not applied:
-            return OFFSET_BEGINNING
-        low, _ = consumer.get_watermark_offsets(TopicPartition(tp.topic, tp.partition), 10, False)
-        if low == applied:
-            state.unverified.pop(tp.topic, None)
-            return applied
-        return applied - 1
-
-    def _check_rebuildable(self, consumer: Consumer, partition: int) -> None:
-        """Kafka says this group committed offsets for ``partition`` but Redis holds no
-        checkpoint: Redis lost it. Replay the partition from offset 0 if its inputs still
-        start there (learning is deterministic, so that rebuilds the same state), else stop."""
-        lost = f"partition {partition}: Redis has no checkpoint but Kafka has committed offsets"
-        if self.config.on_state_loss == "fail":
-            raise StateUnrecoverable(f"{lost} (on_state_loss=fail)")
-        for topic in self.topics.inputs:
-            low, _ = consumer.get_watermark_offsets(TopicPartition(topic, partition), 10, False)
-            if low > 0:
-                raise StateUnrecoverable(f"{lost}, and {topic} now starts at offset {low}")
-        record(log, logging.WARNING, "rebuilding", partition=partition, reason=lost)
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         self.health.alive()

@@ -19,11 +19,11 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 from prometheus_client import Histogram
 
-from services.reward_updater.exceptions import FatalError
-from services.reward_updater.partition import PartitionState
-from shared.checkpoint_store import CheckpointStore, StateWrite
-from shared.kafka import DeliveryFailures
-from shared.logs import record
+from adcraft.services.reward_updater.partition import PartitionState
+from adcraft.shared.adapters.checkpoint_store import CheckpointStore, StateWrite
+from adcraft.shared.adapters.kafka import DeliveryFailures
+from adcraft.shared.runtime.errors import FatalError
+from adcraft.shared.runtime.logs import record
 
 log = logging.getLogger("adcraft.rewards")
 

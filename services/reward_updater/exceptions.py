@@ -3,9 +3,7 @@ checkpoints left as they were for a restart."""
 
 from __future__ import annotations
 
-
-class FatalError(RuntimeError):
-    """The worker cannot go on without risking wrong state."""
+from adcraft.shared.runtime.errors import FatalError
 
 
 class OffsetRewound(FatalError):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Collection
 
-from shared.settings import RewardSettings
+from adcraft.shared.runtime.settings import RewardSettings
 
 
 class Health:

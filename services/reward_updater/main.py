@@ -11,11 +11,11 @@ from pathlib import Path
 
 from prometheus_client import CollectorRegistry
 
-from services.reward_updater.app import RewardWorker
-from shared import logs
-from shared.catalog import AdCatalog
-from shared.probes import ProbeServer
-from shared.settings import Settings
+from adcraft.services.reward_updater.app import RewardWorker
+from adcraft.shared.contract.catalog import AdCatalog
+from adcraft.shared.runtime import logs
+from adcraft.shared.runtime.probes import ProbeServer
+from adcraft.shared.runtime.settings import Settings
 
 log = logging.getLogger("adcraft.rewards")
 

@@ -5,7 +5,7 @@ Impressions, clicks, conversions and catalogue listings are keyed by ad and co-p
 so partition ``p`` of the four topics holds whole ads: its model and buffers depend on
 nothing else, and are checkpointed together with the offsets they reflect.
 
-The catalogue is a table here (:mod:`~services.reward_updater.catalog_table`), applied in
+The catalogue is a table here (:mod:`~adcraft.services.reward_updater.catalog_table`), applied in
 event-time order, so a replay decides the same way however the four inputs interleave:
 
 - an event naming an ad or element not listed by its time waits until event time has passed
@@ -19,29 +19,20 @@ from __future__ import annotations
 
 import bisect
 import time
-import zlib
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 import orjson
 from confluent_kafka import Message
 
-from services.reward_updater.catalog_table import ALWAYS, CatalogTable
-from services.reward_updater.exceptions import OffsetRewound
-from services.reward_updater.join import (
-    IMPRESSION,
-    KINDS,
-    NOTHING,
-    AttributionJoiner,
-    Rejection,
-    merge,
-)
-from services.reward_updater.reward_model import ElementRewardModel
-from shared import codec, topics
-from shared.catalog import AdCatalog
-from shared.checkpoint_store import Checkpoint, StateWrite
-from shared.codec import DecodeError
-from shared.events import (
+from adcraft.services.reward_updater import rewind
+from adcraft.services.reward_updater.catalog_table import ALWAYS, CatalogTable
+from adcraft.shared.adapters.checkpoint_store import Checkpoint, StateWrite
+from adcraft.shared.adapters.score_store import ScoreKey
+from adcraft.shared.contract import codec, topics
+from adcraft.shared.contract.catalog import AdCatalog
+from adcraft.shared.contract.codec import DecodeError
+from adcraft.shared.contract.events import (
     AdListed,
     ClickRecorded,
     ConversionRecorded,
@@ -49,9 +40,17 @@ from shared.events import (
     Event,
     ImpressionServed,
 )
-from shared.score_store import ScoreKey
-from shared.settings import RewardSettings
-from shared.sources import Consumed, Source
+from adcraft.shared.contract.sources import Consumed, Source
+from adcraft.shared.rewards.join import (
+    IMPRESSION,
+    KINDS,
+    NOTHING,
+    AttributionJoiner,
+    Rejection,
+    merge,
+)
+from adcraft.shared.rewards.reward_model import ElementRewardModel
+from adcraft.shared.runtime.settings import RewardSettings
 
 INPUTS: dict[str, type[Event]] = {
     topics.IMPRESSIONS: ImpressionServed,
@@ -70,8 +69,8 @@ _READERS = [
 
 class Refresh(NamedTuple):
     """Encoded :class:`ElementScored`, each with its (ad, segment, slot, element id), and
-    encoded :class:`~shared.posteriors.AdPosterior`, each with its ad and segment, computed
-    from the state after ``version`` examples were learned (it only grows)."""
+    encoded :class:`~adcraft.shared.contract.posteriors.AdPosterior`, each with its ad and segment,
+    computed from the state after ``version`` examples were learned (it only grows)."""
 
     scores: list[tuple[ScoreKey, bytes]]
     posteriors: list[tuple[str, str, bytes]]
@@ -151,8 +150,12 @@ class PartitionState:
         # A consumed message always has both (typing.cast would cost a call per event).
         topic: str = message.topic()  # type: ignore[assignment]
         offset: int = message.offset()  # type: ignore[assignment]
-        if (self.unverified or offset < self.offsets.get(topic, 0)) and self._seen_before(
-            topic, offset, message
+        applied = self.offsets.get(topic, 0)
+        if (self.unverified or offset < applied) and rewind.seen_before(
+            f"partition {self.partition} of {topic}",
+            message,
+            applied,
+            self.unverified.pop(topic, None),
         ):
             return NOTHING
         self.offsets[topic] = offset + 1
@@ -219,23 +222,6 @@ class PartitionState:
             _, _, ad, slots = self.due.pop(0)
             self.model.add_listing(ad, slots)
             self._listings += 1
-
-    def _seen_before(self, topic: str, offset: int, message: Message) -> bool:
-        """Whether ``message`` is the last one applied, seen again after a restore; raise
-        :class:`OffsetRewound` if the log below the applied offsets changed."""
-        applied = self.offsets.get(topic, 0)
-        expected = self.unverified.pop(topic, None)
-        if expected is None and offset >= applied:
-            return False
-        where = f"partition {self.partition} of {topic}"
-        if offset != applied - 1:
-            raise OffsetRewound(
-                f"{where}: offset {offset} arrived where the checkpoint, applied up to "
-                f"{applied}, expected {applied - 1}: the broker lost or rewound the log"
-            )
-        if expected is not None and _fingerprint(message) != expected:
-            raise OffsetRewound(f"{where}: offset {offset} holds another message than applied")
-        return True
 
     def _segments_full(self, impression: Any) -> str | None:
         """Why a new segment of an ad is not learned (it has enough), or None. Not a
@@ -338,7 +324,7 @@ class PartitionState:
                 "counts": self.joiner.counts,
                 "awaiting": [[ts, source.plain()] for ts, source in self.awaiting],
                 "tail": self.tail_restored
-                | {topic: _fingerprint(message) for topic, message in self.tail.items()},
+                | {topic: rewind.fingerprint(message) for topic, message in self.tail.items()},
             }
         )
         blobs = {"meta": meta, "model": self.model.to_bytes()}
@@ -392,11 +378,6 @@ def _event_order(waiting: tuple[int, Source]) -> tuple[int, str, int]:
     """Event time, then where the event was read: one order however it was consumed."""
     ts, source = waiting
     return ts, source.topic, source.offset
-
-
-def _fingerprint(message: Message) -> int:
-    """What identifies a message at an offset: a checksum of its key and value."""
-    return zlib.crc32(message.value() or b"", zlib.crc32(message.key() or b""))
 
 
 def _unknown(reason: str, message: Consumed) -> Rejection:

@@ -13,16 +13,17 @@ from dataclasses import dataclass, field
 import numpy as np
 from confluent_kafka import OFFSET_END, TopicPartition
 
-from services.simulator.world import SEGMENTS, SyntheticWorld
-from shared import codec, kafka
-from shared.events import (
+from adcraft.services.simulator.world import SEGMENTS, SyntheticWorld
+from adcraft.shared.adapters import kafka
+from adcraft.shared.contract import codec
+from adcraft.shared.contract.events import (
     ClickRecorded,
     CreativeRequested,
     ImpressionServed,
     RecommendationPublished,
 )
-from shared.settings import Settings
-from shared.topics import RequestTopics, RewardTopics
+from adcraft.shared.contract.topics import RequestTopics, RewardTopics
+from adcraft.shared.runtime.settings import Settings
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import orjson
 
-from services.simulator.world import SyntheticWorld
-from shared.events import AdListed
+from adcraft.services.simulator.world import SyntheticWorld
+from adcraft.shared.contract.events import AdListed
 
 PRODUCTS = (
     ("dress", "Dresses", ["flowy", "soft"], ["for summer", "with pockets"]),

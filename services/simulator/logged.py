@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pandas as pd
 
-from services.simulator.streams import traffic
-from services.simulator.world import SyntheticWorld
-from shared.events import ClickRecorded, ImpressionServed
+from adcraft.services.simulator.streams import traffic
+from adcraft.services.simulator.world import SyntheticWorld
+from adcraft.shared.contract.events import ClickRecorded, ImpressionServed
 
 
 def logged_feedback(world: SyntheticWorld, impressions: int, seed: int = 2) -> pd.DataFrame:
-    """Logged bandit feedback in the wide format of :mod:`services.offline_eval.logged`,
+    """Logged bandit feedback in the wide format of :mod:`adcraft.services.offline_eval.logged`,
     from a uniformly random logging policy."""
     rows: dict[str, dict] = {}  # by request id, in impression order
     for event in traffic(world, impressions, seed=seed, click_delay_ms=1):

@@ -12,11 +12,17 @@ from collections.abc import Iterable, Iterator
 import numpy as np
 from confluent_kafka import Producer
 
-from services.simulator.world import SEGMENTS, SyntheticWorld
-from shared import codec, kafka
-from shared.events import ClickRecorded, ConversionRecorded, Event, ImpressionServed
-from shared.settings import RewardSettings
-from shared.topics import RewardTopics
+from adcraft.services.simulator.world import SEGMENTS, SyntheticWorld
+from adcraft.shared.adapters import kafka
+from adcraft.shared.contract import codec
+from adcraft.shared.contract.events import (
+    ClickRecorded,
+    ConversionRecorded,
+    Event,
+    ImpressionServed,
+)
+from adcraft.shared.contract.topics import RewardTopics
+from adcraft.shared.runtime.settings import RewardSettings
 
 # Attribution windows on the streams' time scale (clicks within 2 s of their impression by
 # default): short enough for negatives and conversions to be released within seconds.

@@ -10,9 +10,9 @@ import numpy as np
 from scipy.special import expit
 from scipy.stats import spearmanr
 
-from shared.catalog import AdCatalog
-from shared.copy_contract import CTA_STYLES, TONES
-from shared.segments import SEGMENTS
+from adcraft.shared.contract.catalog import AdCatalog
+from adcraft.shared.contract.copy_contract import CTA_STYLES, TONES
+from adcraft.shared.contract.segments import SEGMENTS
 
 SLOTS = {"title": 5, "image": 4, "highlight": 4}
 

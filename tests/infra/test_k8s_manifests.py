@@ -4,8 +4,8 @@ from pathlib import PurePosixPath
 
 import pytest
 
-from shared import topics
-from shared.settings import Settings
+from adcraft.shared.contract import topics
+from adcraft.shared.runtime.settings import Settings
 
 # Each worker's Deployment, its settings section and its command.
 WORKERS = {

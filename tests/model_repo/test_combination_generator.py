@@ -12,11 +12,11 @@ import pytest
 import torch
 import tritonclient.http as httpclient
 
-from services.combinations import export, serving
-from services.combinations.worlds import as_posteriors, sample
-from shared.combination_client import CombinationClient
-from shared.combination_contract import MODEL, OUTPUTS, pack, unpack
-from shared.triton_client import TritonClient, TritonError
+from adcraft.services.combinations import export, serving
+from adcraft.services.combinations.worlds import as_posteriors, sample
+from adcraft.shared.adapters.combination_client import CombinationClient
+from adcraft.shared.adapters.triton_client import TritonClient, TritonError
+from adcraft.shared.contract.combination_contract import MODEL, OUTPUTS, pack, unpack
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -31,7 +31,6 @@ def _counts(settings) -> tuple[int, int]:
     return int(stats["inference_count"]), int(stats["execution_count"])
 
 
-@pytest.mark.integration
 def test_batched_requests_are_answered_and_only_the_bad_one_fails(triton_stack):
     settings = triton_stack.settings().triton
     posteriors = as_posteriors(sample(8, torch.Generator().manual_seed(5)).seen)

@@ -14,21 +14,21 @@ import pytest
 import tritonclient.grpc.aio as grpcclient
 from prometheus_client.parser import text_string_to_metric_families
 
-from services.copywriter import dataset
-from services.copywriter.cta import find_cta
-from services.copywriter.decoding import variant_seeds
-from services.copywriter.evaluate import held_out_briefs
-from services.copywriter.generate import CopyWriter
-from services.copywriter.postprocess import Variant, first_line
-from services.copywriter.train import TrainConfig, train
-from services.copywriter.weights import CopyPaths
-from shared.copy_client import CopyClient, WrittenCopy
-from shared.copy_contract import MAX_VARIANTS, CopyBrief, placement_limits
-from shared.copy_tensors import brief_inputs, pack, parse
-from shared.settings import CopySettings, Settings
-from shared.stack import Stack
-from shared.triton_client import TritonClient, TritonError
-from tests.services.conftest import wait_until
+from adcraft.services.copywriter import dataset
+from adcraft.services.copywriter.decoding import variant_seeds
+from adcraft.services.copywriter.evaluate import held_out_briefs
+from adcraft.services.copywriter.generate import CopyWriter
+from adcraft.services.copywriter.train import TrainConfig, train
+from adcraft.services.copywriter.weights import CopyPaths
+from adcraft.services.stack import Stack
+from adcraft.shared.adapters.copy_client import CopyClient, WrittenCopy
+from adcraft.shared.adapters.triton_client import TritonClient, TritonError
+from adcraft.shared.contract.copy_contract import MAX_VARIANTS, CopyBrief, placement_limits
+from adcraft.shared.contract.copy_tensors import brief_inputs, pack, parse
+from adcraft.shared.copy_rules.cta import find_cta
+from adcraft.shared.copy_rules.postprocess import Variant, first_line
+from adcraft.shared.runtime.settings import CopySettings, Settings
+from tests.support.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 BRIEF = CopyBrief("dress", "Dresses", ("flowy", "soft"), "adult", "warm", "soft", "description")
@@ -73,7 +73,10 @@ def test_the_stream_takes_one_variant():
 
 
 def test_the_tensors_module_imports_the_contract_not_the_model_code():
-    code = "import sys, shared.copy_tensors; print(*{'torch', 'transformers'} & set(sys.modules))"
+    code = (
+        "import sys, adcraft.shared.contract.copy_tensors;"
+        " print(*{'torch', 'transformers'} & set(sys.modules))"
+    )
     heavy = subprocess.run(
         [sys.executable, "-c", code],
         cwd=ROOT,
@@ -148,8 +151,6 @@ async def _exercise(stack: Stack, briefs: list[CopyBrief]):
         return await client.write(briefs, MAX_VARIANTS, 32, seeds=list(range(len(briefs))))
 
 
-@pytest.mark.integration
-@pytest.mark.slow
 def test_variants_for_a_batch_of_products_come_back_over_grpc(tiny_model, copy_stack):
     items = [p for p in dataset.catalogue(tiny_model) if p.held_out]
     briefs = held_out_briefs(items, 4, seed=3)
@@ -177,31 +178,40 @@ async def _together(
     keywords), all sent at once, and how many batches Triton ran them in."""
     stats = grpcclient.InferenceServerClient(stack.settings().triton.grpc_url)
 
-    async def executions() -> int:
-        response = await stats.get_inference_statistics("copy_generator")
-        return response.model_stats[0].execution_count
+    async def counts() -> tuple[int, int]:
+        """Requests answered and executions run (statistics land just after a response)."""
+        (model,) = (await stats.get_inference_statistics("copy_generator")).model_stats
+        return model.inference_stats.success.count, model.execution_count
 
     try:
         async with _copy_client(stack) as client:
-            before = await executions()
+            answered, before = await counts()
             written = await asyncio.gather(*(client.write(b, **kw) for b, kw in requests))
-            return list(written), await executions() - before
+            while (now := await counts())[0] < answered + len(requests):
+                await asyncio.sleep(0.01)
+            return list(written), now[1] - before
     finally:
         await stats.close()
 
 
-@pytest.mark.integration
-@pytest.mark.slow
+def _batched(stack: Stack, requests: list[tuple[list[CopyBrief], dict]], tries: int = 5):
+    """:func:`_together` until Triton ran the requests in one batch: each send must land
+    in the batcher's 20 ms window, which a busy machine may miss now and then."""
+    for _ in range(tries):
+        written, batches = asyncio.run(_together(stack, requests))
+        if batches == 1:
+            break
+    return written, batches
+
+
 def test_each_request_of_a_dynamic_batch_keeps_its_own_token_budget(copy_stack):
     budgets = [([BRIEF], {"max_tokens": 4}), ([BRIEF], {"max_tokens": 40})]
-    written, batches = asyncio.run(_together(copy_stack, budgets))
+    written, batches = _batched(copy_stack, budgets)
     (small,), (large,) = written
     assert batches == 1  # both requests were sampled in one generate call
     assert 0 < small.tokens <= 4 and 0 < large.tokens <= 40
 
 
-@pytest.mark.integration
-@pytest.mark.slow
 def test_a_seeded_brief_is_written_the_same_alone_or_in_a_dynamic_batch(
     copy_stack, reference_writer
 ):
@@ -210,7 +220,7 @@ def test_a_seeded_brief_is_written_the_same_alone_or_in_a_dynamic_batch(
     seeded = ([BRIEF], {"variants": 2, "max_tokens": 24, "seeds": [SEED]})
     (alone,), _ = asyncio.run(_together(copy_stack, [seeded]))
     neighbours = [([coat], {"max_tokens": 40, "seeds": [1]}), ([trousers], {"seeds": [2]})]
-    written, batches = asyncio.run(_together(copy_stack, [seeded, *neighbours]))
+    written, batches = _batched(copy_stack, [seeded, *neighbours])
     assert batches == 1
     assert written[0] == alone
     # The raw text too (what post-processing may drop), here with unseeded neighbours.
@@ -218,8 +228,6 @@ def test_a_seeded_brief_is_written_the_same_alone_or_in_a_dynamic_batch(
     assert raw[1] == reference_writer.raw([BRIEF], [24], [SEED])[0][0]
 
 
-@pytest.mark.integration
-@pytest.mark.slow
 def test_the_stream_writes_what_the_batched_model_writes_for_a_seed(copy_stack, reference_writer):
     async def both() -> tuple[tuple[list[str], WrittenCopy], WrittenCopy]:
         async with _copy_client(copy_stack) as client:
@@ -234,8 +242,6 @@ def test_the_stream_writes_what_the_batched_model_writes_for_a_seed(copy_stack, 
     assert finished == batched and finished.tokens == tokens[0]
 
 
-@pytest.mark.integration
-@pytest.mark.slow
 def test_a_seed_fixes_the_streamed_copy_and_errors_end_the_stream(copy_stack):
     async def streams() -> list[tuple[list[str], WrittenCopy]]:
         async with _copy_client(copy_stack) as client:
@@ -274,8 +280,6 @@ def _abandoned(stack: Stack) -> int:
     )
 
 
-@pytest.mark.integration
-@pytest.mark.slow
 def test_copy_its_callers_abandoned_is_not_written(copy_stack):
     """Callers that gave up (their deadline passed) cost the model no more work: what is
     still queued is rejected, what is in a batch is answered CANCELLED, and sampling for a

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import tritonclient.http as httpclient
 
-from shared.triton_client import TritonClient, TritonError
+from adcraft.shared.adapters.triton_client import TritonClient, TritonError
 
 ROOT = Path(__file__).resolve().parents[2]
 _spec = importlib.util.spec_from_file_location(
@@ -38,7 +38,6 @@ def test_thompson_rank_rejects_bad_input():
         sampling.thompson_rank(np.zeros((1, 2)), -np.ones((1, 2)), rng)
 
 
-@pytest.mark.integration
 def test_served_over_grpc_and_http(triton_stack):
     settings = triton_stack.settings().triton
     with urllib.request.urlopen(f"http://{settings.http_url}/v2/health/ready") as resp:

@@ -6,35 +6,33 @@ restart them (``reward_stack``); helpers to feed, drain and check it."""
 from __future__ import annotations
 
 import dataclasses
-import os
 import signal
-import subprocess
-import sys
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import orjson
 import pytest
-from confluent_kafka import OFFSET_BEGINNING, Message, TopicPartition
+from confluent_kafka import Message
 
-from services.reward_updater.app import RewardWorker
-from services.reward_updater.partition import INPUTS, PartitionState
-from services.simulator.listings import listings
-from services.simulator.streams import SHORT_WINDOWS, publish, traffic
-from services.simulator.world import SyntheticWorld
-from shared import codec, kafka, keys, score_store, topics
-from shared.catalog import AdCatalog
-from shared.events import Event
-from shared.segments import SEGMENTS
-from shared.settings import RewardSettings, Settings
-from shared.stack import Stack
-from shared.stack.process import free_port
-from shared.topics import RewardTopics
+from adcraft.services.reward_updater.app import RewardWorker
+from adcraft.services.reward_updater.partition import INPUTS, PartitionState
+from adcraft.services.simulator.listings import listings
+from adcraft.services.simulator.streams import SHORT_WINDOWS, publish, traffic
+from adcraft.services.simulator.world import SyntheticWorld
+from adcraft.services.stack import Stack
+from adcraft.services.stack.worker import WorkerProcess
+from adcraft.shared.adapters import kafka, redis_client, score_store
+from adcraft.shared.contract import codec, keys, topics
+from adcraft.shared.contract.catalog import AdCatalog
+from adcraft.shared.contract.events import Event
+from adcraft.shared.contract.segments import SEGMENTS
+from adcraft.shared.contract.topics import RewardTopics
+from adcraft.shared.runtime.settings import RewardSettings, Settings
+from tests.support.topics import Source, read_to_end, source_of
+from tests.support.waiting import wait_until
+from tests.support.workers import launch
 
 WINDOWS = SHORT_WINDOWS
 # Worker processes and a feeder share two cores here: a producer's batches may reach the
@@ -61,26 +59,8 @@ class LiveStack:
         producer.produce(self.topics.of(canonical), key=key, value=value)
         producer.flush(10)
 
-    def read(self, canonical: str, idle_s: float = 2.0) -> list[Message]:
-        return _read_topic(self.settings, self.topics.of(canonical), idle_s)
-
-
-def _read_topic(settings: Settings, topic: str, idle_s: float) -> list[Message]:
-    """Every message on ``topic`` from its start, once nothing new arrived for ``idle_s``
-    (at least 5 s before the first): assigned, not subscribed, so no group join to wait for."""
-    consumer = kafka.consumer(settings.kafka, f"reader-{time.monotonic_ns()}")
-    partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
-    consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions])
-    messages: list[Message] = []
-    last = started = time.monotonic()
-    while time.monotonic() - last < (idle_s if messages else max(idle_s, 5.0)):
-        batch = [m for m in consumer.consume(500, timeout=0.2) if m.error() is None]
-        if batch:
-            messages += batch
-            last = time.monotonic()
-        assert time.monotonic() - started < 120
-    consumer.close()
-    return messages
+    def read(self, canonical: str) -> list[Message]:
+        return read_to_end(self.settings, self.topics.of(canonical))
 
 
 @pytest.fixture
@@ -141,7 +121,7 @@ def _reference(
 
 
 def _redis_scores(settings: Settings, world: SyntheticWorld) -> dict:
-    store = score_store.ScoreStore(score_store.client(settings.redis))
+    store = score_store.ScoreStore(redis_client.client(settings.redis))
     return {
         (ad, segment, slot, element): score
         for ad in world.catalog.ads
@@ -209,100 +189,6 @@ def reference():
     return _reference
 
 
-class WorkerProcess:
-    """``adcraft worker VERB`` (``rewards`` with ``catalog``, or ``requests``) as a child
-    process, pointed at ``settings``; its JSON-line logs are kept in ``log``."""
-
-    def __init__(
-        self,
-        settings: Settings,
-        catalog: AdCatalog | None,
-        run_dir: Path,
-        verb: str = "rewards",
-        **env: str,
-    ):
-        self.settings, self.verb = settings, verb
-        self.metrics_port = free_port()
-        catalog_path = None  # then the catalogue topic's listings at start-up
-        if catalog is not None:
-            catalog_path = run_dir / f"catalog-{self.metrics_port}.json"
-            catalog_path.write_bytes(orjson.dumps(catalog.model_dump()))
-        process = settings.model_copy(
-            update={
-                # A killed member holds its partitions until its session expires.
-                "kafka": settings.kafka.model_copy(update={"session_timeout_ms": 3_000}),
-                "rewards": settings.rewards.model_copy(
-                    update={"catalog_path": catalog_path and str(catalog_path)}
-                ),
-                "metrics_address": f"127.0.0.1:{self.metrics_port}",
-            }
-        )
-        self.env = os.environ | process.environment() | env
-        self.log = run_dir / f"worker-{self.metrics_port}.log"
-        self.proc: subprocess.Popen | None = None
-
-    def start(self) -> WorkerProcess:
-        with open(self.log, "ab") as out:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "services.cli", "worker", self.verb],
-                env=self.env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-        return self
-
-    def signal(self, sig: signal.Signals) -> None:
-        assert self.proc is not None
-        self.proc.send_signal(sig)
-
-    def kill(self) -> None:
-        self.signal(signal.SIGKILL)
-        self.wait(10)
-
-    def wait(self, timeout_s: float) -> int:
-        assert self.proc is not None
-        return self.proc.wait(timeout_s)
-
-    def running(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
-
-    def stop(self, timeout_s: float = 60) -> int:
-        """SIGTERM and wait: the exit code (0: it flushed and stopped cleanly)."""
-        if not self.running():
-            return self.proc.returncode if self.proc else 0
-        self.signal(signal.SIGTERM)
-        return self.wait(timeout_s)
-
-    def get(self, path: str, timeout_s: float = 2.0) -> tuple[int, str]:
-        """Status and body of one of its HTTP endpoints (status 0: no answer)."""
-        url = f"http://127.0.0.1:{self.metrics_port}{path}"
-        try:
-            with urllib.request.urlopen(url, timeout=timeout_s) as response:
-                return response.status, response.read().decode()
-        except urllib.error.HTTPError as exc:
-            return exc.code, exc.read().decode()
-        except OSError:
-            return 0, ""
-
-    def rss_peak_mb(self) -> float:
-        assert self.proc is not None
-        status = Path(f"/proc/{self.proc.pid}/status").read_text()
-        (line,) = [line for line in status.splitlines() if line.startswith("VmHWM:")]
-        return int(line.split()[1]) / 1024
-
-    def assignments(self) -> int:
-        """How many times a process of this worker was given partitions."""
-        return sum(1 for line in self.lines() if line["event"] == "assigned")
-
-    def lines(self) -> list[dict]:
-        """Its JSON log lines (librdkafka's own lines are skipped)."""
-        out = []
-        for line in self.log.read_text(errors="replace").splitlines():
-            if line.startswith("{"):
-                out.append(orjson.loads(line))
-        return out
-
-
 @pytest.fixture
 def worker_process(tmp_path):
     started: list[WorkerProcess] = []
@@ -310,7 +196,7 @@ def worker_process(tmp_path):
     def make(
         settings: Settings, catalog: AdCatalog | None, verb: str = "rewards", **env: str
     ) -> WorkerProcess:
-        worker = WorkerProcess(settings, catalog, tmp_path, verb, **env)
+        worker = launch(settings, tmp_path, verb, catalog, **env)
         started.append(worker)
         return worker
 
@@ -346,7 +232,7 @@ def letters():
 
 def _checkpoint_totals(settings: Settings) -> tuple[int, dict[str, int]]:
     """Messages applied and join outcomes over every partition's stored checkpoint."""
-    redis = score_store.client(settings.redis)
+    redis = redis_client.client(settings.redis)
     applied, counts = 0, {}
     for partition in range(settings.kafka.topic_partitions):
         meta = redis.get(keys.checkpoint(settings.rewards.group_id, partition, "meta"))
@@ -361,7 +247,7 @@ def _checkpoint_totals(settings: Settings) -> tuple[int, dict[str, int]]:
 
 def _checkpoint_learned(settings: Settings) -> dict[str, int]:
     """Labels learned, by kind, over every partition's stored checkpoint."""
-    redis = score_store.client(settings.redis)
+    redis = redis_client.client(settings.redis)
     learned = {"click": 0, "conversion": 0}
     for partition in range(settings.kafka.topic_partitions):
         meta = redis.get(keys.checkpoint(settings.rewards.group_id, partition, "meta"))
@@ -371,19 +257,10 @@ def _checkpoint_learned(settings: Settings) -> dict[str, int]:
     return learned
 
 
-def _dead_letters(settings: Settings, idle_s: float = 2.0) -> dict[tuple[str, int, int], dict]:
+def _dead_letters(settings: Settings) -> dict[Source, dict]:
     """Every dead letter by its source (topic, partition, offset): a source dead-lettered
     twice (at-least-once, across a restart) is one entry."""
-    letters = {}
-    for message in _read_topic(settings, topics.DEAD_LETTER, idle_s):
-        headers = {k: v.decode() for k, v in message.headers() or ()}
-        source = (
-            headers["adcraft.source.topic"],
-            int(headers["adcraft.source.partition"]),
-            int(headers["adcraft.source.offset"]),
-        )
-        letters[source] = headers | {"size": len(message.value() or b"")}
-    return letters
+    return dict(map(source_of, read_to_end(settings, topics.DEAD_LETTER)))
 
 
 class Feeder(threading.Thread):
@@ -410,14 +287,6 @@ class Feeder(threading.Thread):
 @pytest.fixture
 def feeder():
     return Feeder
-
-
-def wait_until(condition, timeout_s: float, what: str, every_s: float = 0.2) -> None:
-    """Poll ``condition`` until it holds; fail naming ``what`` after ``timeout_s``."""
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(every_s)
 
 
 @pytest.fixture

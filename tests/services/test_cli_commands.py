@@ -7,7 +7,7 @@ import sys
 import typer
 from typer.testing import CliRunner
 
-from services.cli import app
+from adcraft.services.cli import app
 
 COMMANDS = {
     "evaluate": None,
@@ -21,7 +21,14 @@ COMMANDS = {
     "eval": ["copy", "combos"],
     "models": ["prepare"],
 }
-HEAVY = ("pandas", "torch", "confluent_kafka", "redis", "shared.stack", "shared.settings")
+HEAVY = (
+    "pandas",
+    "torch",
+    "confluent_kafka",
+    "redis",
+    "adcraft.services.stack",
+    "adcraft.shared.runtime.settings",
+)
 
 
 def test_every_group_lists_its_verbs_in_order():
@@ -37,7 +44,10 @@ def test_every_group_lists_its_verbs_in_order():
 
 
 def test_start_up_loads_no_service():
-    code = "import sys, services.cli; print(' '.join(m for m in sys.argv[1:] if m in sys.modules))"
+    code = (
+        "import sys, adcraft.services.cli;"
+        " print(' '.join(m for m in sys.argv[1:] if m in sys.modules))"
+    )
     loaded = subprocess.run(
         [sys.executable, "-c", code, *HEAVY], capture_output=True, text=True, check=True
     )

@@ -6,11 +6,11 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from services.cli import app
-from services.offline_eval.estimators import ESTIMATORS
-from services.simulator.logged import logged_feedback
-from services.simulator.sparse import SparseWorld
-from services.simulator.world import SyntheticWorld
+from adcraft.services.cli import app
+from adcraft.services.offline_eval.estimators import ESTIMATORS
+from adcraft.services.simulator.logged import logged_feedback
+from adcraft.services.simulator.sparse import SparseWorld
+from adcraft.services.simulator.world import SyntheticWorld
 
 
 @pytest.fixture(scope="module")

@@ -8,15 +8,15 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from services.cli import app
-from services.combinations import export, serving, training_run
-from services.combinations.candidates import Candidates
-from services.combinations.generator import CombinationGenerator
-from services.combinations.reinforce import TrainConfig, train
-from services.combinations.worlds import HELD_OUT_SEED, as_posteriors, sample
-from shared import keys
-from shared.combination_contract import pack, unpack
-from shared.settings import Settings
+from adcraft.services.cli import app
+from adcraft.services.combinations import export, serving, training_run
+from adcraft.services.combinations.candidates import Candidates
+from adcraft.services.combinations.generator import CombinationGenerator
+from adcraft.services.combinations.reinforce import TrainConfig, train
+from adcraft.services.combinations.worlds import HELD_OUT_SEED, as_posteriors, sample
+from adcraft.shared.contract import keys
+from adcraft.shared.contract.combination_contract import pack, unpack
+from adcraft.shared.runtime.settings import Settings
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -175,7 +175,6 @@ def test_training_is_reproducible():
     assert not all(torch.equal(first[name], other.state_dict()[name]) for name in first)
 
 
-@pytest.mark.integration
 def test_training_run_takes_a_snapshot_of_the_live_posteriors(tmp_path, redis_stack, redis_client):
     settings = Settings(redis=redis_stack.settings().redis)
     client = redis_client

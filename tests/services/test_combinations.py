@@ -7,19 +7,19 @@ import pytest
 import torch
 from scipy.stats import chisquare
 
-from services.combinations import export
-from services.combinations.baselines import (
+from adcraft.services.combinations import export
+from adcraft.services.combinations.baselines import (
     additive_values,
     best_share,
     combinations_of,
     greedy_additive,
     per_slot_thompson,
 )
-from services.combinations.candidates import Candidates
-from services.combinations.evaluation import top1_vs_best
-from services.combinations.generator import CombinationGenerator, noise
-from services.combinations.online import OnlineConfig, policies, regret
-from services.combinations.worlds import HELD_OUT_SEED, sample
+from adcraft.services.combinations.candidates import Candidates
+from adcraft.services.combinations.evaluation import top1_vs_best
+from adcraft.services.combinations.generator import CombinationGenerator, noise
+from adcraft.services.combinations.online import OnlineConfig, policies, regret
+from adcraft.services.combinations.worlds import HELD_OUT_SEED, sample
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -139,7 +139,6 @@ def test_shipped_generator_finds_near_best_combinations_on_unseen_ads(shipped):
     assert top1_vs_best(shipped) >= 0.97  # 256 held-out ads
 
 
-@pytest.mark.slow
 def test_online_regret_is_below_per_slot_thompson_sampling(shipped):
     config = OnlineConfig()
     found = {name: regret(policy, config) for name, policy in policies(shipped).items()}

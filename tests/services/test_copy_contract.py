@@ -3,9 +3,8 @@ checked field by field."""
 
 import pytest
 
-from services.copywriter import cta, prompts
-from services.copywriter.postprocess import CopyRules
-from shared.copy_contract import (
+from adcraft.services.copywriter import prompts
+from adcraft.shared.contract.copy_contract import (
     CTA_STYLES,
     PLACEMENTS,
     SEGMENTS,
@@ -14,7 +13,9 @@ from shared.copy_contract import (
     check,
     placement_limits,
 )
-from shared.settings import CopySettings
+from adcraft.shared.copy_rules import cta
+from adcraft.shared.copy_rules.postprocess import CopyRules
+from adcraft.shared.runtime.settings import CopySettings
 
 BRIEF = CopyBrief("dress", "Dresses", ("flowy", "soft"), "adult", "warm", "soft", "headline")
 

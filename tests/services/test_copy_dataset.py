@@ -2,14 +2,14 @@
 
 import pytest
 
-from services.copywriter import base_model, dataset
-from services.copywriter.cta import STYLES, find_all
-from services.copywriter.screen import CopyScreen
-from services.copywriter.train import collate, encode_copy, encode_text
-from services.copywriter.weights import CopyPaths
-from services.copywriter.words import Lexicon
-from shared.copy_contract import CopyBrief, placement_limits
-from shared.settings import CopySettings
+from adcraft.services.copywriter import base_model, dataset
+from adcraft.services.copywriter.train import collate, encode_copy, encode_text
+from adcraft.services.copywriter.weights import CopyPaths
+from adcraft.shared.contract.copy_contract import CopyBrief, placement_limits
+from adcraft.shared.copy_rules.cta import STYLES, find_all
+from adcraft.shared.copy_rules.screen import CopyScreen
+from adcraft.shared.copy_rules.words import Lexicon
+from adcraft.shared.runtime.settings import CopySettings
 
 SETTINGS = CopySettings()
 LIMITS = placement_limits(SETTINGS)

@@ -5,13 +5,13 @@ from collections import Counter
 import pytest
 from safetensors.torch import load_file
 
-from services.copywriter import dataset, text_metrics
-from services.copywriter.evaluate import held_out_briefs, names_the_product
-from services.copywriter.train import TrainConfig, train
-from services.copywriter.weights import CopyPaths
-from services.copywriter.words import Lexicon
-from shared.copy_contract import CopyBrief
-from shared.settings import CopySettings
+from adcraft.services.copywriter import dataset, text_metrics
+from adcraft.services.copywriter.evaluate import held_out_briefs, names_the_product
+from adcraft.services.copywriter.train import TrainConfig, train
+from adcraft.services.copywriter.weights import CopyPaths
+from adcraft.shared.contract.copy_contract import CopyBrief
+from adcraft.shared.copy_rules.words import Lexicon
+from adcraft.shared.runtime.settings import CopySettings
 
 SETTINGS = CopySettings()
 
@@ -64,8 +64,7 @@ def test_variant_diversity_is_judged_within_each_brief():
     assert text_metrics.variant_diversity([["alone"]]) == (0.0, 0.0)
 
 
-@pytest.mark.slow
-def test_a_seeded_training_run_is_reproduced_bit_for_bit(tmp_path):
+def test_a_seeded_training_run_is_reproduced_bit_for_bit(tmp_path, study):
     base = CopyPaths.from_settings(SETTINGS).base
     weights = []
     for name in ("first", "second"):

@@ -3,8 +3,8 @@ the decoding plug-ins ban only repeats of generated text and sample each row on 
 
 import torch
 
-from services.copywriter.decoding import GeneratedNoRepeat, SeededSampler, draw
-from services.copywriter.generate import within_budgets
+from adcraft.services.copywriter.decoding import GeneratedNoRepeat, SeededSampler, draw
+from adcraft.services.copywriter.generate import within_budgets
 
 PAD = 0
 VOCAB = 50

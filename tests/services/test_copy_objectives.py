@@ -4,7 +4,7 @@ from collections import Counter
 
 import torch
 
-from services.copywriter.objectives import (
+from adcraft.services.copywriter.objectives import (
     Batch,
     LossWeights,
     cross_sample_repeats,
@@ -13,7 +13,7 @@ from services.copywriter.objectives import (
     sample_unlikelihood,
     sentiment_loss,
 )
-from services.copywriter.sampled_repeats import SampleMemory
+from adcraft.services.copywriter.sampled_repeats import SampleMemory
 
 VOCAB = 6
 VALENCE = torch.tensor([0.0, 3.0, -3.0, 0.0, 0.0, 0.0])  # token 1 positive, 2 negative

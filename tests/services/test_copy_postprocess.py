@@ -4,12 +4,12 @@ from collections import deque
 
 import pytest
 
-from services.copywriter import postprocess
-from services.copywriter.cta import STYLES, find_all, find_cta
-from services.copywriter.postprocess import CopyRules
-from services.copywriter.screen import CopyScreen
-from shared.copy_contract import CopyBrief
-from shared.settings import CopySettings
+from adcraft.shared.contract.copy_contract import CopyBrief
+from adcraft.shared.copy_rules import postprocess
+from adcraft.shared.copy_rules.cta import STYLES, find_all, find_cta
+from adcraft.shared.copy_rules.postprocess import CopyRules
+from adcraft.shared.copy_rules.screen import CopyScreen
+from adcraft.shared.runtime.settings import CopySettings
 
 RULES = CopyRules.from_settings(CopySettings())
 SCREEN = CopyScreen.from_settings(CopySettings())

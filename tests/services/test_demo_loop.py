@@ -7,13 +7,20 @@ from collections.abc import Iterator
 
 import pytest
 
-from services.demo.loop import LoopDemo
-from services.demo.loop_view import LoopPoint, best_share, fallback_share, p99, render, shares
-from services.demo.plot import plot_loop
-from services.simulator.ad_server import Served
-from shared.settings import Settings
-from shared.stack import Stack
-from tests.conftest import SERVING, running, with_topics
+from adcraft.services.demo.loop import LoopDemo
+from adcraft.services.demo.loop_view import (
+    LoopPoint,
+    best_share,
+    fallback_share,
+    p99,
+    render,
+    shares,
+)
+from adcraft.services.demo.plot import plot_loop
+from adcraft.services.simulator.ad_server import Served
+from adcraft.services.stack import Stack
+from adcraft.shared.runtime.settings import Settings
+from tests.support.stacks import SERVING, running, with_topics
 
 STARTED, NOW = 1_000.0, 1_010.0
 
@@ -90,8 +97,6 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
     )
 
 
-@pytest.mark.integration
-@pytest.mark.slow
 def test_a_short_loop_answers_every_request_and_plots(stack, tmp_path):
     job = LoopDemo(with_topics(stack), tmp_path, rate=50, seconds=12)
     views = list(job.run())

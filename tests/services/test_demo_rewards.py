@@ -1,11 +1,7 @@
 """The reward demo against a real broker and Redis: one view a second, a snapshot kept for
 each, scores already agreeing with the truth when the traffic ends."""
 
-import pytest
-
-from services.demo.rewards import RewardDemo
-
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+from adcraft.services.demo.rewards import RewardDemo
 
 
 def test_a_view_each_second_and_scores_agreeing_with_the_truth(reward_settings):

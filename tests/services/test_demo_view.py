@@ -3,11 +3,11 @@
 import numpy as np
 import pytest
 
-from services.demo.plot import plot
-from services.demo.view import Snapshot, render
-from services.simulator.world import SyntheticWorld
-from shared.events import ElementScored
-from shared.segments import SEGMENTS
+from adcraft.services.demo.plot import plot
+from adcraft.services.demo.view import Snapshot, render
+from adcraft.services.simulator.world import SyntheticWorld
+from adcraft.shared.contract.events import ElementScored
+from adcraft.shared.contract.segments import SEGMENTS
 
 WORLD = SyntheticWorld.create(ads=2, seed=0)
 

@@ -5,14 +5,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from services.offline_eval import logged, shrinkage
-from services.offline_eval.coverage import coverage, ranking
-from services.offline_eval.estimators import ESTIMATORS, Units, ips
-from services.offline_eval.evaluate import Options, evaluate
-from services.offline_eval.logged import LogError
-from services.offline_eval.policies import GreedyPolicy, ThompsonPolicy
-from services.offline_eval.summary import of_synthetic
-from services.simulator.sparse import SparseWorld
+from adcraft.services.offline_eval import logged, shrinkage
+from adcraft.services.offline_eval.coverage import coverage, ranking
+from adcraft.services.offline_eval.estimators import ESTIMATORS, Units, ips
+from adcraft.services.offline_eval.evaluate import Options, evaluate
+from adcraft.services.offline_eval.logged import LogError
+from adcraft.services.offline_eval.policies import GreedyPolicy, ThompsonPolicy
+from adcraft.services.offline_eval.summary import of_synthetic
+from adcraft.services.simulator.sparse import SparseWorld
 
 SLATES = pd.DataFrame(
     {
@@ -268,9 +268,8 @@ def test_a_policy_file_that_does_not_fit_the_log_says_why(sparse, tmp_path, edit
         evaluate(log, Options(policy=tmp_path / "policy.csv"))
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("policy", ["thompson", "greedy"])
-def test_every_interval_covers_the_truth_in_sparse_worlds(policy):
+def test_every_interval_covers_the_truth_in_sparse_worlds(policy, study):
     found = coverage(200, 10_000, Options(policy=policy))
     print(found)
     assert set(found["coverage"]) == set(ESTIMATORS)
@@ -278,8 +277,7 @@ def test_every_interval_covers_the_truth_in_sparse_worlds(policy):
         assert share >= 0.9, name
 
 
-@pytest.mark.slow
-def test_the_posterior_policy_beats_uniform_logging_and_is_ranked_above_it():
+def test_the_posterior_policy_beats_uniform_logging_and_is_ranked_above_it(study):
     found = ranking(20, 200_000)
     print(found)
     assert found["true_value_ratio_min"] >= 1.15

@@ -11,11 +11,11 @@ from collections.abc import Iterator
 
 import pytest
 
-from services.request_worker import failures
-from services.simulator.ad_server import AdServer
-from services.simulator.world import SyntheticWorld
-from shared.stack import Stack
-from tests.conftest import SERVING, list_world, running, with_topics
+from adcraft.services.request_worker import failures
+from adcraft.services.simulator.ad_server import AdServer
+from adcraft.services.simulator.world import SyntheticWorld
+from adcraft.services.stack import Stack
+from tests.support.stacks import SERVING, list_world, running, with_topics
 
 WORLD = SyntheticWorld.create(ads=2, copy_styles=3)
 DEADLINE_MS = 300
@@ -42,7 +42,7 @@ def test_outages_cost_no_request_and_no_deadline(stack, worker_process, until):
     settings = with_topics(stack)
     list_world(settings, WORLD)
     worker = worker_process(settings, None, "requests").start()
-    until(lambda: worker.get("/readyz")[0] == 200, 90, "the request worker to be ready")
+    worker.ready(90)
     server = AdServer(settings, WORLD, rate=40, deadline_ms=DEADLINE_MS).start()
 
     def model_answers_since(start_s: float) -> bool:

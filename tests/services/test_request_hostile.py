@@ -16,23 +16,23 @@ import orjson
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from services.request_worker.policy import candidates, thompson_probabilities
-from services.simulator.listings import listings
-from services.simulator.world import SyntheticWorld
-from shared import codec, keys, score_store
-from shared.copy_contract import CTA_STYLES, TONES
-from shared.events import (
+from adcraft.services.request_worker.policy import candidates, thompson_probabilities
+from adcraft.services.simulator.listings import listings
+from adcraft.services.simulator.world import SyntheticWorld
+from adcraft.services.stack import Stack
+from adcraft.services.stack.worker import WorkerProcess
+from adcraft.shared.adapters import redis_client
+from adcraft.shared.contract import codec, keys
+from adcraft.shared.contract.copy_contract import CTA_STYLES, TONES
+from adcraft.shared.contract.events import (
     MAX_DEADLINE_MS,
     MAX_ID_LEN,
     MAX_TS_MS,
     AdListed,
 )
-from shared.posteriors import AdPosterior, ElementPosterior
-from shared.settings import Settings
-from shared.stack import Stack
-from tests.conftest import SERVING, running, with_topics
-from tests.services.conftest import WorkerProcess, wait_until
-from tests.services.request_support import (
+from adcraft.shared.contract.posteriors import AdPosterior, ElementPosterior
+from adcraft.shared.runtime.settings import Settings
+from tests.support.requests import (
     ARMS,
     CATALOG,
     REC,
@@ -44,11 +44,11 @@ from tests.services.request_support import (
     Topics,
     probe,
     raw,
-    request,
+    request_fields,
     user,
 )
-
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+from tests.support.stacks import SERVING, running, with_topics
+from tests.support.workers import launch
 
 WORLD = SyntheticWorld.create(ads=2, copy_styles=3)
 DEEP = b'{"a":' * 10_000 + b"1" + b"}" * 10_000
@@ -163,7 +163,7 @@ def catalogue(settings) -> list[Probe]:
 
 @pytest.fixture(scope="module")
 def redis_garbage(settings) -> None:
-    redis = score_store.client(settings.redis)
+    redis = redis_client.client(settings.redis)
     redis.set(keys.posterior("ad0", "young"), b"\x00\xffgarbage")
     redis.set(keys.copy_variants("ad0", "young", "bold/direct"), b"\x00\xffgarbage")
     redis.set(keys.posterior("ad0", "senior"), b"\x93garbage")
@@ -177,10 +177,8 @@ def redis_garbage(settings) -> None:
 
 @pytest.fixture(scope="module")
 def worker(settings, catalogue, redis_garbage, tmp_path_factory) -> Iterator[WorkerProcess]:
-    process = WorkerProcess(
-        settings, None, tmp_path_factory.mktemp("hostile-worker"), "requests"
-    ).start()
-    wait_until(lambda: process.get("/readyz")[0] == 200, 90, "the request worker to be ready")
+    process = launch(settings, tmp_path_factory.mktemp("hostile-worker"), "requests").start()
+    process.ready(90)
     yield process
     if process.running():
         process.kill()
@@ -190,12 +188,12 @@ def worker(settings, catalogue, redis_garbage, tmp_path_factory) -> Iterator[Wor
 def reader(settings, worker) -> Iterator[Topics]:
     found = Topics(settings)
     yield found
-    found.consumer.close()
+    found.close()
 
 
 def messages() -> list[Probe]:
     """Hostile request messages, each on its own."""
-    valid = request("ad0")
+    valid = request_fields("ad0")
     return [
         raw("tombstone", None),
         raw("empty bytes", b""),
@@ -219,14 +217,14 @@ def messages() -> list[Probe]:
         Probe(
             "missing deadline",
             b"ad0",
-            json.dumps(request() | {"deadline_ms": "1"}).encode(),
+            json.dumps(request_fields() | {"deadline_ms": "1"}).encode(),
             "decode",
         ),
         probe("unknown ad", "unknown_ad", ad="ad-nope"),
         probe("unknown unicode ad", "unknown_ad", ad="ad-😀-\u202e"),
         probe("refused listing's ad", "unknown_ad", ad="ad-x"),
         probe("key is not the ad_id", key=b"ad1"),
-        Probe("no key", None, json.dumps(request()).encode(), REC, None),
+        Probe("no key", None, json.dumps(request_fields()).encode(), REC, None),
         probe("deadline 0", deadline_ms=0),
         probe("deadline max", deadline_ms=MAX_DEADLINE_MS, user_id=user("generator", 1)),
         probe("ts_ms 0", ts_ms=0),

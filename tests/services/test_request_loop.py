@@ -10,12 +10,12 @@ from collections.abc import Iterator
 
 import pytest
 
-from services.simulator.ad_server import AdServer
-from services.simulator.streams import SHORT_WINDOWS
-from services.simulator.world import SyntheticWorld
-from shared.settings import Settings
-from shared.stack import Stack
-from tests.conftest import SERVING, list_world, running, with_topics
+from adcraft.services.simulator.ad_server import AdServer
+from adcraft.services.simulator.streams import SHORT_WINDOWS
+from adcraft.services.simulator.world import SyntheticWorld
+from adcraft.services.stack import Stack
+from adcraft.shared.runtime.settings import Settings
+from tests.support.stacks import SERVING, list_world, running, with_topics
 
 WORLD = SyntheticWorld.create(ads=2, copy_styles=3)
 EARLY, LATE, LEARN_S = 5, 10, 180  # seconds: first window, trailing window, most to wait
@@ -35,7 +35,7 @@ def test_the_best_combination_is_served_more_as_clicks_arrive(stack, worker_proc
     rewards = worker_process(settings, None).start()  # its catalogue: the topic's listings
     requests = worker_process(settings, None, "requests").start()
     for worker in (rewards, requests):
-        until(lambda w=worker: w.get("/readyz")[0] == 200, 90, f"{worker.verb} worker ready")
+        worker.ready(90)
     server = AdServer(settings, WORLD, rate=60, deadline_ms=300).start()
     started = time.time()
 

@@ -7,15 +7,15 @@ import numpy as np
 import pytest
 from scipy.stats import chisquare
 
-from services.copywriter.postprocess import CopyRules, variants
-from services.copywriter.screen import CopyScreen
-from services.experiments.assignment import arm_of
-from services.request_worker.copy_choice import brief, pick, template
-from services.request_worker.policy import candidates, thompson, thompson_probabilities
-from shared.copy_contract import CTA_STYLES, TONES
-from shared.events import AdListed
-from shared.posteriors import AdPosterior, ElementPosterior, PairPosterior
-from shared.settings import CopySettings
+from adcraft.services.experiments.assignment import arm_of
+from adcraft.services.request_worker.copy_choice import brief, pick, template
+from adcraft.services.request_worker.policy import candidates, thompson, thompson_probabilities
+from adcraft.shared.contract.copy_contract import CTA_STYLES, TONES
+from adcraft.shared.contract.events import AdListed
+from adcraft.shared.contract.posteriors import AdPosterior, ElementPosterior, PairPosterior
+from adcraft.shared.copy_rules.postprocess import CopyRules, variants
+from adcraft.shared.copy_rules.screen import CopyScreen
+from adcraft.shared.runtime.settings import CopySettings
 
 E = ElementPosterior
 AD = AdPosterior(

@@ -14,20 +14,20 @@ from dataclasses import replace
 
 import orjson
 import pytest
-from confluent_kafka import OFFSET_BEGINNING, KafkaError, TopicPartition
 from prometheus_client.parser import text_string_to_metric_families
 from pydantic import SecretStr
 
-from services.simulator.ad_server import AdServer
-from services.simulator.world import SyntheticWorld
-from shared import kafka, score_store, topics
-from shared.settings import Settings
-from shared.stack import Stack
-from tests.conftest import SERVING, list_world, running, with_topics
-from tests.services.conftest import WorkerProcess, wait_until
-from tests.services.request_support import REC, Sender, Topics, probe
-
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+from adcraft.services.simulator.ad_server import AdServer
+from adcraft.services.simulator.world import SyntheticWorld
+from adcraft.services.stack import Stack
+from adcraft.services.stack.worker import WorkerProcess
+from adcraft.shared.adapters import redis_client
+from adcraft.shared.contract import topics
+from adcraft.shared.runtime.settings import Settings
+from tests.support.requests import REC, Sender, Topics, probe
+from tests.support.stacks import SERVING, list_world, running, with_topics
+from tests.support.topics import read_to_end
+from tests.support.waiting import wait_until
 
 WORLD = SyntheticWorld.create(ads=2, copy_styles=3)
 
@@ -65,7 +65,7 @@ def test_a_flood_of_requests_wanting_new_copy_never_holds_answers_up(settings, w
     answered within its deadline, those after the flood too, and the asks the queue could
     not hold are counted as dropped."""
     worker = worker_process(settings, None, "requests").start()
-    wait_until(lambda: worker.get("/readyz")[0] == 200, 120, "the request worker to be ready")
+    worker.ready(120)
     reader = Topics(settings)
     flood = [
         probe("new segment", ad=f"ad{i % 2}", segment=f"segment-{i}", deadline_ms=60_000)
@@ -88,7 +88,7 @@ def test_a_flood_of_requests_wanting_new_copy_never_holds_answers_up(settings, w
     assert _counter(worker, "adcraft_deadline_misses_total", when="arrival") == 0
     assert _counter(worker, "adcraft_copy_refills_total", outcome="dropped") > 0
     assert worker.get("/healthz")[0] == 200
-    reader.consumer.close()
+    reader.close()
     assert worker.stop() == 0
 
 
@@ -99,7 +99,7 @@ def _stalled(answer: tuple[int, str]) -> bool:
 
 def test_a_path_that_stops_answering_turns_healthz_red(stack, settings, worker_process):
     worker = worker_process(settings, None, "requests").start()
-    wait_until(lambda: worker.get("/readyz")[0] == 200, 120, "the request worker to be ready")
+    worker.ready(120)
     server = AdServer(settings, WORLD, rate=100, deadline_ms=2_000, feedback=False).start()
     wait_until(lambda: len(server.window(0)) >= 50, 60, "answers")
     broker = stack.running["broker"].pid
@@ -114,41 +114,26 @@ def test_a_path_that_stops_answering_turns_healthz_red(stack, settings, worker_p
 
 
 def _recommendation_bytes(settings: Settings) -> dict[str, list[bytes]]:
-    """Every recommendation on the topic, as bytes, by request id: read to the end each
-    partition had when first fetched (the fetch's high-water mark)."""
-    consumer = kafka.consumer(
-        settings.kafka, f"reader-{time.monotonic_ns()}", **{"enable.partition.eof": True}
-    )
-    topic = topics.RECOMMENDATIONS
-    partitions = set(consumer.list_topics(topic, timeout=10).topics[topic].partitions)
-    consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions])
+    """Every recommendation on the topic, as bytes, by request id."""
     found: dict[str, list[bytes]] = {}
-    deadline = time.monotonic() + 60
-    while partitions and time.monotonic() < deadline:
-        for message in consumer.consume(1_000, timeout=0.2):
-            error = message.error()
-            if error is not None and error.code() == KafkaError._PARTITION_EOF:
-                partitions.discard(message.partition())
-            elif error is None:
-                rid = orjson.loads(message.value())["request_id"]
-                found.setdefault(rid, []).append(message.value())
-    consumer.close()
-    assert not partitions, "the recommendations were not read to their end"
+    for message in read_to_end(settings, topics.RECOMMENDATIONS):
+        found.setdefault(orjson.loads(message.value())["request_id"], []).append(message.value())
     return found
 
 
 def test_a_request_answered_twice_across_a_sigkill_gets_the_same_bytes(settings, worker_process):
     worker = worker_process(settings, None, "requests").start()
-    wait_until(lambda: worker.get("/readyz")[0] == 200, 120, "the request worker to be ready")
+    worker.ready(120)
     server = AdServer(settings, WORLD, rate=200, deadline_ms=300, feedback=False).start()
     twice: dict[str, list[bytes]] = {}
     for kill in range(1, 4):  # until the broker redelivers some answered requests
         wait_until(lambda n=300 * kill: len(server.window(0)) >= n, 60, "answers")
         worker.kill()
         worker.start()
-        wait_until(lambda: worker.get("/readyz")[0] == 200, 120, "the restarted worker")
-        time.sleep(2)
-        twice = {rid: v for rid, v in _recommendation_bytes(settings).items() if len(v) > 1}
+        worker.ready(120)
+        answered = time.monotonic() + 5  # redeliveries come first, then new requests
+        while not twice and time.monotonic() < answered:
+            twice = {rid: v for rid, v in _recommendation_bytes(settings).items() if len(v) > 1}
         if twice:
             break
     server.stop(drain_s=10)
@@ -160,11 +145,11 @@ def test_a_request_answered_twice_across_a_sigkill_gets_the_same_bytes(settings,
 
 def test_a_default_given_while_redis_was_slow_is_what_a_redelivery_gets(settings, worker_process):
     worker = worker_process(settings, None, "requests").start()
-    wait_until(lambda: worker.get("/readyz")[0] == 200, 120, "the request worker to be ready")
+    worker.ready(120)
     sender, read = Sender(settings), Topics(settings)
     read.settle(sender.send([probe("warm-up")]))
     slow = probe("while Redis is paused", deadline_ms=600)
-    score_store.client(settings.redis).client_pause(2_000)  # reads time out; writes wait
+    redis_client.client(settings.redis).client_pause(2_000)  # reads time out; writes wait
     given = read.settle(sender.send([slow])).rec(slow)
     assert given.reason.startswith("redis_timeout"), given.reason
     sender.send([replace(slow, name="its redelivery")])  # the same bytes, past its deadline
@@ -183,7 +168,7 @@ def plain_stack(tmp_path) -> Iterator[Stack]:
 def test_redis_refusing_our_credentials_is_not_ready(plain_stack, worker_process):
     settings = with_topics(plain_stack)
     list_world(settings, WORLD)
-    redis = score_store.client(settings.redis)
+    redis = redis_client.client(settings.redis)
     redis.config_set("requirepass", "the-right-one")
     worker = worker_process(settings, None, "requests", ADCRAFT_REDIS__PASSWORD="a-wrong-one")
     worker.start()
@@ -192,7 +177,7 @@ def test_redis_refusing_our_credentials_is_not_ready(plain_stack, worker_process
     status, body = worker.get("/readyz")
     assert status == 503 and "a-wrong-one" not in body and "the-right-one" not in body
     right = settings.redis.model_copy(update={"password": SecretStr("the-right-one")})
-    score_store.client(right).config_set("requirepass", "a-wrong-one")  # the operator mends it
-    wait_until(lambda: worker.get("/readyz")[0] == 200, 30, "readiness once Redis takes it")
+    redis_client.client(right).config_set("requirepass", "a-wrong-one")  # the operator mends it
+    worker.ready(30)
     assert worker.stop() == 0
     assert "a-wrong-one" not in worker.log.read_text()

@@ -6,25 +6,32 @@ catalogue update is served without a restart, and the copy cache fills off the r
 from __future__ import annotations
 
 import time
-import uuid
 from collections import Counter, deque
 from collections.abc import Iterator
+from functools import partial
 
 import orjson
 import pytest
-from confluent_kafka import OFFSET_BEGINNING, TopicPartition
 
-from services.copywriter.postprocess import CopyRules, variants
-from services.copywriter.screen import CopyScreen
-from services.request_worker import copy_choice
-from services.simulator.listings import listings
-from services.simulator.world import SEGMENTS, SyntheticWorld
-from shared import codec, kafka, keys, score_store, topics
-from shared.events import AdListed, CreativeRequested, Event, RecommendationPublished
-from shared.settings import CopySettings, Settings
-from shared.stack import Stack
-from tests.conftest import SERVING, list_world, running, with_topics
-from tests.services.conftest import WorkerProcess, wait_until
+from adcraft.services.request_worker import copy_choice
+from adcraft.services.simulator.listings import listings
+from adcraft.services.simulator.world import SEGMENTS, SyntheticWorld
+from adcraft.services.stack import Stack
+from adcraft.services.stack.worker import WorkerProcess
+from adcraft.shared.adapters import kafka, redis_client
+from adcraft.shared.contract import codec, keys, topics
+from adcraft.shared.contract.events import (
+    AdListed,
+    RecommendationPublished,
+)
+from adcraft.shared.copy_rules.postprocess import CopyRules, variants
+from adcraft.shared.copy_rules.screen import CopyScreen
+from adcraft.shared.runtime.settings import CopySettings, Settings
+from tests.support import requests
+from tests.support.stacks import SERVING, list_world, running, with_topics
+from tests.support.topics import Follower
+from tests.support.waiting import wait_until
+from tests.support.workers import launch
 
 WORLD = SyntheticWorld.create(ads=2, copy_styles=3)
 SCREEN = CopyScreen.from_settings(CopySettings())
@@ -49,72 +56,21 @@ def settings(stack) -> Settings:
 @pytest.fixture(scope="module")
 def worker(settings, tmp_path_factory) -> Iterator[WorkerProcess]:
     list_world(settings, WORLD)
-    process = WorkerProcess(
+    process = launch(
         settings,
-        None,
         tmp_path_factory.mktemp("request-worker"),
         "requests",
         ADCRAFT_REQUESTS__COPY_VARIANTS="8",
         ADCRAFT_REQUESTS__REFILL_RETRY_S="1",
     ).start()
-    wait_until(lambda: process.get("/readyz")[0] == 200, 90, "the request worker to be ready")
+    process.ready(90)
     yield process
     assert process.stop() == 0
 
 
-def _publish(settings: Settings, events: list[Event], rate: float | None = None) -> None:
-    """Produce ``events``, paced at ``rate`` per second (as an ad server sends, requests
-    stamped when sent) if given."""
-    producer = kafka.producer(settings.kafka)
-    for event in events:
-        if rate and isinstance(event, CreativeRequested):
-            event = event.model_copy(update={"ts_ms": int(time.time() * 1000)})
-        producer.produce(event.topic, key=event.key(), value=codec.encode(event))
-        if rate:
-            producer.flush(1)
-            time.sleep(1 / rate)
-    assert producer.flush(10) == 0
-
-
-def _request(
-    ad: str, segment: str = "young", deadline_ms: int = 1_000, **changes
-) -> CreativeRequested:
-    rid = f"r-{uuid.uuid4().hex[:12]}"
-    fields = {
-        "event_id": rid,
-        "ts_ms": int(time.time() * 1000),
-        "ad_id": ad,
-        "request_id": rid,
-        "user_id": f"u-{rid}",
-        "product_id": f"p-{ad}",
-        "placement": "feed",
-        "segment": segment,
-        "deadline_ms": deadline_ms,
-    }
-    return CreativeRequested.model_validate(fields | changes)
-
-
-class Reader:
-    """Reads a topic from its start; remembers everything read."""
-
-    def __init__(self, settings: Settings, topic: str) -> None:
-        self.consumer = kafka.consumer(settings.kafka, f"reader-{uuid.uuid4().hex}")
-        partitions = self.consumer.list_topics(topic, timeout=10).topics[topic].partitions
-        self.consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions])
-        self.messages: list = []
-
-    def until(self, done, timeout_s: float = 60) -> list:
-        deadline = time.monotonic() + timeout_s
-        while not done(self.messages):
-            assert time.monotonic() < deadline, f"only {len(self.messages)} messages"
-            self.read()
-        return self.messages
-
-    def read(self) -> None:
-        self.messages += [m for m in self.consumer.consume(500, 0.2) if m.error() is None]
-
-    def close(self) -> None:
-        self.consumer.close()
+# Requests here give the worker a second: long enough to answer, short enough to miss.
+_request = partial(requests.request, deadline_ms=1_000)
+_publish = requests.publish
 
 
 def _recommendations(messages) -> dict[str, list[RecommendationPublished]]:
@@ -133,8 +89,8 @@ def _passes_post_processing(listing: AdListed, rec: RecommendationPublished) -> 
 
 
 def test_every_request_gets_one_outcome(settings, worker):
-    recommendations = Reader(settings, topics.RECOMMENDATIONS)
-    dead = Reader(settings, topics.DEAD_LETTER)
+    recommendations = Follower(settings, topics.RECOMMENDATIONS)
+    dead = Follower(settings, topics.DEAD_LETTER)
     valid = [_request(ad, s) for ad in WORLD.catalog.ads for s in SEGMENTS for _ in range(8)]
     late = _request("ad0", ts_ms=int(time.time() * 1000) - 10_000, deadline_ms=100)
     _publish(settings, valid, rate=50)
@@ -188,22 +144,22 @@ def test_a_catalogue_update_is_served_without_a_restart(settings, worker):
     )
     _publish(settings, [updated, new])
     time.sleep(1.0)  # the feed polls every 0.2 s
-    recommendations = Reader(settings, topics.RECOMMENDATIONS)
-    requests = [_request("ad-new") for _ in range(5)] + [_request("ad0") for _ in range(60)]
-    _publish(settings, requests, rate=50)
-    wanted = {r.request_id for r in requests}
+    recommendations = Follower(settings, topics.RECOMMENDATIONS)
+    asked = [_request("ad-new") for _ in range(5)] + [_request("ad0") for _ in range(60)]
+    _publish(settings, asked, rate=50)
+    wanted = {r.request_id for r in asked}
     found = _recommendations(
         recommendations.until(lambda m: wanted <= set(_recommendations(m)), timeout_s=60)
     )
-    assert all("skirt" in found[r.request_id][0].copy_text["copy"] for r in requests[:5])
-    titles = Counter(found[r.request_id][0].elements["title"] for r in requests[5:])
+    assert all("skirt" in found[r.request_id][0].copy_text["copy"] for r in asked[:5])
+    titles = Counter(found[r.request_id][0].elements["title"] for r in asked[5:])
     assert titles["t9"] > 0, titles  # the new element, at the prior, gets its chance
     recommendations.close()
 
 
 def test_the_copy_cache_fills_off_the_request_path(settings, worker):
-    recommendations = Reader(settings, topics.RECOMMENDATIONS)
-    redis = score_store.client(settings.redis)
+    recommendations = Follower(settings, topics.RECOMMENDATIONS)
+    redis = redis_client.client(settings.redis)
     cached: list[RecommendationPublished] = []
 
     def served_from_cache() -> bool:
@@ -227,20 +183,19 @@ def test_the_copy_cache_fills_off_the_request_path(settings, worker):
 def test_copy_mode_fresh_writes_copy_inside_the_deadline(settings, tmp_path):
     """A second worker (its own group, so both answer) in ``copy_mode=fresh``: with room in
     the deadline, its copy is written for the request by ``copy_generator``."""
-    fresh = WorkerProcess(
+    fresh = launch(
         settings,
-        None,
         tmp_path,
         "requests",
         ADCRAFT_REQUESTS__COPY_MODE="fresh",
         ADCRAFT_REQUESTS__GROUP_ID="adcraft-requests-fresh",
     ).start()
     try:
-        wait_until(lambda: fresh.get("/readyz")[0] == 200, 90, "the fresh worker to be ready")
-        recommendations = Reader(settings, topics.RECOMMENDATIONS)
-        requests = [_request("ad0", "senior", deadline_ms=60_000) for _ in range(8)]
-        _publish(settings, requests)
-        wanted = {r.request_id for r in requests}
+        fresh.ready(90)
+        recommendations = Follower(settings, topics.RECOMMENDATIONS)
+        asked = [_request("ad0", "senior", deadline_ms=60_000) for _ in range(8)]
+        _publish(settings, asked)
+        wanted = {r.request_id for r in asked}
 
         def written() -> list[RecommendationPublished]:
             recs = [r for rs in _recommendations(recommendations.messages).values() for r in rs]

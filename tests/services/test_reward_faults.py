@@ -7,15 +7,13 @@ import random
 import signal
 import time
 
-import pytest
 from pydantic import SecretStr
 
-from services.simulator.streams import publish, traffic
-from services.simulator.world import SyntheticWorld
-from shared import kafka, score_store
+from adcraft.services.simulator.streams import publish, traffic
+from adcraft.services.simulator.world import SyntheticWorld
+from adcraft.shared.adapters import kafka, redis_client
 from tests.services.conftest import expected_learned
-
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+from tests.support.workers import assignments
 
 
 def test_ten_sigkills_and_a_redis_restart_under_load_count_everything_once(
@@ -25,6 +23,7 @@ def test_ten_sigkills_and_a_redis_restart_under_load_count_everything_once(
     feeder,
     until,
     totals,
+    learned,
     assert_exact,
 ):
     world = SyntheticWorld.create(ads=8, seed=11)
@@ -38,8 +37,8 @@ def test_ten_sigkills_and_a_redis_restart_under_load_count_everything_once(
     exits = []
     for kill in range(10):
         # A random point after this process joined: mid-batch, mid-checkpoint, mid-commit.
-        joined = worker.assignments()
-        until(lambda j=joined: worker.assignments() > j, 60, "the worker to join")
+        joined = assignments(worker)
+        until(lambda j=joined: assignments(worker) > j, 60, "the worker to join")
         time.sleep(rng.uniform(0.2, 3.0))
         if kill == 4:  # Redis comes back empty: the worker must notice, then rebuild
             reward_stack.restart("redis")
@@ -50,6 +49,8 @@ def test_ten_sigkills_and_a_redis_restart_under_load_count_everything_once(
         worker.start()
     load.join(120)
     until(lambda: totals(reward_settings)[0] == len(events), 120, "every event applied")
+    expected = expected_learned(reward_settings, world, events)
+    until(lambda: learned(reward_settings) == expected, 120, "every label learned")
     assert worker.stop() == 0
     assert exits == [1]
     fatal = [line for line in worker.lines() if line["event"] == "fatal"]
@@ -169,12 +170,12 @@ def test_healthz_fails_when_the_loop_stalls_and_readyz_waits_for_catch_up(
     ).start()
     until(lambda: worker.get("/healthz")[0] != 0, 30, "the probe server")
     assert worker.get("/readyz")[0] == 503
-    until(lambda: worker.get("/readyz")[0] == 200, 90, "readiness after catching up")
+    worker.ready(90)
     assert worker.get("/healthz")[0] == 200
     assert worker.get("/nothing-here")[0] == 404
     assert "adcraft_rewards_events_applied_total" in worker.get("/metrics")[1]
 
-    redis = score_store.client(reward_settings.redis)
+    redis = redis_client.client(reward_settings.redis)
     redis.execute_command("CLIENT", "PAUSE", "20000", "ALL")  # Redis hangs: so does the loop
     feeder(reward_settings, list(traffic(world, 3_000, seed=4)), rate=200).start()
     stalled = time.monotonic()
@@ -189,7 +190,7 @@ def test_a_full_run_logs_no_secret_and_a_mistyped_one_is_not_printed(
     reward_settings, worker_process, until, totals
 ):
     secret = "S3cr3t-never-logged"
-    redis = score_store.client(reward_settings.redis)
+    redis = redis_client.client(reward_settings.redis)
     redis.config_set("requirepass", secret)
     world = SyntheticWorld.create(ads=2, seed=8)
     publish(kafka.producer(reward_settings.kafka), traffic(world, 2_000, spacing_ms=1.0))

@@ -8,14 +8,13 @@ import json
 import time
 
 import orjson
-import pytest
 
-from services.simulator.streams import publish, traffic
-from services.simulator.world import SyntheticWorld
-from shared import codec, kafka, topics
-from shared.events import ClickRecorded, ConversionRecorded, ImpressionServed
-
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+from adcraft.services.simulator.streams import publish, traffic
+from adcraft.services.simulator.world import SyntheticWorld
+from adcraft.shared.adapters import kafka
+from adcraft.shared.contract import codec, topics
+from adcraft.shared.contract.events import ClickRecorded, ConversionRecorded, ImpressionServed
+from tests.support.workers import rss_peak_mb
 
 # The worker's peak here is 440-470 MB from run to run (imports alone ~250 MB): the bound
 # catches a flood held in memory (the 1 MB values, 20,000 segments), not that noise.
@@ -98,9 +97,9 @@ def test_hostile_messages_are_dead_lettered_and_nothing_valid_is_lost(
     sent = len(before) + len(poison) + len(after)
     until(lambda: totals(reward_settings)[0] == sent, 120, "every message applied")
     # The orphan click waits hold_ms of event time before it is unjoinable.
-    until(lambda: len(letters(reward_settings, 1.0)) == len(poison), 60, "every dead letter")
+    until(lambda: len(letters(reward_settings)) == len(poison), 60, "every dead letter")
     assert worker.running() and worker.get("/healthz")[0] == 200
-    rss = worker.rss_peak_mb()
+    rss = rss_peak_mb(worker)
     print(f"worker peak RSS {rss:.0f} MB")
     assert rss < RSS_BOUND_MB, f"peak RSS {rss:.0f} MB"
 

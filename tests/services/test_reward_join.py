@@ -3,10 +3,10 @@
 import orjson
 from confluent_kafka import Message
 
-from services.reward_updater.join import KINDS, AttributionJoiner, merge
-from services.reward_updater.reward_model import Example
-from shared.events import ClickRecorded, ConversionRecorded, ImpressionServed
-from shared.sources import Source
+from adcraft.shared.contract.events import ClickRecorded, ConversionRecorded, ImpressionServed
+from adcraft.shared.contract.sources import Source
+from adcraft.shared.rewards.join import KINDS, AttributionJoiner, merge
+from adcraft.shared.rewards.reward_model import Example
 
 SOURCE = Message("topic", 0, 0, b"k", b"v")
 

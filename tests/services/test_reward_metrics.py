@@ -3,12 +3,12 @@
 from confluent_kafka import Message
 from prometheus_client import CollectorRegistry
 
-from services.reward_updater.metrics import RewardMetrics
-from services.reward_updater.partition import PartitionState
-from services.simulator.streams import SHORT_WINDOWS, traffic
-from services.simulator.world import SyntheticWorld
-from shared import codec
-from shared.checkpoint_store import Checkpoint
+from adcraft.services.reward_updater.metrics import RewardMetrics
+from adcraft.services.reward_updater.partition import PartitionState
+from adcraft.services.simulator.streams import SHORT_WINDOWS, traffic
+from adcraft.services.simulator.world import SyntheticWorld
+from adcraft.shared.adapters.checkpoint_store import Checkpoint
+from adcraft.shared.contract import codec
 
 
 def _applied(registry: CollectorRegistry) -> float:

@@ -4,11 +4,11 @@ import numpy as np
 import pytest
 from confluent_kafka import Message
 
-from services.reward_updater.join import KINDS, AttributionJoiner
-from services.reward_updater.reward_model import ElementRewardModel, Example
-from services.simulator.streams import traffic
-from services.simulator.world import SyntheticWorld
-from shared.events import ImpressionServed
+from adcraft.services.simulator.streams import traffic
+from adcraft.services.simulator.world import SyntheticWorld
+from adcraft.shared.contract.events import ImpressionServed
+from adcraft.shared.rewards.join import KINDS, AttributionJoiner
+from adcraft.shared.rewards.reward_model import ElementRewardModel, Example
 
 
 def agreement(model, world):

@@ -6,17 +6,17 @@ import orjson
 import pytest
 from confluent_kafka import Message, TopicPartition
 
-from services.reward_updater.app import RewardWorker
-from services.reward_updater.exceptions import OffsetRewound
-from services.reward_updater.partition import INPUTS, PartitionState
-from services.simulator.listings import listings
-from services.simulator.streams import SHORT_WINDOWS, traffic
-from services.simulator.world import SyntheticWorld
-from shared import codec, topics
-from shared.catalog import AdCatalog
-from shared.checkpoint_store import Checkpoint
-from shared.events import ElementScored
-from shared.settings import RewardSettings
+from adcraft.services.reward_updater import rewind
+from adcraft.services.reward_updater.exceptions import OffsetRewound
+from adcraft.services.reward_updater.partition import INPUTS, PartitionState
+from adcraft.services.simulator.listings import listings
+from adcraft.services.simulator.streams import SHORT_WINDOWS, traffic
+from adcraft.services.simulator.world import SyntheticWorld
+from adcraft.shared.adapters.checkpoint_store import Checkpoint
+from adcraft.shared.contract import codec, topics
+from adcraft.shared.contract.catalog import AdCatalog
+from adcraft.shared.contract.events import ElementScored
+from adcraft.shared.runtime.settings import RewardSettings
 from tests.services.conftest import growing_traffic
 
 
@@ -227,12 +227,12 @@ def test_retention_that_removed_only_applied_messages_is_not_a_rewind():
     applied = clicks[-1].offset() + 1
     where = TopicPartition(topics.CLICKS, 0)
     kept = _restored(world, SHORT_WINDOWS, messages)
-    assert RewardWorker._resume_at(_LogFrom(0), kept, where) == applied - 1  # checked again
+    assert rewind.resume_at(_LogFrom(0), kept, where) == applied - 1  # checked again
     trimmed = _restored(world, SHORT_WINDOWS, messages)
-    assert RewardWorker._resume_at(_LogFrom(applied), trimmed, where) == applied
+    assert rewind.resume_at(_LogFrom(applied), trimmed, where) == applied
     next_click = Message(topics.CLICKS, 0, applied, b"ad0", b'{"not":"a click"}')
     assert [r.kind for r in trimmed.apply(next_click)] == ["decode"]  # applied, not a rewind
     lost = _restored(world, SHORT_WINDOWS, messages)
-    assert RewardWorker._resume_at(_LogFrom(applied + 2), lost, where) == applied - 1
+    assert rewind.resume_at(_LogFrom(applied + 2), lost, where) == applied - 1
     with pytest.raises(OffsetRewound):  # messages never applied are gone: stop
         lost.apply(Message(topics.CLICKS, 0, applied + 2, b"ad0", b"{}"))

@@ -5,21 +5,19 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from services.reward_updater.app import RewardWorker
-from services.reward_updater.partition import PartitionState
-from services.simulator.streams import traffic
-from services.simulator.world import SyntheticWorld
-from shared import codec, score_store, topics
-from shared.catalog import AdCatalog
-from shared.events import ElementScored
-from shared.posterior_store import PosteriorStore
-from shared.segments import SEGMENTS
+from adcraft.services.reward_updater.app import RewardWorker
+from adcraft.services.reward_updater.partition import PartitionState
+from adcraft.services.simulator.streams import traffic
+from adcraft.services.simulator.world import SyntheticWorld
+from adcraft.shared.adapters import redis_client
+from adcraft.shared.adapters.posterior_store import PosteriorStore
+from adcraft.shared.contract import codec, topics
+from adcraft.shared.contract.catalog import AdCatalog
+from adcraft.shared.contract.events import ElementScored
+from adcraft.shared.contract.segments import SEGMENTS
 from tests.services.conftest import growing_traffic
 
-pytestmark = pytest.mark.integration
 
-
-@pytest.mark.slow
 def test_learns_the_element_ranking_and_redis_matches_the_topic(live, drain, redis_scores):
     world = SyntheticWorld.create(ads=2, seed=3)
     events = list(traffic(world, 40_000, spacing_ms=0.5))
@@ -55,7 +53,7 @@ def test_duplicates_and_replays_leave_scores_unchanged(
     drain(worker, len(with_duplicates))
     expected = reference(world.catalog, events)
     assert_same_scores(redis_scores(live.settings, world), expected, world)
-    posteriors = PosteriorStore(score_store.client(live.settings.redis))
+    posteriors = PosteriorStore(redis_client.client(live.settings.redis))
     for ad, slots in world.catalog.ads.items():
         for segment, posterior in posteriors.read(ad, SEGMENTS).items():
             assert posterior is not None and (posterior.ad_id, posterior.segment) == (ad, segment)
@@ -103,7 +101,7 @@ def test_malformed_events_are_dead_lettered_and_processing_goes_on(live, drain):
     drain(worker, len(bad) + len(good))
     assert sum(s.joiner.counts.get("impression", 0) for s in worker.states.values()) == len(good)
     worker.close()
-    letters = live.read(topics.DEAD_LETTER, idle_s=1.0)
+    letters = live.read(topics.DEAD_LETTER)
     reasons = {m.value(): dict(m.headers())["adcraft.reason"].decode() for m in letters}
     assert reasons.keys() == bad.keys()
     for value, expected in bad.items():
@@ -135,13 +133,12 @@ def test_a_message_that_breaks_apply_is_dead_lettered_and_the_worker_goes_on(
     worker.close()
     assert worker.dead_letters.counts["error"] == 1
     assert worker.metrics.errors["apply"] == 1
-    letters = live.read(topics.DEAD_LETTER, idle_s=1.0)
+    letters = live.read(topics.DEAD_LETTER)
     (letter,) = [m for m in letters if m.value() == b'{"boom":1}']
     reason = dict(letter.headers())["adcraft.reason"].decode()
     assert reason == "internal error (ZeroDivisionError); see the reward worker's log"
 
 
-@pytest.mark.slow
 def test_an_element_listed_mid_stream_is_learned_without_a_restart_and_a_replay_agrees(
     live, drain, redis_client, redis_scores, reference, assert_same_scores
 ):
@@ -157,7 +154,7 @@ def test_an_element_listed_mid_stream_is_learned_without_a_restart_and_a_replay_
     live.publish(events[split:])  # the listing that adds them, then traffic showing them
     drain(worker, len(events))
     worker.close()
-    letters = [dict(m.headers()) for m in live.read(topics.DEAD_LETTER, idle_s=1.0)]
+    letters = [dict(m.headers()) for m in live.read(topics.DEAD_LETTER)]
     assert not [h for h in letters if h["adcraft.kind"].startswith(b"unknown")], letters[:3]
     learned = redis_scores(live.settings, world)
     assert all(learned[ad, "young", "title", element].observations > 50 for ad, element in new)

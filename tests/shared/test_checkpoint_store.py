@@ -2,10 +2,8 @@
 
 import pytest
 
-from shared import keys
-from shared.checkpoint_store import CheckpointStore, StateLost, StateWrite
-
-pytestmark = pytest.mark.integration
+from adcraft.shared.adapters.checkpoint_store import CheckpointStore, StateLost, StateWrite
+from adcraft.shared.contract import keys
 
 SCORE = (("ad1", "all", "title", "t1"), b'{"score":0.1}')
 

@@ -11,9 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shared import codec
-from shared.codec import DecodeError
-from shared.events import (
+from adcraft.shared.contract import codec
+from adcraft.shared.contract.codec import DecodeError
+from adcraft.shared.contract.events import (
     EVENT_TYPES,
     MAX_COPY_LEN,
     MAX_DEADLINE_MS,

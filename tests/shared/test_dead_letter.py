@@ -1,7 +1,7 @@
 import pytest
 
-from shared.dead_letter import MAX_KEY_BYTES, MAX_REASON_CHARS, DeadLetters
-from shared.sources import Source
+from adcraft.shared.adapters.dead_letter import MAX_KEY_BYTES, MAX_REASON_CHARS, DeadLetters
+from adcraft.shared.contract.sources import Source
 
 
 class FakeProducer:

@@ -3,9 +3,9 @@ import json
 import orjson
 import pytest
 
-from shared import codec, topics
-from shared.codec import DecodeError
-from shared.events import (
+from adcraft.shared.contract import codec, topics
+from adcraft.shared.contract.codec import DecodeError
+from adcraft.shared.contract.events import (
     EVENT_TYPES,
     MAX_TS_MS,
     AdListed,

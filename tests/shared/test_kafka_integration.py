@@ -2,15 +2,12 @@
 
 import time
 
-import pytest
-
-from shared import codec, kafka
-from shared.codec import DecodeError
-from shared.dead_letter import DeadLetters
-from shared.events import ClickRecorded
-from shared.sources import Source
-
-pytestmark = pytest.mark.integration
+from adcraft.shared.adapters import kafka
+from adcraft.shared.adapters.dead_letter import DeadLetters
+from adcraft.shared.contract import codec
+from adcraft.shared.contract.codec import DecodeError
+from adcraft.shared.contract.events import ClickRecorded
+from adcraft.shared.contract.sources import Source
 
 
 def _clicks(n, start=0):

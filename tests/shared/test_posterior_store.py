@@ -2,12 +2,10 @@
 
 import pytest
 
-from shared import keys
-from shared.checkpoint_store import CheckpointStore
-from shared.posterior_store import PosteriorStore
-from shared.posteriors import AdPosterior, ElementPosterior, PairPosterior
-
-pytestmark = pytest.mark.integration
+from adcraft.shared.adapters.checkpoint_store import CheckpointStore
+from adcraft.shared.adapters.posterior_store import PosteriorStore
+from adcraft.shared.contract import keys
+from adcraft.shared.contract.posteriors import AdPosterior, ElementPosterior, PairPosterior
 
 SCORE = (("ad1", "young", "title", "t1"), b'{"score":0.1}')
 

@@ -1,4 +1,4 @@
-"""Redis with AUTH and TLS, reached through Settings and ``score_store.client``.
+"""Redis with AUTH and TLS, reached through Settings and ``redis_client.client``.
 
 A real ``redis-server`` serves TLS only (``--port 0``), with a password and a server
 certificate signed by a CA made here; it also requires a client certificate, so
@@ -20,9 +20,9 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from shared import score_store
-from shared.settings import RedisSettings, Settings
-from shared.stack.process import free_port, minimal_env, port_open
+from adcraft.services.stack.process import free_port, minimal_env, port_open
+from adcraft.shared.adapters import redis_client
+from adcraft.shared.runtime.settings import RedisSettings, Settings
 
 
 def _openssl(*args: str | Path) -> None:
@@ -72,7 +72,7 @@ class TlsRedis:
 
 def _refused_client(settings: RedisSettings) -> redis.Redis:
     """A client that reports a refused connection at once (redis-py retries with backoff)."""
-    client = score_store.client(settings)
+    client = redis_client.client(settings)
     client.set_retry(Retry(NoBackoff(), 0))
     return client
 
@@ -114,7 +114,6 @@ def tls_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TlsRedis]:
         server.wait(timeout=15)
 
 
-@pytest.mark.integration
 def test_ping_set_get_over_tls_with_password(tls_redis, monkeypatch):
     environment = {
         "PORT": str(tls_redis.port),
@@ -129,7 +128,7 @@ def test_ping_set_get_over_tls_with_password(tls_redis, monkeypatch):
     settings = Settings()
     assert settings.plaintext_credentials() == []
     # Port 0: the server has no plaintext listener, so any reply came over verified TLS.
-    client = score_store.client(settings.redis)
+    client = redis_client.client(settings.redis)
     try:
         assert client.ping()
         client.set("adcraft:test:tls", b"ok")
@@ -138,7 +137,6 @@ def test_ping_set_get_over_tls_with_password(tls_redis, monkeypatch):
         client.close()
 
 
-@pytest.mark.integration
 @pytest.mark.parametrize("password", ["wrong-password", None])
 def test_a_wrong_or_missing_password_is_refused(tls_redis, password):
     client = _refused_client(tls_redis.settings(password=password))
@@ -147,7 +145,6 @@ def test_a_wrong_or_missing_password_is_refused(tls_redis, password):
     client.close()
 
 
-@pytest.mark.integration
 def test_a_client_without_the_ca_fails_verification(tls_redis):
     client = _refused_client(tls_redis.settings(ssl_ca_certs=None))
     with pytest.raises(redis.ConnectionError, match="(?i)certificate verify failed") as caught:
@@ -156,7 +153,6 @@ def test_a_client_without_the_ca_fails_verification(tls_redis):
     client.close()
 
 
-@pytest.mark.integration
 def test_a_client_without_a_certificate_is_refused(tls_redis):
     client = _refused_client(tls_redis.settings(ssl_certfile=None, ssl_keyfile=None))
     with pytest.raises(redis.ConnectionError) as caught:
@@ -165,7 +161,6 @@ def test_a_client_without_a_certificate_is_refused(tls_redis):
     client.close()
 
 
-@pytest.mark.integration
 def test_plaintext_is_not_served(tls_redis):
     plain = tls_redis.settings(ssl=False, ssl_ca_certs=None, ssl_certfile=None, ssl_keyfile=None)
     client = _refused_client(plain)
@@ -183,7 +178,7 @@ def test_client_passes_tls_and_socket_deadlines():
         socket_timeout_s=1.5,
         socket_connect_timeout_s=0.5,
     )
-    kwargs = score_store.client(settings).connection_pool.connection_kwargs
+    kwargs = redis_client.client(settings).connection_pool.connection_kwargs
     assert kwargs["ssl_ca_certs"] == "/ca.crt"
     assert (kwargs["ssl_certfile"], kwargs["ssl_keyfile"]) == ("/c.crt", "/c.key")
     assert kwargs["ssl_cert_reqs"] == "required"

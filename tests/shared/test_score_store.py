@@ -1,9 +1,6 @@
-import pytest
-
-from shared import keys, score_store
-from shared.events import ElementScored
-
-pytestmark = pytest.mark.integration
+from adcraft.shared.adapters import score_store
+from adcraft.shared.contract import keys
+from adcraft.shared.contract.events import ElementScored
 
 
 def _score(element_id, value, segment="all"):

@@ -1,7 +1,7 @@
 import pytest
 from pydantic import ValidationError
 
-from shared.settings import KafkaSettings, RedisSettings, Settings
+from adcraft.shared.runtime.settings import KafkaSettings, RedisSettings, Settings
 
 
 def test_sasl_and_auth_come_from_the_environment(monkeypatch):

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.stack import Stack, process, services
+from adcraft.services.stack import Stack, process, services
 
 SECRET = "S3cr3t-in-the-caller-only"
 
@@ -15,11 +15,10 @@ def _environ(pid: int) -> dict[str, str]:
     return dict(entry.split("=", 1) for entry in raw.split("\0") if entry)
 
 
-@pytest.mark.integration
 @pytest.mark.parametrize("service", ["broker", "redis"])
-def test_a_started_service_does_not_inherit_secrets(tmp_path, monkeypatch, service):
+def test_a_started_service_does_not_inherit_secrets(stack_dir, monkeypatch, service):
     monkeypatch.setenv("ADCRAFT_REDIS__PASSWORD", SECRET)
-    with Stack(run_dir=tmp_path, services=(service,)) as stack:
+    with Stack(run_dir=stack_dir, services=(service,)) as stack:
         environ = _environ(stack.running[service].pid)
     assert set(environ) == {"PATH", "HOME"}
     assert SECRET not in "".join(environ.values())

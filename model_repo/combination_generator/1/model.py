@@ -1,4 +1,4 @@
-"""Triton adapter for :mod:`services.combinations.serving`: one response per request,
+"""Triton adapter for :mod:`adcraft.services.combinations.serving`: one response per request,
 errors on the response."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ import numpy as np
 import torch
 import triton_python_backend_utils as pb_utils
 
-from services.combinations import export, serving
-from shared.combination_contract import INPUTS, OUTPUTS
+from adcraft.services.combinations import export, serving
+from adcraft.shared.contract.combination_contract import INPUTS, OUTPUTS
 
 
 class TritonPythonModel:

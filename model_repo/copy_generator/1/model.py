@@ -1,4 +1,4 @@
-"""Triton adapter for :mod:`services.copywriter.generate`: all requests of a batch are
+"""Triton adapter for :mod:`adcraft.services.copywriter.generate`: all requests of a batch are
 sampled in one ``generate`` call, each brief within its own request's token budget and with
 its own seed; one response per request, errors on the response. Work nobody waits for is
 not done: a request its caller cancelled (or whose deadline passed) is answered CANCELLED
@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import triton_python_backend_utils as pb_utils
 
-from services.copywriter.generate import CopyWriter
-from shared.copy_tensors import OUTPUTS, pack, parse, read
-from shared.settings import Settings
+from adcraft.services.copywriter.generate import CopyWriter
+from adcraft.shared.contract.copy_tensors import OUTPUTS, pack, parse, read
+from adcraft.shared.runtime.settings import Settings
 
 
 class TritonPythonModel:

@@ -1,4 +1,4 @@
-"""Decoupled Triton adapter streaming :mod:`services.copywriter.generate`'s copy as it is
+"""Decoupled Triton adapter streaming :mod:`adcraft.services.copywriter.generate`'s copy as it is
 written: per request (one brief, one variant), a response per new piece of text, then the
 finished copy, post-processed as ``copy_generator``'s, on the final response. Errors end
 the stream on its final response."""
@@ -8,10 +8,10 @@ from __future__ import annotations
 import numpy as np
 import triton_python_backend_utils as pb_utils
 
-from services.copywriter.decoding import TextDeltas
-from services.copywriter.generate import CopyWriter
-from shared.copy_tensors import OUTPUTS, pack, parse, read
-from shared.settings import Settings
+from adcraft.services.copywriter.decoding import TextDeltas
+from adcraft.services.copywriter.generate import CopyWriter
+from adcraft.shared.contract.copy_tensors import OUTPUTS, pack, parse, read
+from adcraft.shared.runtime.settings import Settings
 
 FINAL = pb_utils.TRITONSERVER_RESPONSE_COMPLETE_FINAL
 

@@ -1,0 +1,115 @@
+"""Call-to-action styles: how each is phrased, and finding a CTA in text.
+
+A CTA is an imperative sentence (verb first) such as "Grab your new dress today!". The
+requested style is a conditioning signal: prompts name it, training targets end with a CTA
+of that style whose object names the product, and post-processing inserts one when the
+model left it out. Urgency comes from the moment ("today!"), never from a scarcity claim
+("before it sells out!") the shop cannot back. The styles are
+:mod:`adcraft.shared.contract.copy_contract`'s ``CTA_STYLES``; ``STYLES`` phrases each.
+
+>>> find_cta("Soft and light. Grab yours today!")
+'Grab yours today!'
+>>> find_cta("Soft and light.Shop it now.")
+'Shop it now.'
+>>> find_cta("Shoppers see it everywhere.") is None
+True
+>>> compose("soft", "product-42")
+'Try this look and feel your best.'
+>>> compose("urgent", "product-42", limit=14)
+'Claim it now!'
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import zlib
+
+STYLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    # (imperative verbs, endings); an object ("yours", "your <product>") goes between.
+    # Many phrasings per style: the same few CTAs on every ad read as boilerplate.
+    "urgent": (
+        ("Grab", "Snag", "Claim", "Order"),
+        (
+            "now!",
+            "today!",
+            "this week!",
+            "before the weekend!",
+            "in time for the weekend!",
+            "for tonight!",
+        ),
+    ),
+    "soft": (
+        ("Discover", "Explore", "See", "Find", "Try"),
+        (
+            "today.",
+            "this season.",
+            "at your own pace.",
+            "in the new collection.",
+            "and feel your best.",
+            "for your next favorite outfit.",
+            "whenever you're ready.",
+            "for easy, happy days.",
+        ),
+    ),
+    "direct": (
+        ("Shop", "Buy", "Get", "Choose"),
+        (
+            "now.",
+            "today.",
+            "online.",
+            "in your size.",
+            "in your favorite color.",
+            "for an easy fit.",
+            "for the weekend.",
+            "for easy everyday style.",
+        ),
+    ),
+}
+OBJECTS = ("yours", "it", "one", "this look")
+VERBS = tuple(sorted({verb for verbs, _ in STYLES.values() for verb in verbs} | {"Don't miss"}))
+_CTA = re.compile(rf"(?:^|(?<=[.!?:]))\s*(({'|'.join(VERBS)})\b[^.!?\n]*[.!?]?)", re.IGNORECASE)
+
+
+def find_all(text: str) -> list[str]:
+    """Every call to action in ``text``, in order: sentences that start with a CTA verb
+    (after a stop, with or without the space)."""
+    return [m.group(1).strip() for m in _CTA.finditer(text.strip())]
+
+
+def find_cta(text: str) -> str | None:
+    """The last call to action in ``text``."""
+    found = find_all(text)
+    return found[-1] if found else None
+
+
+def split_closing(text: str) -> tuple[str, str | None]:
+    """``text`` as (body, the CTA that closes it); (text, None) when none closes it.
+
+    >>> split_closing("So soft and light. Grab yours today!")
+    ('So soft and light.', 'Grab yours today!')
+    >>> split_closing("Grab yours today! So soft and light.")
+    ('Grab yours today! So soft and light.', None)
+    """
+    text = text.rstrip()
+    found = find_cta(text)
+    if found is None or not text.endswith(found):
+        return text, None
+    return text[: -len(found)].rstrip(), found
+
+
+def compose(style: str, key: str, limit: int | None = None, product: str | None = None) -> str:
+    """A CTA of ``style`` chosen deterministically by ``key`` among the phrasings within
+    ``limit`` (the object may name ``product``); the shortest phrasing when none fits."""
+    phrases = phrasings(style, product)
+    fitting = [p for p in phrases if limit is None or len(p) <= limit] or [min(phrases, key=len)]
+    return fitting[zlib.crc32(key.encode()) % len(fitting)]
+
+
+@functools.lru_cache(maxsize=256)
+def phrasings(style: str, product: str | None = None) -> tuple[str, ...]:
+    """Every phrasing of ``style`` (verb, then object, then ending order); with a
+    ``product``, also those whose object names it."""
+    verbs, endings = STYLES[style]
+    objects = OBJECTS if product is None else (*OBJECTS, f"your {product}", f"this {product}")
+    return tuple(f"{verb} {obj} {end}" for verb in verbs for obj in objects for end in endings)

@@ -1,0 +1,2 @@
+"""What every adcraft process runs on: settings read once, structured logs, probes, and
+the error types."""
