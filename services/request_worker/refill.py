@@ -13,11 +13,8 @@ import time
 from adcraft.services.experiments.assignment import unit_hash
 from adcraft.services.request_worker import copy_choice, failures
 from adcraft.services.request_worker.failures import Failure
-from adcraft.services.request_worker.gateway import Gateway
-from adcraft.services.request_worker.metrics import RequestMetrics
+from adcraft.services.request_worker.parts import Parts
 from adcraft.services.request_worker.responder import Refill
-from adcraft.services.request_worker.store import RequestStore
-from adcraft.shared.adapters.catalog_feed import Listings
 from adcraft.shared.runtime import logs
 from adcraft.shared.runtime.settings import Settings
 
@@ -27,17 +24,10 @@ log = logging.getLogger("adcraft.requests")
 class Refiller:
     """Writes fresh variants of one copy style with ``copy_generator`` into the cache."""
 
-    def __init__(
-        self,
-        settings: Settings,
-        listings: Listings,
-        store: RequestStore,
-        gateway: Gateway,
-        metrics: RequestMetrics,
-    ) -> None:
+    def __init__(self, settings: Settings, parts: Parts) -> None:
         self.variants = settings.requests.copy_variants
         self.timeout_s = settings.triton.copy_timeout_s
-        self.listings, self.store, self.gateway, self.metrics = listings, store, gateway, metrics
+        self.listings, self.store, self.gateway, self.metrics = parts
         self.retry_s = settings.requests.refill_retry_s
         self.queue: asyncio.Queue[Refill] = asyncio.Queue(settings.requests.refill_queue)
         self.pending: set[Refill] = set()  # queued or in flight

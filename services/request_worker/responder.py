@@ -29,11 +29,10 @@ from adcraft.services.experiments.assignment import arm_of, unit_hash
 from adcraft.services.request_worker import copy_choice, failures
 from adcraft.services.request_worker.breaker import Breaker
 from adcraft.services.request_worker.failures import Failure
-from adcraft.services.request_worker.gateway import Gateway, Trouble
-from adcraft.services.request_worker.metrics import RequestMetrics
+from adcraft.services.request_worker.gateway import Trouble
+from adcraft.services.request_worker.parts import Parts
 from adcraft.services.request_worker.policy import Choice, candidates, contributions, thompson
-from adcraft.services.request_worker.store import RequestStore, Snapshot
-from adcraft.shared.adapters.catalog_feed import Listings
+from adcraft.services.request_worker.store import Snapshot
 from adcraft.shared.contract import codec
 from adcraft.shared.contract.copy_contract import CopyBrief
 from adcraft.shared.contract.events import (
@@ -86,15 +85,12 @@ class Responder:
     def __init__(
         self,
         settings: Settings,
-        listings: Listings,
-        store: RequestStore,
-        gateway: Gateway,
-        metrics: RequestMetrics,
+        parts: Parts,
         clock: Callable[[], float] = time.time,
         trouble: Trouble = lambda failure, exc: None,
     ) -> None:
         self.settings, self.config = settings, settings.requests
-        self.listings, self.store, self.gateway, self.metrics = listings, store, gateway, metrics
+        self.listings, self.store, self.gateway, self.metrics = parts
         self.redis = Breaker(self.config.breaker_failures, self.config.breaker_reset_s)
         self._trouble = trouble
         self._broken: set[tuple[str, str]] = set()

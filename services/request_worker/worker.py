@@ -16,6 +16,7 @@ from adcraft.services.request_worker import failures
 from adcraft.services.request_worker.failures import Failure
 from adcraft.services.request_worker.gateway import Gateway
 from adcraft.services.request_worker.metrics import RequestMetrics
+from adcraft.services.request_worker.parts import Parts
 from adcraft.services.request_worker.policy import candidates
 from adcraft.services.request_worker.refill import Refiller
 from adcraft.services.request_worker.responder import Answer, Responder
@@ -64,10 +65,9 @@ class RequestWorker:
         self.redis = redis_client.async_client(settings.redis)
         config = settings.requests
         store = RequestStore(self.redis, config.copy_cache_ttl_s, config.group_id)
-        self.responder = Responder(
-            settings, self.listings, store, gateway, self.metrics, trouble=self.trouble
-        )
-        self.refiller = Refiller(settings, self.listings, store, gateway, self.metrics)
+        parts = Parts(self.listings, store, gateway, self.metrics)
+        self.responder = Responder(settings, parts, trouble=self.trouble)
+        self.refiller = Refiller(settings, parts)
         self.producer = AsyncProducer(kafka.producer(settings.kafka, **{"linger.ms": 2}))
         self.dead_letters = DeadLetters(self.producer.producer, topics.dead_letter)
         self.highwater: dict[int, int] = {}

@@ -9,8 +9,8 @@ The catalogue is a table here (:mod:`~adcraft.services.reward_updater.catalog_ta
 event-time order, so a replay decides the same way however the four inputs interleave:
 
 - an event naming an ad or element not listed by its time waits until event time has passed
-  it (every busy input, the catalogue included, has reached it), then is applied or
-  dead-lettered: a listing read after the impressions it allows still counts them;
+  it (every busy input, the catalogue included, has reached it; a caught-up catalogue holds
+  it for ``catalog_grace_ms``, or until a listing comes), then is applied or dead-lettered;
 - the reward model takes a listing's new elements before it learns the first batch that
   ends after the listing's time, never earlier or later.
 """
@@ -84,10 +84,8 @@ class PartitionState:
     one it applied (the worker seeks one back): a different message, or any offset below
     the applied ones, means the log was rewound under it (:class:`OffsetRewound`).
     ``revision`` grows with every change, whether a message or event time made it: the
-    worker checkpoints a state whose revision moved.
-
-    ``catalog`` (a file's ads, say) is where the table starts; listings extend it.
-    """
+    worker checkpoints a state whose revision moved. ``catalog`` (a file's ads, say) is
+    where the table starts; listings extend it."""
 
     def __init__(
         self,
@@ -102,6 +100,7 @@ class PartitionState:
         self.base = catalog
         self.lateness = config.allowed_lateness_ms
         self.future_skew_ms = config.max_future_skew_ms
+        self.catalog_grace_ms = config.catalog_grace_ms
         self.max_segments = config.max_segments_per_ad
         self.now_ms = 0
         self.tick()
@@ -128,6 +127,7 @@ class PartitionState:
         self.event_time = -1  # the last watermark: every busy input has reached it
         # Events whose ad or elements the catalogue does not hold yet: (ts, source).
         self.awaiting: list[tuple[int, Source]] = []
+        self.waiting_since: int | None = None  # wall clock (ms) the oldest began waiting
         self.table = CatalogTable(catalog.ads)
         # Listings the model has yet to take, in event-time order: (ts, offset, ad, slots).
         self.due: list[tuple[int, int, str, dict[str, list[str]]]] = []
@@ -202,6 +202,8 @@ class PartitionState:
         passed it already, or too many wait."""
         if final or ts <= self.event_time or len(self.awaiting) >= MAX_AWAITING:
             return [_unknown(reason, message)]
+        if self.waiting_since is None:
+            self.waiting_since = self.now_ms
         self.awaiting.append((ts, Source.of(message)))
         return NOTHING
 
@@ -213,6 +215,7 @@ class PartitionState:
         if reason is not None:
             return [Rejection("catalog", reason, Source.of(message))]
         bisect.insort(self.due, (listing.ts_ms, offset, listing.ad_id, listing.slots))
+        self.waiting_since = None  # the catalogue is not a fetch behind: no more grace
         self._listings += 1
         return NOTHING
 
@@ -240,10 +243,18 @@ class PartitionState:
         inputs that are caught up do not hold it back, and it never passes the latest
         event (listings only hold it back: their times are not the events')."""
         events = [ts for topic, ts in self.max_ts.items() if topic != self._catalog_topic]
+        if self._catalog_awaited():
+            idle = idle - {self._catalog_topic}
         busy = [topic for topic in self._readers if topic not in idle]
         if not events or any(topic not in self.max_ts for topic in busy):
             return None
         return min([self.max_ts[topic] for topic in busy] + [max(events)])
+
+    def _catalog_awaited(self) -> bool:
+        """An event waits for the catalogue, less than the grace and with no listing read
+        since: a caught-up catalogue still holds event time, it may be a fetch behind."""
+        since = self.waiting_since
+        return since is not None and self.now_ms - since < self.catalog_grace_ms
 
     def advance(self, idle: set[str]) -> list[Rejection]:
         """Move event time forward: decide the events it passed that waited for the
@@ -270,6 +281,8 @@ class PartitionState:
         if not due:
             return []
         self.awaiting = [w for w in self.awaiting if w[0] > watermark]
+        if not self.awaiting or not self._catalog_awaited():
+            self.waiting_since = None
         rejections: list[Rejection] = []
         for _, source in due:
             message = Message(*source)
@@ -353,6 +366,7 @@ class PartitionState:
         self.offsets, self.max_ts, self.learned = meta["offsets"], meta["max_ts"], meta["learned"]
         self.event_time = meta["event_time"]
         self.awaiting = [(ts, Source.from_plain(plain)) for ts, plain in meta["awaiting"]]
+        self.waiting_since = self.now_ms if self.awaiting else None
         self.tail_restored = dict(meta["tail"])
         self.unverified = dict(meta["tail"])
         layout = orjson.loads(checkpoint.layout or b"{}")

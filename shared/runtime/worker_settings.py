@@ -21,6 +21,13 @@ class RewardSettings(Section):
         default=60_000, ge=0, description="How long feedback waits for its impression."
     )
     allowed_lateness_ms: int = Field(default=50, ge=0)
+    catalog_grace_ms: int = Field(
+        default=2_000,
+        ge=0,
+        description="How long an event naming an ad or element not listed yet holds event "
+        "time while the catalogue is caught up: a listing produced with the traffic it "
+        "allows may be fetched a moment after it.",
+    )
     learn_interval_ms: int = Field(
         default=50, gt=0, description="Event-time width of a learning batch."
     )

@@ -94,14 +94,15 @@ def reward_settings(reward_stack) -> Settings:
 
 
 def _drain(worker: RewardWorker, total: int, timeout_s: float = 90) -> None:
-    """Poll until ``total`` input messages are applied and the inputs count as idle (a
-    second or so after assignment), then flush."""
+    """Poll until ``total`` input messages are applied, the inputs count as idle (a second
+    or so after assignment) and no event waits for the catalogue (its grace), then flush."""
     deadline = time.monotonic() + timeout_s
     while sum(sum(s.offsets.values()) for s in worker.states.values()) < total:
         assert time.monotonic() < deadline, "worker did not apply every message in time"
         worker.poll_once(0.2)
     settled = time.monotonic() + 1.5
-    while time.monotonic() < settled:
+    while time.monotonic() < settled or any(s.awaiting for s in worker.states.values()):
+        assert time.monotonic() < deadline, "events still wait for the catalogue"
         worker.poll_once(0.2)
     worker.flush()
 

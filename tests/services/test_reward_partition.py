@@ -174,6 +174,41 @@ def test_a_listing_that_changes_an_ads_slots_is_dead_lettered_and_an_unlisted_el
     assert late.kind == "unknown_element" and "is listed from 10, the event is at 5" in late.reason
 
 
+def test_a_caught_up_catalogue_holds_event_time_a_grace_for_a_listing_one_fetch_behind():
+    world = SyntheticWorld.create(ads=2, seed=4)
+    events = growing_traffic(world, 2_000)
+    now = events[-1].ts_ms  # the wall clock, as the traffic is read
+    logs = _numbered(events)
+    listed = len(logs[topics.AD_CATALOG]) - len(world.catalog.ads)
+    shown = [m for t, log in logs.items() for m in log if t != topics.AD_CATALOG]
+
+    def run(with_listing: bool) -> list[str]:
+        state = PartitionState(0, AdCatalog(), SHORT_WINDOWS)
+        state.tick(now)
+        for message in logs[topics.AD_CATALOG][:listed]:
+            state.apply(message)
+        # The traffic arrives; the listing that allows its second half is a fetch behind,
+        # while the catalogue reads as caught up.
+        kinds = []
+        for message in shown:
+            kinds += [r.kind for r in state.apply(message)]
+        kinds += [r.kind for r in state.advance(set(INPUTS))]
+        assert state.awaiting and not [k for k in kinds if k.startswith("unknown")]
+        state.tick(now + SHORT_WINDOWS.catalog_grace_ms - 1)
+        kinds += [r.kind for r in state.advance(set(INPUTS))]
+        assert state.awaiting and not [k for k in kinds if k.startswith("unknown")]
+        if with_listing:
+            for message in logs[topics.AD_CATALOG][listed:]:
+                kinds += [r.kind for r in state.apply(message)]
+        state.tick(now + SHORT_WINDOWS.catalog_grace_ms)
+        kinds += [r.kind for r in state.advance(set(INPUTS))]
+        assert not state.awaiting
+        return kinds
+
+    assert not [k for k in run(with_listing=True) if k.startswith("unknown")]
+    assert "unknown_element" in run(with_listing=False)  # past the grace, nothing came
+
+
 def test_a_flood_of_segments_is_refused_at_once_not_kept_waiting():
     world = SyntheticWorld.create(ads=1, seed=4)
     state = PartitionState(
