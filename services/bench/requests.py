@@ -28,6 +28,7 @@ from adcraft.services.stack.worker import WorkerProcess
 from adcraft.shared.adapters import kafka, redis_client
 from adcraft.shared.contract import codec, keys, topics
 from adcraft.shared.contract.combination_contract import pack, unpack
+from adcraft.shared.contract.copy_pool import Pool, facts
 from adcraft.shared.runtime.settings import Settings
 
 DEADLINE_MS = 1_000
@@ -75,15 +76,20 @@ def in_process_p99(world: SyntheticWorld, settings: Settings, calls: int = 2_000
 
 
 def fill_copy_cache(settings: Settings, world: SyntheticWorld) -> None:
-    """Template copy of every (ad, segment, style) in the cache: the bench measures the
-    request path, not copy generation."""
+    """A pool of plain copy for every (ad, segment, style): the bench measures the request
+    path, not copy generation."""
     redis = redis_client.client(settings.redis)
     for listing in listings(world, 0):
         for segment in SEGMENTS:
             for style in listing.slots["copy"]:
-                text = f"The {listing.product} for you. Shop it today."
-                variant = [(copy_choice.variant_id(text), text)]
-                redis.set(keys.copy_variants(listing.ad_id, segment, style), orjson.dumps(variant))
+                brief = copy_choice.brief(listing, segment, style)
+                assert brief is not None  # the simulator's facts are plain words
+                texts = [
+                    f"The {listing.product} for you. Shop it {day}." for day in ("now", "today")
+                ]
+                variants = [(copy_choice.variant_id(text), text) for text in texts]
+                pool = Pool("bench", facts(brief), 0, variants)
+                redis.set(keys.copy_pool(listing.ad_id, segment, style), pool.encode())
 
 
 def one_load(settings: Settings, world: SyntheticWorld, rate: float, seconds: float) -> dict:

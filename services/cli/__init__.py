@@ -14,6 +14,7 @@ from adcraft.services.cli import (
     demo,
     evaluate,
     models,
+    pools,
     schemas,
     stack,
     train,
@@ -28,6 +29,7 @@ app.add_typer(schemas.app, name="schemas")
 app.add_typer(bench.app, name="bench")
 app.add_typer(workers.app, name="worker")
 app.add_typer(catalog.app, name="catalog")
+app.add_typer(pools.app, name="copy")
 app.add_typer(train.app, name="train")
 app.add_typer(evaluate.app, name="eval")
 app.add_typer(models.app, name="models")

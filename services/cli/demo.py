@@ -64,6 +64,7 @@ def demo(
 def _loop(settings: Settings, run_dir: Path, requests: float, seconds: float) -> None:
     """The loop demo: its live view each second, then its plot."""
     from adcraft.services.demo.loop import LoopDemo
+    from adcraft.services.demo.loop_view import model_copy_share
     from adcraft.services.demo.plot import plot_loop
     from adcraft.services.demo.view import clear_screen
 
@@ -77,4 +78,7 @@ def _loop(settings: Settings, run_dir: Path, requests: float, seconds: float) ->
         typer.echo(view)
     answered = len(job.tally.served)
     typer.echo(f"\nanswered {answered} of {len(job.tally.sent)} requests; request worker stopped")
+    end = max((s.received_s for s in job.tally.served.values()), default=0.0)
+    last = job.tally.window(end - 20, end + 1)
+    typer.echo(f"model copy in the last 20 s: {model_copy_share(last):.0%} of answers with copy")
     typer.echo(f"plot    {plot_loop(job.history, run_dir / 'loop.png')}")

@@ -31,13 +31,31 @@ def eval_copy(
     products: int = 64,
     seeds: Annotated[int, typer.Option(help="Evaluate seeds 0 .. SEEDS-1 and average.")] = 3,
     variants: int = 4,
+    read: Annotated[
+        int,
+        typer.Option(
+            help="Instead, print this many served variants of the shipped model for held-out "
+            "briefs drawn by --read-seed, one JSON line each, for a blind read."
+        ),
+    ] = 0,
+    read_seed: int = 7,
     as_json: Json = False,
 ) -> None:
-    """Served copy of the base, tuned and no-diversity models on held-out products (trains
+    """Served copy of the base, shipped and no-diversity models on held-out products (trains
     whichever is missing first)."""
-    from adcraft.services.copywriter.evaluate import DIAGNOSTICS, KEYS, MODELS, evaluate
+    from adcraft.services.copywriter.evaluate import (
+        DIAGNOSTICS,
+        KEYS,
+        MODELS,
+        evaluate,
+        served_samples,
+    )
     from adcraft.shared.runtime.settings import Settings
 
+    if read:
+        for sample in served_samples(Settings().copywriter, read, read_seed):
+            typer.echo(orjson.dumps(sample).decode())
+        return
     report = evaluate(Settings().copywriter, products, tuple(range(seeds)), variants, typer.echo)
     typer.echo(f"\n{'metric':<24}" + "".join(f"{name:>20}" for name in MODELS))
     rows = dict.fromkeys([*KEYS, *DIAGNOSTICS, *(k for m in MODELS for k in report[m])])

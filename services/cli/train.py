@@ -14,7 +14,7 @@ app = typer.Typer(help="Train models.", no_args_is_help=True)
 
 @app.command("copy")
 def train_copy(
-    steps: int = 96,
+    steps: int = 160,
     batch_size: int = 8,
     learning_rate: float = 2e-3,
     sentiment_weight: float = 1.0,

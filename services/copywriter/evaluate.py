@@ -16,6 +16,7 @@ import random
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from statistics import fmean
 
 import torch
@@ -23,16 +24,19 @@ import torch
 from adcraft.services.copywriter import dataset, text_metrics
 from adcraft.services.copywriter.generate import CopyWriter
 from adcraft.services.copywriter.objectives import LossWeights
+from adcraft.services.copywriter.ranking import names_the_product
 from adcraft.services.copywriter.train import TrainConfig, train
 from adcraft.services.copywriter.weights import LATEST, CopyPaths
 from adcraft.shared.contract.copy_contract import CopyBrief
 from adcraft.shared.copy_rules.cta import find_cta
 from adcraft.shared.copy_rules.postprocess import Variant, novelty, one_cta, word_ngrams
-from adcraft.shared.copy_rules.words import Lexicon, allowed_garments, words_of, wrong_garments
+from adcraft.shared.copy_rules.screen import unsafe_words
+from adcraft.shared.copy_rules.words import Lexicon, words_of, wrong_garments
 from adcraft.shared.runtime.settings import CopySettings
 
 NO_DIVERSITY = "no-diversity"
-MODELS = {"base": None, "tuned": LATEST, "tuned_no_diversity": NO_DIVERSITY}
+MODELS = {"base": None, "shipped": LATEST, "no_diversity": NO_DIVERSITY}
+REFERENCE = Path(__file__).with_name("data") / "reference_copy.txt"  # written by people
 KEYS = (
     "sentiment",
     "distinct_1",
@@ -53,6 +57,10 @@ KEYS = (
     "variant_self_bleu",
     "cta_distinct",
     "served_rate",
+    "unsafe_rate",
+    "foreign_script_rate",
+    "pool_coverage",
+    "fluency_vs_reference",
 )
 # Not targets: the reference the fluency figure reads against, what the distinct-2 gap is
 # made of (calls to action share bigrams; shorter copy repeats less).
@@ -90,12 +98,14 @@ class Served:
 
     @classmethod
     def of(cls, writer: CopyWriter, briefs: list[CopyBrief], variants: int, seed: int) -> Served:
-        """Sample ``variants`` per brief (seeded), then post-process them as serving does."""
+        """Sample candidates for ``variants`` per brief (seeded), then post-process and
+        rank them as serving does (:meth:`CopyWriter.best`)."""
         torch.manual_seed(seed)
         before = Counter(writer.dropped)
-        texts, _ = writer.raw([b for b in briefs for _ in range(variants)])
-        raw = [texts[i * variants : (i + 1) * variants] for i in range(len(briefs))]
-        kept = writer.finish(briefs, raw)
+        asked = variants * writer.settings.candidates
+        texts, _ = writer.raw([b for b in briefs for _ in range(asked)])
+        raw = [texts[i * asked : (i + 1) * asked] for i in range(len(briefs))]
+        kept = writer.best(briefs, raw, [variants] * len(briefs))
         return cls(briefs, raw, kept, writer.dropped - before)
 
     def copies(self) -> list[tuple[CopyBrief, Variant]]:
@@ -125,14 +135,6 @@ def perplexity(writer: CopyWriter, texts: list[str], batch_size: int = 16) -> fl
     return math.exp(total / count)
 
 
-def names_the_product(text: str, brief: CopyBrief) -> bool:
-    """Whether ``text`` names the brief's product (or a name it goes by) or an attribute."""
-    named = (set(words_of(brief.product)) - {"pair", "of"}) | set(brief.attributes)
-    if allowed_garments(brief.product) != allowed_garments("piece"):
-        named |= allowed_garments(brief.product)
-    return bool(set(words_of(text)) & named)
-
-
 class Judge:
     """Scores served copy: the word list, the base LM for fluency and its perplexity on
     real review sentences (what fluent text scores)."""
@@ -140,6 +142,7 @@ class Judge:
     def __init__(self, base: CopyWriter, sentences: list[str]) -> None:
         self.base, self.lexicon = base, Lexicon()
         self.fluency_reviews = perplexity(base, sentences)
+        self.fluency_reference = perplexity(base, REFERENCE.read_text().splitlines())
 
     def figures(
         self, writer: CopyWriter, served: Served, corpus: set, review_perplexity: float
@@ -187,6 +190,12 @@ class Judge:
             "variant_self_bleu": variant_bleu,
             "cta_distinct": len({find_cta(t) for t in texts}) / max(len(texts), 1),
             "served_rate": len(texts) / max(asked, 1),
+            "unsafe_rate": text_metrics.share([bool(unsafe_words(t)) for t in texts]),
+            "foreign_script_rate": text_metrics.share(
+                [foreign_script(v.text, b) for b, v in copies]
+            ),
+            "pool_coverage": text_metrics.share([len(row) >= 2 for row in served.kept]),
+            "fluency_vs_reference": perplexity(self.base, texts) / self.fluency_reference,
             "fluency_reviews": self.fluency_reviews,
             "distinct_2_message": text_metrics.distinct_n([one_cta(t)[0] for t in firsts], 2),
             "words": text_metrics.mean_words(texts),
@@ -195,6 +204,18 @@ class Judge:
     def _invented(self, text: str, brief: CopyBrief) -> list[str]:
         own = set(words_of(" ".join(brief.fields())))  # the brief's words are the product's
         return [w for w in self.lexicon.invented(text) if w not in own]
+
+
+def foreign_script(text: str, brief: CopyBrief) -> bool:
+    """Whether ``text`` has a character outside ASCII that its brief does not (a Cyrillic
+    letter in an English word, an emoji).
+
+    >>> b = CopyBrief("dress", "Dresses", ("soft",), "adult", "warm", "direct")
+    >>> foreign_script("A soft dress.", b), foreign_script("A soft drеss.", b)
+    (False, True)
+    """
+    allowed = set(" ".join(brief.fields()))
+    return any(not c.isascii() and c not in allowed for c in text)
 
 
 def ensure_runs(settings: CopySettings, log: Callable[[str], None]) -> None:
@@ -244,7 +265,7 @@ def evaluate(
         keys = dict.fromkeys(k for row in rows for k in row)
         report[name] = {k: round(fmean(row.get(k, 0.0) for row in rows), 4) for k in keys}
         log(f"{name}: {report[name]}")
-        if name == "tuned":
+        if name == "shipped":
             copies = served[seeds[0]].copies()
             picked = random.Random(seeds[0]).sample(copies, min(SAMPLES, len(copies)))
             report["samples"] = [
@@ -254,3 +275,27 @@ def evaluate(
     for line in report["samples"]:
         log(f"  {line}")
     return report
+
+
+def served_samples(settings: CopySettings, count: int, seed: int) -> list[dict]:
+    """``count`` served variants of the shipped model, one per held-out brief drawn by
+    ``seed`` (briefs whose candidates were all dropped are skipped: a template serves
+    them), each with its brief, for a blind read."""
+    writer = CopyWriter.load(settings)
+    held_out = [p for p in dataset.catalogue(settings) if p.held_out]
+    briefs = held_out_briefs(held_out, 2 * count, seed)
+    served = Served.of(writer, briefs, 1, seed)
+    return [
+        {
+            "product": b.product,
+            "attributes": list(b.attributes),
+            "highlight": b.highlight,
+            "segment": b.segment,
+            "tone": b.tone,
+            "cta_style": b.cta_style,
+            "placement": b.placement,
+            "copy": row[0].text,
+        }
+        for b, row in zip(served.briefs, served.kept, strict=True)
+        if row
+    ][:count]

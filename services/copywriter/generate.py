@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections import Counter, deque
 from collections.abc import Callable
 from itertools import accumulate
+from typing import cast
 
 import torch
 from peft import PeftModel
@@ -25,7 +26,7 @@ from transformers import LogitsProcessorList, PreTrainedModel, StoppingCriteriaL
 from transformers.generation.streamers import BaseStreamer
 from transformers.tokenization_utils_base import PreTrainedTokenizerBase
 
-from adcraft.services.copywriter import base_model, prompts
+from adcraft.services.copywriter import base_model, prompts, ranking
 from adcraft.services.copywriter.decoding import (
     Abandoned,
     FirstLineEnd,
@@ -33,6 +34,12 @@ from adcraft.services.copywriter.decoding import (
     SeededSampler,
     variant_seeds,
     word_starts,
+)
+from adcraft.services.copywriter.vocabulary import (
+    Words,
+    WordsOnly,
+    brief_words,
+    token_pieces,
 )
 from adcraft.services.copywriter.weights import LATEST, CopyPaths
 from adcraft.shared.contract.copy_contract import CopyBrief
@@ -63,6 +70,7 @@ class CopyWriter:
         tokenizer: PreTrainedTokenizerBase,
         settings: CopySettings,
         corpus: list[str] | None = None,
+        vocabulary: bool = False,
     ) -> None:
         self.model, self.tokenizer, self.settings = model, tokenizer, settings
         self.rules = CopyRules.from_settings(settings)
@@ -71,10 +79,12 @@ class CopyWriter:
         self.device = next(model.parameters()).device
         self.corpus_ngrams = {g for text in corpus or [] for g in postprocess.word_ngrams(text, 3)}
         self.recent: deque[str] = deque(maxlen=settings.recent_copies)
-        self.end_of_turn = tokenizer.convert_tokens_to_ids(prompts.END_OF_TURN)
+        self.end_of_turn = cast(int, tokenizer.convert_tokens_to_ids(prompts.END_OF_TURN))
         self.word_starts = word_starts(tokenizer)
         newlines = [i for token, i in tokenizer.get_vocab().items() if "Ċ" in token]
         self.line_end = FirstLineEnd(torch.tensor(newlines, device=self.device))
+        # Sampling under the vocabulary (serving): each token's text, to follow words.
+        self.pieces = token_pieces(tokenizer) if vocabulary else None
 
     @classmethod
     def load(
@@ -89,7 +99,7 @@ class CopyWriter:
         if adapter is not None:
             model = PeftModel.from_pretrained(model, adapter).merge_and_unload().eval()
             corpus = (adapter / "corpus.txt").read_text().splitlines()
-        return cls(model, tokenizer, settings, corpus)
+        return cls(model, tokenizer, settings, corpus, settings.vocabulary)
 
     @classmethod
     def for_instance(cls, args: dict, settings: CopySettings) -> CopyWriter:
@@ -111,11 +121,13 @@ class CopyWriter:
         seeds: list[int | None] | None = None,
         streamer: BaseStreamer | None = None,
         stop: Callable[[], bool] | None = None,
+        own: list[Words] | None = None,
     ) -> tuple[list[str], list[int]]:
         """Raw continuations of ``prompts_`` (one sampled each with generator seed
         ``seeds[i]``, drawn when None, at most ``budgets[i]`` new tokens) and each one's
         token count; ``streamer`` (a batch of one only) sees the tokens as they come, and
-        writing ends early once ``stop()`` is true (nobody waits for it)."""
+        writing ends early once ``stop()`` is true (nobody waits for it). With ``own`` (each
+        row's brief words) and a vocabulary, every word written is an allowed one."""
         encoded = self.tokenizer(prompts_, return_tensors="pt", padding=True).to(self.device)
         prompt_length = encoded["input_ids"].shape[1]
         processors = LogitsProcessorList()
@@ -125,6 +137,8 @@ class CopyWriter:
                     self.settings.no_repeat_ngram_size, prompt_length, self.word_starts
                 )
             )
+        if self.pieces is not None and own is not None:
+            processors.append(WordsOnly(self.pieces, self.end_of_turn, own, prompt_length))
         processors.append(
             SeededSampler(
                 seeds or [None] * len(prompts_), self.settings.temperature, self.settings.top_p
@@ -158,12 +172,14 @@ class CopyWriter:
         """First lines as the model wrote them, one per brief (sampled with ``seeds[i]``),
         each within its budget of new tokens (``settings.max_new_tokens`` for all by
         default); see :meth:`generate` for ``streamer`` and ``stop``."""
+        own = None if self.pieces is None else [brief_words(b) for b in briefs]
         texts, counts = self.generate(
             [prompts.render(self.tokenizer, b, self.limit(b.placement)) for b in briefs],
             [self.settings.max_new_tokens] * len(briefs) if budgets is None else budgets,
             seeds,
             streamer,
             stop,
+            own,
         )
         return [postprocess.first_line(t) for t in texts], counts
 
@@ -177,10 +193,13 @@ class CopyWriter:
         stop: Callable[[], bool] | None = None,
     ) -> tuple[list[list[Variant]], list[int]]:
         """Up to ``variants[i]`` finished variants for each brief, each of at most
-        ``budgets[i]`` new tokens, all sampled in one call (see :func:`postprocess.variants`),
-        and the tokens generated for each brief. Variant ``j`` of brief ``i`` is sampled
-        with a seed derived from (``seeds[i]``, ``j``); unseeded briefs draw theirs."""
-        rows = list(zip(briefs, variants, budgets, seeds or [None] * len(briefs), strict=True))
+        ``budgets[i]`` new tokens, and the tokens generated for each brief. Write many,
+        serve the best: ``settings.candidates`` times as many are sampled in one call (see
+        :func:`postprocess.variants`) and the best kept (:func:`ranking.best`). Candidate
+        ``j`` of brief ``i`` is sampled with a seed derived from (``seeds[i]``, ``j``);
+        unseeded briefs draw theirs."""
+        asked = [n * self.settings.candidates for n in variants]
+        rows = list(zip(briefs, asked, budgets, seeds or [None] * len(briefs), strict=True))
         texts, counts = self.raw(
             [b for b, n, _, _ in rows for _ in range(n)],
             [t for _, n, t, _ in rows for _ in range(n)],
@@ -188,12 +207,44 @@ class CopyWriter:
             streamer,
             stop,
         )
-        ends = list(accumulate(variants))
-        starts = [end - n for end, n in zip(ends, variants, strict=True)]
+        ends = list(accumulate(asked))
+        starts = [end - n for end, n in zip(ends, asked, strict=True)]
         raw = [texts[a:b] for a, b in zip(starts, ends, strict=True)]
-        return self.finish(briefs, raw), [
-            sum(counts[a:b]) for a, b in zip(starts, ends, strict=True)
-        ]
+        served = self.best(briefs, raw, variants)
+        return served, [sum(counts[a:b]) for a, b in zip(starts, ends, strict=True)]
+
+    def best(
+        self, briefs: list[CopyBrief], raw: list[list[str]], variants: list[int]
+    ) -> list[list[Variant]]:
+        """The ``variants[i]`` best of each brief's ``raw`` candidates that survive
+        post-processing (:meth:`finish`), by :func:`ranking.best`."""
+        kept = self.finish(briefs, raw)
+        fluency = iter(self.fluency([v.text for row in kept for v in row]))
+        served = []
+        for brief, row, n in zip(briefs, kept, variants, strict=True):
+            scores = [next(fluency) for _ in row]
+            served.append([row[i] for i in ranking.best([v.text for v in row], scores, brief, n)])
+        return served
+
+    @torch.inference_mode()
+    def fluency(self, texts: list[str], batch_size: int = 32) -> list[float]:
+        """Mean log-probability per token of each text under the model (no prompt)."""
+        scores: list[float] = []
+        for start in range(0, len(texts), batch_size):
+            encoded = self.tokenizer(
+                texts[start : start + batch_size],
+                return_tensors="pt",
+                padding=True,
+                padding_side="right",
+                add_special_tokens=False,
+            ).to(self.device)
+            logits = self.model(**encoded).logits[:, :-1].float()  # type: ignore[operator]
+            labels = encoded["input_ids"][:, 1:]
+            mask = encoded["attention_mask"][:, 1:].float()
+            logp = torch.log_softmax(logits, dim=-1).gather(2, labels.unsqueeze(2)).squeeze(2)
+            per_text = (logp * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1)
+            scores += per_text.tolist()
+        return scores
 
     def finish(self, briefs: list[CopyBrief], raw: list[list[str]]) -> list[list[Variant]]:
         """The variants of each brief that survive post-processing (see

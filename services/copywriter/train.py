@@ -40,9 +40,9 @@ from adcraft.shared.runtime.settings import CopySettings
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """How long and how hard to train; the defaults take ~15–25 minutes on two CPU cores."""
+    """How long and how hard to train; the defaults take ~30–45 minutes on two CPU cores."""
 
-    steps: int = 96
+    steps: int = 160
     batch_size: int = 8
     learning_rate: float = 2e-3
     lora_rank: int = 8
@@ -200,7 +200,8 @@ class Trainer:
         logits = self.model(input_ids=batch.input_ids, attention_mask=batch.attention_mask).logits
         weights = self.config.weights
         loss, parts = multi_objective_loss(logits, batch, self.valence, weights)
-        if self.config.sample_every and step % self.config.sample_every == 0:
+        sampling = self.config.sample_every and weights.diversity > 0  # nothing to learn at 0
+        if sampling and step % self.config.sample_every == 0:
             repeats = sampled_repeats_loss(self.writer, briefs, self.memory)
             loss = loss + weights.diversity * repeats
             parts["sampled_repeats"] = float(repeats.detach())

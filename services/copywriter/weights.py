@@ -1,4 +1,5 @@
-"""Where the copy model's weights live: the converted base model and the trained runs."""
+"""Where the copy model's weights live: the converted base model, the trained runs, and the
+adapter shipped in the Triton model repository (served when nothing was trained here)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from pathlib import Path
 from adcraft.shared.runtime.settings import CopySettings
 
 LATEST = "latest"
+# ``adcraft train copy`` with its defaults, copied here: a fresh clone serves tuned copy.
+SHIPPED = Path(__file__).resolve().parents[2] / "model_repo" / "copy_generator" / "weights" / "1"
 
 
 @dataclass(frozen=True)
@@ -30,9 +33,13 @@ class CopyPaths:
         return self.runs / LATEST
 
     def adapter(self, name: str = LATEST) -> Path | None:
-        """The adapter ``name`` points at, or None when nothing was trained under it."""
+        """The adapter ``name`` points at (``latest`` falls back to the shipped one), or None
+        when nothing was trained under it."""
         link = self.runs / name
-        return link.resolve() if (link / "adapter_config.json").exists() else None
+        if (link / "adapter_config.json").exists():
+            return link.resolve()
+        shipped = name == LATEST and (SHIPPED / "adapter_config.json").exists()
+        return SHIPPED if shipped else None
 
     def new_run(self) -> Path:
         stamp = time.strftime("run-%Y%m%d-%H%M%S", time.gmtime())

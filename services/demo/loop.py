@@ -15,6 +15,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from adcraft.services.demo.loop_view import LoopPoint, render
+from adcraft.services.pools import status
+from adcraft.services.pools.store import PoolStore
 from adcraft.services.reward_updater.app import RewardWorker
 from adcraft.services.simulator.ad_server import AdServer, Tally
 from adcraft.services.simulator.listings import listings
@@ -41,6 +43,7 @@ class LoopDemo:
         rate: float = 100.0,
         seconds: float = 30.0,
         deadline_ms: int = 300,
+        fill_s: float = 300.0,
     ) -> None:
         run = uuid.uuid4().hex[:8]  # a broker kept from an earlier run holds its topics
         self.topics = topics.RewardTopics.prefixed(f"loop-{run}")
@@ -54,6 +57,7 @@ class LoopDemo:
         self.world = SyntheticWorld.create(ads=2, seed=0, copy_styles=3)
         self.log = run_dir / "logs" / "request-worker.log"
         self.rate, self.seconds, self.deadline_ms = rate, seconds, deadline_ms
+        self.fill_s = fill_s
         self.history: list[LoopPoint] = []
         self.tally = Tally()
         self.stop = threading.Event()
@@ -71,6 +75,7 @@ class LoopDemo:
             # Its exit code matters when all else went well; else the first failure does.
             running.push(lambda failure, *_: _stop(worker, cleanly=failure is None))
             worker.start().ready()
+            yield from self._fill_pools(worker)
             rewards = RewardWorker(self.settings, self.world.catalog, topics=self.topics)
             learning = threading.Thread(target=rewards.run, args=(self.stop,), daemon=True)
             running.callback(self._stop_learning, learning)
@@ -86,6 +91,28 @@ class LoopDemo:
                 text, point = render(server.window(started), time.time(), started)
                 self.history.append(point)
                 yield text
+
+    def _fill_pools(self, worker: WorkerProcess) -> Iterator[str]:
+        """Wait, with a progress bar, until the request worker has written its ads' copy
+        pools ahead of demand (or ``fill_s`` passed: templates then stand in)."""
+        store = PoolStore(redis_client.client(self.settings.redis))
+        ads = listings(self.world, 0)
+        started = time.time()
+        while True:
+            worker.check()
+            rows = status.rows(
+                ads,
+                store,
+                self.settings.copywriter.review_required,
+                self.settings.requests.copy_cache_min,
+            )
+            done = sum(row.state == "hit" for row in rows)
+            bar = "█" * round(24 * done / len(rows))
+            waited = time.time() - started
+            yield f"copy pools written ahead of demand ▕{bar:<24}▏ {done}/{len(rows)} {waited:.0f}s"
+            if done == len(rows) or waited > self.fill_s:
+                return
+            time.sleep(1.0)
 
     def _prepare(self) -> None:
         """Topics, the catalogue for the request worker, and no posteriors of its ads."""

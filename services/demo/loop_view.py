@@ -14,6 +14,7 @@ PATHS = ("model", "thompson", "default")
 GENERATOR_ARM = "generator"  # its answers take another path only when the generator fails
 RECENT_S = 5.0
 COPY_SHOWN = 72  # characters of the sample copy text
+MODEL_COPY = ("pool", "fresh")  # copy sources the model wrote (else template)
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,13 @@ def fallback_share(served: Sequence[Served]) -> float:
     return sum(s.path != "model" for s in arm) / len(arm) if arm else float("nan")
 
 
+def model_copy_share(served: Sequence[Served]) -> float:
+    """Share of answers with copy that carry the model's (a pool's or fresh), NaN for none."""
+    with_copy = [s for s in served if s.copy_text]
+    model = sum(s.copy_source in MODEL_COPY for s in with_copy)
+    return model / len(with_copy) if with_copy else float("nan")
+
+
 def best_share(served: Sequence[Served]) -> float:
     """Share of answers that were the truly best combination, NaN for none."""
     return sum(s.best for s in served) / len(served) if served else float("nan")
@@ -74,6 +82,8 @@ def render(served: Sequence[Served], now_s: float, started_s: float) -> tuple[st
         f"(generator arm fell back: {fallback_share(recent):.0%})",
         f"  truly best      {point.best_recent:4.0%} of answers in the last {RECENT_S:.0f}s, "
         f"{point.best_total:4.0%} of {len(since)} since the start",
+        f"  model copy      {model_copy_share(recent):4.0%} of answers with copy in the "
+        f"last {RECENT_S:.0f}s (the rest: templates)",
         f"  {_copy(since)}",
     ]
     return "\n".join(lines), point

@@ -68,8 +68,9 @@ def build(settings: Settings, worker: RequestWorker) -> faust.App:
 
     app.add_future(worker.watch_batches())
     app.add_future(worker.watch_redis())
-    for _ in range(config.copy_concurrency):  # copy refills: never on the answering path
+    for _ in range(config.copy_concurrency):  # pool writes: never on the answering path
         app.add_future(worker.refiller.run())
+    app.add_future(worker.refiller.sweep())  # copy ahead of demand
     worker.assigned = lambda: bool(app.consumer.assignment())
     return app
 

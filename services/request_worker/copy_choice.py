@@ -1,6 +1,7 @@
-"""Which copy a recommendation carries: the brief of a copy style, a cached variant chosen
-by the request, or a template written from the catalogue's facts through the same
-post-processing as model copy (the last fallback). Pure: no Redis, no model."""
+"""Which copy a recommendation carries: the brief of a copy style, a pooled variant chosen
+by the request (while its pool was written from the listing's facts), or a template
+written from the catalogue's facts through the same post-processing as model copy (the
+last fallback). Pure: no Redis, no model."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ import hashlib
 from collections import deque
 
 from adcraft.services.experiments.assignment import unit_hash
+from adcraft.shared.contract import copy_pool
 from adcraft.shared.contract.copy_contract import CopyBrief
+from adcraft.shared.contract.copy_pool import Pooled, facts
 from adcraft.shared.contract.events import AdListed
 from adcraft.shared.contract.text import usable_fact
 from adcraft.shared.copy_rules.postprocess import CopyRules, variants
@@ -63,10 +66,33 @@ def variant_id(text: str) -> str:
     return "v-" + hashlib.blake2b(text.encode(), digest_size=6).hexdigest()
 
 
-def pick(cached: list[tuple[str, str]], request_id: str) -> tuple[str, str]:
-    """The cached (variant id, text) a request gets: fixed by its id, so a request answered
+def pick(servable: list[tuple[str, str]], request_id: str) -> tuple[str, str]:
+    """The pooled (variant id, text) a request gets: fixed by its id, so a request answered
     twice carries the same copy."""
-    return cached[int(unit_hash("copy", request_id) * len(cached))]
+    return servable[int(unit_hash("copy", request_id) * len(servable))]
+
+
+def pooled(
+    found: Pooled, copy_brief: CopyBrief, review_required: bool, minimum: int
+) -> tuple[list[tuple[str, str]], str]:
+    """The variants of a pool a request may get, and how the pool stands: ``hit``, ``thin``
+    (fewer than ``minimum``), ``miss`` (none servable) or ``stale`` (written from other
+    facts: none served, the copy could name what the product no longer is). All but a hit
+    ask for the pool to be written again.
+
+    >>> from adcraft.shared.contract.copy_pool import Pool
+    >>> b = CopyBrief("dress", "Dresses", ("soft",), "adult", "warm", "direct")
+    >>> pool = Pool("m", facts(b), 0, [("v-1", "A soft dress. Shop now.")])
+    >>> pooled((pool, {}), b, False, 1)[1], pooled((pool, {}), b, False, 2)[1]
+    ('hit', 'thin')
+    >>> pooled((pool, {}), b._replace(attributes=("linen",)), False, 1)
+    ([], 'stale')
+    """
+    pool, decisions = found
+    if pool is not None and pool.facts != facts(copy_brief):
+        return [], "stale"
+    servable = copy_pool.servable(pool, decisions, review_required)
+    return servable, "hit" if len(servable) >= minimum else "thin" if servable else "miss"
 
 
 def template(copy_brief: CopyBrief, rules: CopyRules, screen: CopyScreen) -> str:

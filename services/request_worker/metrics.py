@@ -43,13 +43,14 @@ class RequestMetrics:
             buckets=(1, 2, 4, 8, 16, 32, 64),
         )
         self.copy_cache = counter(
-            "adcraft_copy_cache_total",
-            "Copy cache lookups: hit, thin (served, refill asked) or miss.",
+            "adcraft_copy_pool_total",
+            "Copy pool lookups by requests: hit, thin (served, rewrite asked), miss or stale "
+            "(written from other facts: template served, rewrite asked).",
             ["result"],
         )
         self.refills = counter(
-            "adcraft_copy_refills_total",
-            "Copy cache refills, by outcome (written, failed; dropped: the refill queue was full).",
+            "adcraft_copy_pool_writes_total",
+            "Pool writes, by outcome (written, failed; dropped: the write queue was full).",
             ["outcome"],
         )
         self.replays = counter(

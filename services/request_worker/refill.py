@@ -1,8 +1,12 @@
-"""The copy cache's refills, off the request path: a request that finds too few variants of
-its copy style asks for a refill. Asking never waits: each (ad, segment, style) has at
-most one refill queued or in flight (more asks coalesce), a failed one rests before it is
-asked again, and past ``refill_queue`` queued jobs an ask is dropped and counted, so a slow
-copy model (copy is written on CPU here, seconds a call) never holds up an answer."""
+"""The copy pools' writer, off the request path: copy is written ahead of demand.
+
+Every ``pool_sweep_s`` each listed ad's pools (one per segment and copy style) are read,
+and those missing, thin or stale (written from facts the listing no longer has) are asked
+for; a request that finds its pool so asks too. Asking never waits: each (ad, segment,
+style) has at most one write queued or in flight (more asks coalesce), a failed one rests
+before it is asked again, and past ``refill_queue`` queued jobs an ask is dropped and
+counted, so a slow copy model (copy is written on CPU here, seconds a call) never holds up
+an answer. A pool is rewritten whole; its review decisions are not touched."""
 
 from __future__ import annotations
 
@@ -15,6 +19,10 @@ from adcraft.services.request_worker import copy_choice, failures
 from adcraft.services.request_worker.failures import Failure
 from adcraft.services.request_worker.parts import Parts
 from adcraft.services.request_worker.responder import Refill
+from adcraft.shared.adapters.copy_client import MODEL
+from adcraft.shared.contract.copy_pool import Pool, facts
+from adcraft.shared.contract.events import COPY_SLOT, AdListed
+from adcraft.shared.contract.segments import SEGMENTS
 from adcraft.shared.runtime import logs
 from adcraft.shared.runtime.settings import Settings
 
@@ -22,10 +30,13 @@ log = logging.getLogger("adcraft.requests")
 
 
 class Refiller:
-    """Writes fresh variants of one copy style with ``copy_generator`` into the cache."""
+    """Writes the pool of one (ad, segment, copy style) with ``copy_generator``."""
 
     def __init__(self, settings: Settings, parts: Parts) -> None:
         self.variants = settings.requests.copy_variants
+        self.minimum = settings.requests.copy_cache_min
+        self.sweep_s = settings.requests.pool_sweep_s
+        self.review_required = settings.copywriter.review_required
         self.timeout_s = settings.triton.copy_timeout_s
         self.listings, self.store, self.gateway, self.metrics = parts
         self.retry_s = settings.requests.refill_retry_s
@@ -56,6 +67,33 @@ class Refiller:
             finally:
                 self.pending.discard(job)
 
+    async def sweep(self) -> None:
+        """Ask for every listed ad's pools that are not a hit, every ``pool_sweep_s``,
+        until cancelled; a Redis error waits for the next sweep."""
+        while True:
+            try:
+                for listing in self.listings.all():
+                    await self._sweep_ad(listing)
+            except Exception as exc:  # Redis gone: the requests' fallbacks count it
+                logs.record(log, logging.WARNING, "pool_sweep_failed", error=type(exc).__name__)
+            await asyncio.sleep(self.sweep_s)
+
+    async def _sweep_ad(self, listing: AdListed) -> None:
+        styles = listing.slots.get(COPY_SLOT, [])
+        if not styles:
+            return
+        found = iter(await self.store.pools(listing.ad_id, list(SEGMENTS), styles))
+        for segment in SEGMENTS:
+            for style in styles:
+                brief = copy_choice.brief(listing, segment, style)
+                pooled = next(found)
+                if brief is not None:
+                    _, result = copy_choice.pooled(
+                        pooled, brief, self.review_required, self.minimum
+                    )
+                    if result != "hit":
+                        self.ask((listing.ad_id, segment, style))
+
     async def refill(self, job: Refill) -> None:
         """Write the variants of ``job``; a failure is counted and logged, never raised."""
         ad_id, segment, style = job
@@ -70,7 +108,8 @@ class Refiller:
                 self._failed(job, written if isinstance(written, Failure) else failures.ALL_DROPPED)
                 return
             variants = [(copy_choice.variant_id(text), text) for text in written[0]]
-            await self.store.write_copy(ad_id, segment, style, variants)
+            pool = Pool(MODEL, facts(brief), int(time.time() * 1000), variants)
+            await self.store.write_pool(ad_id, segment, style, pool)
             self._done += 1
             self.metrics.refills.labels("written").inc()
         except Exception as exc:  # Redis gone mid-write: asked again after the rest

@@ -256,29 +256,29 @@ class Responder:
         seed: int,
     ) -> tuple[_Copy, list[Refill]]:
         """The copy of the chosen style: fresh (``copy_mode=fresh`` with room left), a
-        cached variant, or the template; a missing or thin cache asks for a refill."""
+        pooled variant, or the template; a pool that is not a hit asks to be written."""
         style = choice.elements.get(COPY_SLOT)
         brief = None if style is None else copy_choice.brief(listing, request.segment, style)
         if style is None or brief is None:  # no copy slot, or no fact a copy may name
             return _Copy(), []
-        cached = snapshot.copy.get(style, [])
-        result = (
-            "hit" if len(cached) >= self.config.copy_cache_min else "thin" if cached else "miss"
+        cached, result = copy_choice.pooled(
+            snapshot.pools.get(style, (None, {})),
+            brief,
+            self.settings.copywriter.review_required,
+            self.config.copy_cache_min,
         )
         self.metrics.copy_cache.labels(result).inc()
         refills = [] if result == "hit" else [(request.ad_id, request.segment, style)]
         left_ms = deadline_ms - self._now_ms()
         if self.config.copy_mode == "fresh" and left_ms >= self.config.fresh_min_ms:
-            # Several variants, the first that post-processing kept served: one can be dropped.
-            written = await self.gateway.write(
-                [brief], self.config.copy_variants, [seed], left_ms / 1000
-            )
+            # One variant: the model writes several candidates and returns the best it kept.
+            written = await self.gateway.write([brief], 1, [seed], left_ms / 1000)
             if not isinstance(written, Failure) and written[0]:
                 text = written[0][0]
                 return _Copy(text, copy_choice.variant_id(text), "fresh"), refills
         if cached:
             variant, text = copy_choice.pick(cached, request.request_id)
-            return _Copy(text, variant, "cache"), refills
+            return _Copy(text, variant, "pool"), refills
         return self._template(brief), refills
 
     def _template(self, brief: CopyBrief) -> _Copy:

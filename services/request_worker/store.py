@@ -1,5 +1,5 @@
-"""What a request reads from Redis, in one pipelined round trip, the copy cache the copy
-agent fills, and the answers already given (keys from
+"""What a request reads from Redis, in one pipelined round trip, the copy pools written
+ahead of demand with their review decisions, and the answers already given (keys from
 :mod:`adcraft.shared.contract.keys`; an ad's keys share a cluster slot)."""
 
 from __future__ import annotations
@@ -7,47 +7,48 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import cast
 
-import orjson
 import redis.asyncio
 
+from adcraft.shared.adapters import pool_reads
 from adcraft.shared.contract import keys
+from adcraft.shared.contract.copy_pool import Pool, Pooled
 from adcraft.shared.contract.posteriors import AdPosterior, problem
-
-Cached = list[tuple[str, str]]  # (variant id, text)
 
 
 @dataclass(frozen=True)
 class Snapshot:
     """An ad's posterior for one segment (None: read as the prior), why a stored one was
-    refused (``broken``), its cached copy per copy style (styles with none left out), and
-    the answer already given to this request, if any."""
+    refused (``broken``), its copy pool and review decisions per copy style, and the answer
+    already given to this request, if any."""
 
     posterior: AdPosterior | None
-    copy: dict[str, Cached]
+    pools: dict[str, Pooled]
     answered: bytes | None = None
     broken: str | None = None
 
 
 class RequestStore:
-    """Async reads for requests, writes of refilled copy and of answers."""
+    """Async reads for requests, writes of pools and of answers."""
 
-    def __init__(self, client: redis.asyncio.Redis, copy_ttl_s: int, group: str) -> None:
-        self._redis, self._ttl_s, self._group = client, copy_ttl_s, group
+    def __init__(self, client: redis.asyncio.Redis, group: str) -> None:
+        self._redis, self._group = client, group
 
     async def read(self, ad_id: str, segment: str, styles: list[str], request_id: str) -> Snapshot:
-        """The ad's posterior and cached copy, and this request's answer if it has one."""
+        """The ad's posterior and copy pools, and this request's answer if it has one."""
         pipe = self._redis.pipeline(transaction=False)
         pipe.get(keys.answer(self._group, ad_id, request_id))
         pipe.get(keys.posterior(ad_id, segment))
-        for style in styles:
-            pipe.get(keys.copy_variants(ad_id, segment, style))
-        answered, raw, *copies = await pipe.execute()
-        cached = {}
-        for style, blob in zip(styles, copies, strict=True):
-            if (variants := _variants(blob)) is not None:
-                cached[style] = variants
+        pool_reads.queue(pipe, [(ad_id, segment, style) for style in styles])
+        answered, raw, *found = await pipe.execute()
+        pools = dict(zip(styles, pool_reads.pooled(found), strict=True))
         posterior, broken = _posterior(raw)
-        return Snapshot(posterior, cached, answered, broken)
+        return Snapshot(posterior, pools, answered, broken)
+
+    async def pools(self, ad_id: str, segments: list[str], styles: list[str]) -> list[Pooled]:
+        """The pools of every (segment, style) of an ad, in that order."""
+        pipe = self._redis.pipeline(transaction=False)
+        pool_reads.queue(pipe, [(ad_id, g, s) for g in segments for s in styles])
+        return pool_reads.pooled(await pipe.execute())
 
     async def answered(self, ad_id: str, request_id: str) -> bytes | None:
         """The answer already given to a request, if any."""
@@ -64,11 +65,9 @@ class RequestStore:
         _, kept = await pipe.execute()
         return cast(bytes | None, kept) or encoded
 
-    async def write_copy(self, ad_id: str, segment: str, style: str, variants: Cached) -> None:
-        """Replace the cached variants of one copy style, expiring after the TTL."""
-        await self._redis.set(
-            keys.copy_variants(ad_id, segment, style), orjson.dumps(variants), ex=self._ttl_s
-        )
+    async def write_pool(self, ad_id: str, segment: str, style: str, pool: Pool) -> None:
+        """Replace the pool of one copy style (its review decisions stay)."""
+        await self._redis.set(keys.copy_pool(ad_id, segment, style), pool.encode())
 
 
 def _posterior(raw: bytes | None) -> tuple[AdPosterior | None, str | None]:
@@ -82,20 +81,3 @@ def _posterior(raw: bytes | None) -> tuple[AdPosterior | None, str | None]:
         return None, "undecodable"
     broken = problem(posterior)
     return (None, broken) if broken else (posterior, None)
-
-
-def _variants(blob: bytes | None) -> Cached | None:
-    """Cached variants as (id, text) pairs; None for none, or for anything else (a miss:
-    the refill overwrites it)."""
-    if blob is None:
-        return None
-    try:
-        value = orjson.loads(blob)
-    except orjson.JSONDecodeError:
-        return None
-    if not isinstance(value, list) or not value:
-        return None
-    pairs = [tuple(v) for v in value if isinstance(v, list) and len(v) == 2]
-    if len(pairs) != len(value) or not all(isinstance(x, str) for p in pairs for x in p):
-        return None
-    return pairs  # type: ignore[return-value]

@@ -64,7 +64,7 @@ class RequestWorker:
         )
         self.redis = redis_client.async_client(settings.redis)
         config = settings.requests
-        store = RequestStore(self.redis, config.copy_cache_ttl_s, config.group_id)
+        store = RequestStore(self.redis, config.group_id)
         parts = Parts(self.listings, store, gateway, self.metrics)
         self.responder = Responder(settings, parts, trouble=self.trouble)
         self.refiller = Refiller(settings, parts)

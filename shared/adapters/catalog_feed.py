@@ -58,14 +58,15 @@ class CatalogFeed(threading.Thread):
         self,
         settings: KafkaSettings,
         topic: str,
-        dead_letter_topic: str,
+        dead_letter_topic: str | None,
         listings: Listings,
         rejected: Callable[[str], None] = lambda kind: None,
     ) -> None:
         super().__init__(name="catalog-feed", daemon=True)
         self.topic, self.listings, self._rejected = topic, listings, rejected
         self._producer = kafka.producer(settings)
-        self._dead_letters = DeadLetters(self._producer, dead_letter_topic)
+        # None: a reader that only looks (the worker dead-letters what it refuses).
+        self._dead_letters = dead_letter_topic and DeadLetters(self._producer, dead_letter_topic)
         self._consumer = kafka.consumer(
             settings, f"adcraft-catalog-{uuid.uuid4().hex}", **{"enable.partition.eof": True}
         )
@@ -116,7 +117,8 @@ class CatalogFeed(threading.Thread):
 
     def _reject(self, source: Source, reason: str) -> None:
         self.rejected += 1
-        self._dead_letters.publish(source, reason, "catalog")
+        if self._dead_letters:
+            self._dead_letters.publish(source, reason, "catalog")
         self._rejected("catalog")
 
     def close(self, timeout_s: float = 5.0) -> None:

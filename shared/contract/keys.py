@@ -85,13 +85,24 @@ def published(group: str, partition: int) -> str:
     return f"{PREFIX}:state:{{{group}}}:{partition}:published"
 
 
-def copy_variants(ad_id: str, segment: str, style: str) -> str:
-    """The cached copy variants of one ad, segment and copy style (a TTL'd list).
+def copy_pool(ad_id: str, segment: str, style: str) -> str:
+    """The copy pool of one ad, segment and copy style (an encoded
+    :class:`~adcraft.shared.contract.copy_pool.Pool`, rewritten whole by its writer).
 
-    >>> copy_variants("ad-1", "young", "warm/urgent")
+    >>> copy_pool("ad-1", "young", "warm/urgent")
     'adcraft:copy:{ad-1}:young:warm/urgent'
     """
     return f"{PREFIX}:copy:{{{ad_id}}}:{segment}:{style}"
+
+
+def copy_review(ad_id: str, segment: str, style: str) -> str:
+    """Hash of the review decisions on one pool's variants, by variant id (written only by
+    reviewers: they outlive every rewrite of the pool).
+
+    >>> copy_review("ad-1", "young", "warm/urgent")
+    'adcraft:copy-review:{ad-1}:young:warm/urgent'
+    """
+    return f"{PREFIX}:copy-review:{{{ad_id}}}:{segment}:{style}"
 
 
 def answer(group: str, ad_id: str, request_id: str) -> str:

@@ -2,8 +2,10 @@
 
 Each returns the reason a variant is dropped (never edited into shape), in this order:
 offensive or abusive (alt-profanity-check, a maintained offline linear model trained on
-human-labelled text), a sentence that runs the product down (VADER compound per sentence, or a
-negation or complaint VADER misses: "isn't as soft"),
+human-labelled text), a sentence that runs the product down (VADER compound per sentence,
+or a negation or complaint VADER misses: "isn't as soft"), a blocked word
+(:func:`~adcraft.shared.copy_rules.words.blocked_words`: strongly negative or
+body-shaming),
 a garment the brief is not (:mod:`words`), an unverifiable scarcity or superlative claim
 (``settings.claims``).
 
@@ -14,8 +16,9 @@ a garment the brief is not (:mod:`words`), an unverifiable scarcity or superlati
 ...     "The fabric isn't as soft as it was. Shop it now.",
 ...     "This jacket was the talk of the town. Shop it now.",
 ...     "Grab it before it sells out!",
+...     "Say hello to your flabby blouse.",
 ... )]
-[None, 'negative', 'wrong_product', 'claim']
+[None, 'negative', 'wrong_product', 'claim', 'unsafe']
 """
 
 from __future__ import annotations
@@ -28,9 +31,10 @@ from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 from adcraft.shared.contract.copy_contract import CopyBrief
 from adcraft.shared.copy_rules.postprocess import one_cta
 from adcraft.shared.copy_rules.settings import CopySettings
-from adcraft.shared.copy_rules.words import wrong_garments
+from adcraft.shared.copy_rules.words import blocked_words, words_of, wrong_garments
 
 OFFENSIVE, NEGATIVE, WRONG_PRODUCT, CLAIM = "offensive", "negative", "wrong_product", "claim"
+UNSAFE = "unsafe"
 _SENTENCE = re.compile(r"[^.!?]+[.!?]*")
 # Reviews' ways of running a product down that VADER scores neutral ("soft" is not in its
 # lexicon, so "isn't as soft" is 0.0). Ad copy has no use for a negation.
@@ -39,6 +43,11 @@ _COMPLAINT = re.compile(
     r"returned?|disappoint\w*|wish|too (?:small|big|tight|short|long|loose|thin))\b|n't\b",
     re.IGNORECASE,
 )
+
+
+def unsafe_words(text: str) -> set[str]:
+    """The blocked words ``text`` uses."""
+    return set(words_of(text)) & blocked_words()
 
 
 def _offensive_model() -> Callable[[Sequence[str]], Sequence[float]]:
@@ -68,6 +77,8 @@ class CopyScreen:
             return OFFENSIVE
         if self.negative(text):
             return NEGATIVE
+        if unsafe_words(text):
+            return UNSAFE
         if wrong_garments(text, brief.product):
             return WRONG_PRODUCT
         if self.claims.search(text):

@@ -81,6 +81,24 @@ class CopySettings(Section):
     max_new_tokens: int = Field(default=40, gt=0, le=256)
     temperature: float = Field(default=0.7, gt=0)
     top_p: float = Field(default=0.95, gt=0, le=1)
+    candidates: int = Field(
+        default=3,
+        ge=1,
+        le=8,
+        description="Write many, serve the best: candidates sampled per variant asked for; "
+        "the screen drops some, the best of the rest by fluency, on-brief and variety are "
+        "served.",
+    )
+    review_required: bool = Field(
+        default=False,
+        description="Pooled copy is served only once a reviewer approved it (adcraft copy "
+        "review); off, every pooled variant the screen passed is served unless rejected.",
+    )
+    vocabulary: bool = Field(
+        default=True,
+        description="Served copy is sampled under a vocabulary: real, unblocked words only, "
+        "ASCII letters (training samples without it).",
+    )
     no_repeat_ngram_size: int = Field(
         default=3, ge=0, description="Decoding never repeats an n-gram of this size (0: off)."
     )

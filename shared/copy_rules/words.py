@@ -2,8 +2,9 @@
 
 English is pyspellchecker's offline dictionary (MIT; word frequencies from OpenSubtitles)
 plus the shop's own vocabulary (``SHOP_WORDS``), so "bralette" is a word and "leggens" is
-not. Garments come in groups of names that may stand for one another: a "knit top" may be
-called a tee, never a dress.
+not. Copy never uses a blocked word (:func:`blocked_words`): VADER's strongly negative
+words and the body-shaming ones below. Garments come in groups of names that may stand for
+one another: a "knit top" may be called a tee, never a dress.
 
 >>> sorted(garments_in("Dress it up or down: this tee pairs with any skirt."))
 ['skirt', 'tee']
@@ -42,6 +43,17 @@ GARMENTS = frozenset(word for group in GARMENT_GROUPS for word in group)
 SHOP_WORDS = frozenset(
     {"bralette", "bralettes", "cami", "flowy", "drapey", "comfy", "trend", "led", "chemise"}
 )
+# Words that shame a body (none is in VADER's lexicon, several are in the dictionary).
+BODY_SHAMING = frozenset(
+    {
+        "fat", "fatty", "fatter", "flab", "flabby", "blubber", "chubby", "plump", "pudgy",
+        "obese", "overweight", "frumpy", "frumpish", "dumpy", "saggy", "sagging", "lumpy",
+        "bulge", "bulges", "bulging", "cellulite", "paunch", "portly", "hefty", "stout",
+        "jiggle", "jiggly", "flaws", "flaw", "unflattering", "whale", "hippo", "heifer",
+        "tummy", "belly", "thighs", "gross", "ugly", "hideous",
+    }
+)  # fmt: skip
+STRONGLY_NEGATIVE = -1.5  # VADER valence at or below which a word is never written
 _WORD = re.compile(r"[a-z]+(?:'[a-z]+)?")
 # Garment names used as verbs or idioms: "dress it up", "on top of", "top off".
 _IDIOMS = re.compile(
@@ -71,6 +83,30 @@ def allowed_garments(product: str) -> frozenset[str]:
 def wrong_garments(text: str, product: str) -> set[str]:
     """Garments ``text`` names that ``product`` is not."""
     return garments_in(text) - allowed_garments(product)
+
+
+@functools.cache
+def blocked_words() -> frozenset[str]:
+    """Words copy never uses: VADER's lexicon words of valence at most ``STRONGLY_NEGATIVE``
+    (insults, harm, disgust: "ugly", "fake", "sick"), and ``BODY_SHAMING``.
+
+    >>> {"ugly", "flabby", "kill"} <= blocked_words() and not {"loose", "no"} & blocked_words()
+    True
+    """
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+    lexicon = SentimentIntensityAnalyzer().lexicon
+    negative = {w for w, valence in lexicon.items() if valence <= STRONGLY_NEGATIVE}
+    return frozenset({w for w in negative if _WORD.fullmatch(w)} | BODY_SHAMING)
+
+
+@functools.cache
+def dictionary_words(min_count: int = 100) -> frozenset[str]:
+    """The dictionary's words seen at least ``min_count`` times (its rarer entries are
+    mostly misspellings and names), with the shop's and the garments."""
+    counts = SpellChecker().word_frequency.dictionary
+    common = {w for w, n in counts.items() if n >= min_count and _WORD.fullmatch(w)}
+    return frozenset(common | SHOP_WORDS | GARMENTS)
 
 
 class Lexicon:

@@ -154,15 +154,20 @@ class RequestSettings(Section):
         description="How long the broker may hold an empty fetch (request latency at low "
         "rates vs idle fetches).",
     )
-    copy_mode: Literal["cache", "fresh"] = Field(
-        default="cache",
-        description="cache: copy from the cache, refilled off the critical path; fresh: "
-        "written per request when the deadline leaves room (GPU).",
+    copy_mode: Literal["pool", "fresh"] = Field(
+        default="pool",
+        description="pool: copy from the pools, written ahead of demand off the critical "
+        "path; fresh: written per request when the deadline leaves room (GPU).",
     )
-    copy_variants: int = Field(default=4, ge=1, le=8, description="Variants per refill.")
-    copy_cache_ttl_s: int = Field(default=3_600, gt=0)
+    copy_variants: int = Field(default=4, ge=1, le=8, description="Variants per pool.")
     copy_cache_min: int = Field(
-        default=2, ge=1, description="Fewer cached variants than this asks for a refill."
+        default=2, ge=1, description="Fewer servable pooled variants than this: rewrite it."
+    )
+    pool_sweep_s: float = Field(
+        default=5.0,
+        gt=0,
+        description="How often every listed ad's pools are checked and the missing, thin or "
+        "stale ones (facts changed) asked for: copy is written ahead of demand.",
     )
     refill_retry_s: float = Field(
         default=10.0, gt=0, description="A failed refill is not asked again for this long."

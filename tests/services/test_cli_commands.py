@@ -17,6 +17,7 @@ COMMANDS = {
     "bench": ["broker", "rewards", "copy", "combos", "requests", "evaluate"],
     "worker": ["rewards", "requests"],
     "catalog": ["publish"],
+    "copy": ["status", "review"],
     "train": ["copy", "combos"],
     "eval": ["copy", "combos"],
     "models": ["prepare"],

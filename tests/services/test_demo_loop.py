@@ -12,6 +12,7 @@ from adcraft.services.demo.loop_view import (
     LoopPoint,
     best_share,
     fallback_share,
+    model_copy_share,
     p99,
     render,
     shares,
@@ -47,13 +48,23 @@ def test_the_last_second_the_last_five_and_since_the_start_are_told_apart():
         best_recent=pytest.approx(15 / 85),
         best_total=pytest.approx(15 / 95),
     )
-    header, rate, paths, best, copy = text.splitlines()
+    header, rate, paths, best, model_copy, copy = text.splitlines()
     assert header.startswith("t= 10.0s")
     assert "80 answers/s" in rate and "p99   79.2 ms" in rate
     assert paths.split()[3:9] == ["model", "94%", "thompson", "6%", "default", "0%"]
     assert paths.endswith("(generator arm fell back: 2%)")  # 2 of 82
     assert best.split()[2] == "18%" and "16% of 95 since the start" in best
-    assert copy.endswith("(none yet)")
+    assert "nan%" in model_copy and copy.endswith("(none yet)")
+
+
+def test_model_copy_is_the_pools_and_fresh_copy_of_answers_with_copy():
+    served = [
+        _served(1, text="A", source="pool"),
+        _served(2, text="B", source="fresh"),
+        _served(3, text="C", source="template"),
+        _served(4),  # no copy: not counted
+    ]
+    assert model_copy_share(served) == pytest.approx(2 / 3)
 
 
 def test_shares_list_every_known_path_then_the_unexpected():
@@ -72,7 +83,7 @@ def test_nothing_served_yet_reads_as_nothing_not_as_zero_latency():
 
 def test_the_latest_copy_is_shown_on_one_line_with_its_source():
     served = [
-        _served(NOW - 2, text="Old copy", source="cache"),
+        _served(NOW - 2, text="Old copy", source="pool"),
         _served(NOW - 0.5, text="New\ncopy " + "x" * 100, source="template"),
         _served(NOW - 0.1),  # no copy: not the one shown
     ]
@@ -98,8 +109,9 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
 
 
 def test_a_short_loop_answers_every_request_and_plots(stack, tmp_path):
-    job = LoopDemo(with_topics(stack), tmp_path, rate=50, seconds=12)
-    views = list(job.run())
+    job = LoopDemo(with_topics(stack), tmp_path, rate=50, seconds=12, fill_s=0)
+    progress, *views = list(job.run())  # no wait for the pools here: one progress line
+    assert progress.startswith("copy pools written ahead of demand") and "/18" in progress
     assert len(views) >= 10 and len(views) == len(job.history)
     assert all(view.startswith("t=") and "answers/s" in view for view in views)
     assert len(job.tally.sent) >= 400

@@ -165,10 +165,11 @@ def catalogue(settings) -> list[Probe]:
 def redis_garbage(settings) -> None:
     redis = redis_client.client(settings.redis)
     redis.set(keys.posterior("ad0", "young"), b"\x00\xffgarbage")
-    redis.set(keys.copy_variants("ad0", "young", "bold/direct"), b"\x00\xffgarbage")
+    redis.set(keys.copy_pool("ad0", "young", "bold/direct"), b"\x00\xffgarbage")
     redis.set(keys.posterior("ad0", "senior"), b"\x93garbage")
     for style in ("bold/direct", "bold/soft", "bold/urgent"):
-        redis.set(keys.copy_variants("ad1", "senior", style), b'[["v-only-an-id"]]')
+        redis.set(keys.copy_pool("ad1", "senior", style), b'[["v-only-an-id"]]')
+        redis.hset(keys.copy_review("ad1", "senior", style), "v-1", b"not a decision")
     redis.set(keys.posterior("ad1", "adult"), posterior_of("ad1", "adult", math.nan))
     redis.set(keys.posterior("ad0", "bad39"), posterior_of("ad0", "bad39", 1e39))  # > float32
     redis.set(keys.posterior("ad1", "bad308"), posterior_of("ad1", "bad308", 1e308))

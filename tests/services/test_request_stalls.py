@@ -87,7 +87,7 @@ def test_a_flood_of_requests_wanting_new_copy_never_holds_answers_up(settings, w
     # No request waited on copy past its minute (answering once stopped for that long).
     assert not late, f"{len(late)} answered past their deadline, e.g. {late[0]}"
     assert _counter(worker, "adcraft_deadline_misses_total", when="arrival") == 0
-    assert _counter(worker, "adcraft_copy_refills_total", outcome="dropped") > 0
+    assert _counter(worker, "adcraft_copy_pool_writes_total", outcome="dropped") > 0
     assert worker.get("/healthz")[0] == 200
     reader.close()
     assert worker.stop() == 0

@@ -1,6 +1,7 @@
 """The request worker as a process against the real broker, Redis and Triton (the
 combination generator and the copy generator): every request gets exactly one outcome, a
-catalogue update is served without a restart, and the copy cache fills off the request path.
+catalogue update is served without a restart, copy pools are written ahead of demand, and a
+reviewer's veto holds across restarts.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from functools import partial
 import orjson
 import pytest
 
+from adcraft.services.pools import review, status
+from adcraft.services.pools.store import PoolStore
 from adcraft.services.request_worker import copy_choice
 from adcraft.services.simulator.listings import listings
 from adcraft.services.simulator.world import SEGMENTS, SyntheticWorld
@@ -20,6 +23,7 @@ from adcraft.services.stack import Stack
 from adcraft.services.stack.worker import WorkerProcess
 from adcraft.shared.adapters import kafka, redis_client
 from adcraft.shared.contract import codec, keys, topics
+from adcraft.shared.contract.copy_pool import read_pool
 from adcraft.shared.contract.events import (
     AdListed,
     RecommendationPublished,
@@ -60,7 +64,7 @@ def worker(settings, tmp_path_factory) -> Iterator[WorkerProcess]:
         settings,
         tmp_path_factory.mktemp("request-worker"),
         "requests",
-        ADCRAFT_REQUESTS__COPY_VARIANTS="8",
+        ADCRAFT_REQUESTS__COPY_VARIANTS="4",
         ADCRAFT_REQUESTS__REFILL_RETRY_S="1",
     ).start()
     process.ready(90)
@@ -157,7 +161,7 @@ def test_a_catalogue_update_is_served_without_a_restart(settings, worker):
     recommendations.close()
 
 
-def test_the_copy_cache_fills_off_the_request_path(settings, worker):
+def test_copy_pools_are_written_ahead_of_demand_and_served(settings, worker):
     recommendations = Follower(settings, topics.RECOMMENDATIONS)
     redis = redis_client.client(settings.redis)
     cached: list[RecommendationPublished] = []
@@ -167,16 +171,16 @@ def test_the_copy_cache_fills_off_the_request_path(settings, worker):
         time.sleep(0.5)
         recommendations.read()
         recs = [r for rs in _recommendations(recommendations.messages).values() for r in rs]
-        cached[:] = [r for r in recs if r.copy_source == "cache" and r.ad_id == "ad1"]
+        cached[:] = [r for r in recs if r.copy_source == "pool" and r.ad_id == "ad1"]
         return bool(cached)
 
-    wait_until(served_from_cache, 240, "copy served from the cache", every_s=0.5)
+    wait_until(served_from_cache, 240, "copy served from a pool", every_s=0.5)
     listing = next(x for x in listings(WORLD, 0) if x.ad_id == "ad1")
     for rec in cached:
         assert _passes_post_processing(listing, rec), rec.copy_text
-        raw = redis.get(keys.copy_variants("ad1", rec.segment, rec.elements["copy"]))
-        assert [rec.copy_variant["copy"], rec.copy_text["copy"]] in orjson.loads(raw)
-    assert 'adcraft_copy_refills_total{outcome="written"}' in worker.get("/metrics")[1]
+        pool = read_pool(redis.get(keys.copy_pool("ad1", rec.segment, rec.elements["copy"])))
+        assert (rec.copy_variant["copy"], rec.copy_text["copy"]) in pool.variants
+    assert 'adcraft_copy_pool_writes_total{outcome="written"}' in worker.get("/metrics")[1]
     recommendations.close()
 
 
@@ -212,3 +216,37 @@ def test_copy_mode_fresh_writes_copy_inside_the_deadline(settings, tmp_path):
         recommendations.close()
     finally:
         assert fresh.stop() == 0
+
+
+def test_a_rejected_variant_is_never_served_and_decisions_survive_a_restart(settings, worker):
+    store = PoolStore(redis_client.client(settings.redis))
+    ads = listings(WORLD, 0)
+
+    def pooled() -> list:
+        rows = status.rows(ads, store, review_required=False, minimum=2)
+        return [row for row in rows if row.state == "hit" and row.ad_id == "ad1"]
+
+    wait_until(lambda: bool(pooled()), 240, "a pool of ad1 written ahead of demand")
+    row = pooled()[0]
+    held = [p for p in review.pooled(ads, store) if p.slot == (row.ad_id, row.segment, row.style)]
+    vetoed = held[0].variant
+    assert review.decide(held, store, [vetoed], "rejected", "a marketer", "off brand") == []
+
+    def served_copy(count: int) -> list[RecommendationPublished]:
+        follower = Follower(settings, topics.RECOMMENDATIONS)
+        asked = [_request("ad1", row.segment) for _ in range(count)]
+        _publish(settings, asked)
+        wanted = {r.request_id for r in asked}
+        follower.until(lambda m: wanted <= set(_recommendations(m)), timeout_s=60)
+        recs = [r for rs in _recommendations(follower.messages).values() for r in rs]
+        follower.close()
+        return [r for r in recs if r.request_id in wanted and r.elements.get("copy") == row.style]
+
+    before = served_copy(60)
+    worker.kill()  # decisions live in Redis, not in the worker
+    worker.start().ready(90)
+    after = served_copy(60)
+    assert [r for r in before + after if r.copy_source == "pool"], "the pool was never served"
+    assert vetoed not in {r.copy_variant.get("copy") for r in before + after}
+    [(_, decisions)] = store.read([(row.ad_id, row.segment, row.style)])
+    assert decisions[vetoed].status == "rejected" and decisions[vetoed].by == "a marketer"
