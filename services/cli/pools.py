@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Annotated
 
 import orjson
@@ -11,8 +13,8 @@ from adcraft.services.cli.options import Json
 from adcraft.services.cli.workers import settings_or_exit
 
 if TYPE_CHECKING:
+    from adcraft.services.pools.store import PoolStore
     from adcraft.shared.contract.events import AdListed
-    from adcraft.shared.runtime.settings import Settings
 
 app = typer.Typer(help="Copy pools: coverage and review.", no_args_is_help=True)
 Ids = Annotated[list[str] | None, typer.Option(help="Variant id (repeat for more).")]
@@ -22,17 +24,12 @@ Ids = Annotated[list[str] | None, typer.Option(help="Variant id (repeat for more
 def status(as_json: Json = False) -> None:
     """How each listed ad's pools stand (per segment and copy style) and the coverage."""
     from adcraft.services.pools import status as pool_status
-    from adcraft.services.pools.store import PoolStore
-    from adcraft.shared.adapters import redis_client
 
     settings = settings_or_exit()
-    store = PoolStore(redis_client.client(settings.redis))
-    rows = pool_status.rows(
-        _listed(settings),
-        store,
-        settings.copywriter.review_required,
-        settings.requests.copy_cache_min,
-    )
+    with _reachable() as (listings, store):
+        rows = pool_status.rows(
+            listings, store, settings.copywriter.review_required, settings.requests.copy_cache_min
+        )
     figures = pool_status.summary(rows)
     typer.echo(f"{'ad':<12}{'segment':<9}{'style':<16}{'state':<9}{'served':>7}{'vetoed':>7}  age")
     for row in rows:
@@ -58,18 +55,15 @@ def review(
 ) -> None:
     """List pooled variants awaiting a decision, or approve/reject some by id (logged)."""
     from adcraft.services.pools import review as pool_review
-    from adcraft.services.pools.store import PoolStore
-    from adcraft.shared.adapters import redis_client
 
-    settings = settings_or_exit()
-    store = PoolStore(redis_client.client(settings.redis))
-    found = pool_review.pooled(_listed(settings), store)
-    if approve or reject:
-        if not by.strip():
-            typer.echo("say who decides: --by NAME", err=True)
-            raise typer.Exit(2)
+    if (approve or reject) and not by.strip():
+        typer.echo("say who decides: --by NAME", err=True)
+        raise typer.Exit(2)
+    with _reachable() as (listings, store):
+        found = pool_review.pooled(listings, store)
         missing = pool_review.decide(found, store, approve or [], "approved", by, why)
         missing += pool_review.decide(found, store, reject or [], "rejected", by, why)
+    if approve or reject:
         typer.echo(f"{len(approve or []) + len(reject or []) - len(missing)} decided")
         if missing:
             typer.echo(f"in no pool: {', '.join(missing)}", err=True)
@@ -82,12 +76,18 @@ def review(
             typer.echo(f"{held.variant}  {verdict:<9}{ad} {segment} {style}: {held.text}")
 
 
-def _listed(settings: Settings) -> list[AdListed]:
-    """The catalogue read to its end, or one line and exit 1."""
-    from adcraft.services.pools.store import listed
+@contextlib.contextmanager
+def _reachable() -> Iterator[tuple[list[AdListed], PoolStore]]:
+    """The catalogue read to its end and the pools' store; one line and exit 1 when the
+    broker or Redis cannot be read."""
+    import redis
 
+    from adcraft.services.pools.store import PoolStore, listed
+    from adcraft.shared.adapters import redis_client
+
+    settings = settings_or_exit()
     try:
-        return listed(settings)
-    except TimeoutError as exc:
-        typer.echo(f"catalogue: {exc}", err=True)
+        yield listed(settings), PoolStore(redis_client.client(settings.redis))
+    except (TimeoutError, redis.RedisError) as exc:
+        typer.echo(f"cannot read the copy pools: {type(exc).__name__}: {exc}", err=True)
         raise typer.Exit(1) from None

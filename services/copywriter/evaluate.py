@@ -5,7 +5,7 @@ Three models: the base LM, the tuned one (``copy/latest``) and the ablation trai
 same seed. Each writes ``variants`` variants for one brief per held-out product (departments
 taken in turn), per seed; every figure is judged on the copy a request would get back, after
 post-processing, and averaged over the seeds. What post-processing dropped is reported too
-(``dropped``: share of the variants asked for, by reason), so a filter cannot hide a model
+(``dropped``: share of the candidates sampled, by reason), so a filter cannot hide a model
 that writes badly; ``bare_cta_headline_rate`` is judged on the headlines as written.
 """
 
@@ -159,7 +159,8 @@ class Judge:
             if b.placement == "headline"
             for t in row
         ]
-        asked = sum(len(row) for row in served.raw)
+        candidates = sum(len(row) for row in served.raw)  # sampled, to serve the best
+        asked = candidates / writer.settings.candidates
         variant_d2, variant_bleu = text_metrics.variant_diversity(
             [[v.text for v in row] for row in served.kept]
         )
@@ -199,7 +200,7 @@ class Judge:
             "fluency_reviews": self.fluency_reviews,
             "distinct_2_message": text_metrics.distinct_n([one_cta(t)[0] for t in firsts], 2),
             "words": text_metrics.mean_words(texts),
-        } | {f"dropped_{k}": n / max(asked, 1) for k, n in sorted(served.dropped.items())}
+        } | {f"dropped_{k}": n / max(candidates, 1) for k, n in sorted(served.dropped.items())}
 
     def _invented(self, text: str, brief: CopyBrief) -> list[str]:
         own = set(words_of(" ".join(brief.fields())))  # the brief's words are the product's

@@ -195,10 +195,13 @@ class CopyWriter:
         """Up to ``variants[i]`` finished variants for each brief, each of at most
         ``budgets[i]`` new tokens, and the tokens generated for each brief. Write many,
         serve the best: ``settings.candidates`` times as many are sampled in one call (see
-        :func:`postprocess.variants`) and the best kept (:func:`ranking.best`). Candidate
+        :func:`postprocess.variants`) and the best kept (:func:`ranking.best`); with a
+        ``streamer``, one (what it showed is what is served). Candidate
         ``j`` of brief ``i`` is sampled with a seed derived from (``seeds[i]``, ``j``);
         unseeded briefs draw theirs."""
-        asked = [n * self.settings.candidates for n in variants]
+        # A stream shows one row's text as it is written: that row is the one served.
+        candidates = 1 if streamer is not None else self.settings.candidates
+        asked = [n * candidates for n in variants]
         rows = list(zip(briefs, asked, budgets, seeds or [None] * len(briefs), strict=True))
         texts, counts = self.raw(
             [b for b, n, _, _ in rows for _ in range(n)],

@@ -103,12 +103,17 @@ class WordsOnly(LogitsProcessor):
                 moved = after(self.words[row], self._piece(token), self.common, self.own[row])
                 self.words[row] = moved or ""
         kept = torch.full_like(scores, -float("inf"))
+        ended = (input_ids[:, -1] == self.end).tolist() if input_ids.shape[1] else []
         for row in range(scores.shape[0]):
+            if ended and ended[row] and input_ids.shape[1] > self.prompt_length:
+                kept[row] = scores[row]  # its turn is over: generate pads it
+                continue
             allowed = self._allowed(row, scores[row])
-            if not allowed:  # the turn ends: the variant is dropped if its word is unfinished
+            if not allowed:  # the turn ends here
                 kept[row, self.end] = 0.0
-            for token in allowed:
-                kept[row, token] = scores[row, token]
+                continue
+            index = torch.tensor(allowed, device=scores.device)
+            kept[row, index] = scores[row, index]
         return kept
 
     def _allowed(self, row: int, scores: torch.Tensor) -> list[int]:

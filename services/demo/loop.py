@@ -106,8 +106,8 @@ class LoopDemo:
                 self.settings.copywriter.review_required,
                 self.settings.requests.copy_cache_min,
             )
-            done = sum(row.state == "hit" for row in rows)
-            bar = "█" * round(24 * done / len(rows))
+            done = sum(row.state in ("hit", "no_brief") for row in rows)
+            bar = "█" * round(24 * done / max(len(rows), 1))
             waited = time.time() - started
             yield f"copy pools written ahead of demand ▕{bar:<24}▏ {done}/{len(rows)} {waited:.0f}s"
             if done == len(rows) or waited > self.fill_s:

@@ -1,6 +1,7 @@
 """A marketer's veto on pooled copy (``adcraft copy review``): list what awaits review,
-approve or reject variants by id, who and why, logged. A rejected variant is never served,
-whatever pool it is written into again."""
+approve or reject variants by id, who and why, logged. A rejected variant is never served
+from its pool, however often the pool is rewritten (a decision holds per (ad, segment,
+style): the same text in another pool is decided there)."""
 
 from __future__ import annotations
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import redis
 
 from adcraft.shared.adapters import pool_reads
@@ -21,9 +23,11 @@ def listed(
     listings = Listings()
     feed = CatalogFeed(settings.kafka, topic, None, listings)
     feed.start()
-    caught_up = feed.caught_up.wait(timeout_s)
+    deadline = time.monotonic() + timeout_s
+    while not feed.caught_up.wait(0.2) and feed.error is None and time.monotonic() < deadline:
+        pass
     feed.close()
-    if not caught_up:
+    if not feed.caught_up.is_set():
         raise TimeoutError(feed.error or f"the catalogue was not read within {timeout_s:.0f} s")
     return listings.all()
 

@@ -75,24 +75,29 @@ def pick(servable: list[tuple[str, str]], request_id: str) -> tuple[str, str]:
 def pooled(
     found: Pooled, copy_brief: CopyBrief, review_required: bool, minimum: int
 ) -> tuple[list[tuple[str, str]], str]:
-    """The variants of a pool a request may get, and how the pool stands: ``hit``, ``thin``
-    (fewer than ``minimum``), ``miss`` (none servable) or ``stale`` (written from other
-    facts: none served, the copy could name what the product no longer is). All but a hit
-    ask for the pool to be written again.
+    """The variants of a pool a request may get, and how the pool stands for its writer:
+    ``hit``, ``thin`` (fewer than ``minimum`` variants not rejected), ``miss`` (none) or
+    ``stale`` (written from other facts: none served, the copy could name what the product
+    no longer is). All but a hit ask for the pool to be written again; variants awaiting
+    review count for the writer, though only approved ones are served while review is
+    required.
 
     >>> from adcraft.shared.contract.copy_pool import Pool
     >>> b = CopyBrief("dress", "Dresses", ("soft",), "adult", "warm", "direct")
     >>> pool = Pool("m", facts(b), 0, [("v-1", "A soft dress. Shop now.")])
     >>> pooled((pool, {}), b, False, 1)[1], pooled((pool, {}), b, False, 2)[1]
     ('hit', 'thin')
+    >>> pooled((pool, {}), b, True, 1)  # awaiting review: not served, not rewritten
+    ([], 'hit')
     >>> pooled((pool, {}), b._replace(attributes=("linen",)), False, 1)
     ([], 'stale')
     """
     pool, decisions = found
     if pool is not None and pool.facts != facts(copy_brief):
         return [], "stale"
+    live = len(copy_pool.servable(pool, decisions, review_required=False))
     servable = copy_pool.servable(pool, decisions, review_required)
-    return servable, "hit" if len(servable) >= minimum else "thin" if servable else "miss"
+    return servable, "hit" if live >= minimum else "thin" if live else "miss"
 
 
 def template(copy_brief: CopyBrief, rules: CopyRules, screen: CopyScreen) -> str:

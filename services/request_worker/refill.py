@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import Counter
 
 from adcraft.services.experiments.assignment import unit_hash
 from adcraft.services.request_worker import copy_choice, failures
@@ -71,11 +72,14 @@ class Refiller:
         """Ask for every listed ad's pools that are not a hit, every ``pool_sweep_s``,
         until cancelled; a Redis error waits for the next sweep."""
         while True:
-            try:
-                for listing in self.listings.all():
+            failed: Counter[str] = Counter()
+            for listing in self.listings.all():
+                try:
                     await self._sweep_ad(listing)
-            except Exception as exc:  # Redis gone: the requests' fallbacks count it
-                logs.record(log, logging.WARNING, "pool_sweep_failed", error=type(exc).__name__)
+                except Exception as exc:  # Redis gone, a key of another type: the next ad
+                    failed[type(exc).__name__] += 1
+            if failed:
+                logs.record(log, logging.WARNING, "pool_sweep_failed", ads=dict(failed))
             await asyncio.sleep(self.sweep_s)
 
     async def _sweep_ad(self, listing: AdListed) -> None:
@@ -112,13 +116,18 @@ class Refiller:
             await self.store.write_pool(ad_id, segment, style, pool)
             self._done += 1
             self.metrics.refills.labels("written").inc()
+            if len(variants) < self.minimum:  # thin as written: not asked again at once
+                self._rest(job)
         except Exception as exc:  # Redis gone mid-write: asked again after the rest
             self._failed(job, failures.of_redis(exc))
 
-    def _failed(self, job: Refill, why: Failure) -> None:
+    def _rest(self, job: Refill) -> None:
         self.resting[job] = time.monotonic() + self.retry_s
         if len(self.resting) > 10 * self.queue.maxsize:  # forget rests long over
             now = time.monotonic()
             self.resting = {j: until for j, until in self.resting.items() if until > now}
+
+    def _failed(self, job: Refill, why: Failure) -> None:
+        self._rest(job)
         self.metrics.refills.labels("failed").inc()
         logs.record(log, logging.WARNING, "refill_failed", style=job[2], reason=str(why))

@@ -35,6 +35,7 @@ from adcraft.services.request_worker.policy import Choice, candidates, contribut
 from adcraft.services.request_worker.store import Snapshot
 from adcraft.shared.contract import codec
 from adcraft.shared.contract.copy_contract import CopyBrief
+from adcraft.shared.contract.copy_pool import Pool, servable
 from adcraft.shared.contract.events import (
     COPY_SLOT,
     AdListed,
@@ -261,11 +262,10 @@ class Responder:
         brief = None if style is None else copy_choice.brief(listing, request.segment, style)
         if style is None or brief is None:  # no copy slot, or no fact a copy may name
             return _Copy(), []
+        pool, decisions = snapshot.pools.get(style, (None, {}))
+        review_required = self.settings.copywriter.review_required
         cached, result = copy_choice.pooled(
-            snapshot.pools.get(style, (None, {})),
-            brief,
-            self.settings.copywriter.review_required,
-            self.config.copy_cache_min,
+            (pool, decisions), brief, review_required, self.config.copy_cache_min
         )
         self.metrics.copy_cache.labels(result).inc()
         refills = [] if result == "hit" else [(request.ad_id, request.segment, style)]
@@ -275,7 +275,10 @@ class Responder:
             written = await self.gateway.write([brief], 1, [seed], left_ms / 1000)
             if not isinstance(written, Failure) and written[0]:
                 text = written[0][0]
-                return _Copy(text, copy_choice.variant_id(text), "fresh"), refills
+                variant = copy_choice.variant_id(text)
+                fresh = Pool("fresh", "", 0, [(variant, text)])  # vetoed like pooled copy
+                if servable(fresh, decisions, review_required):
+                    return _Copy(text, variant, "fresh"), refills
         if cached:
             variant, text = copy_choice.pick(cached, request.request_id)
             return _Copy(text, variant, "pool"), refills

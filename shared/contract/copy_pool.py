@@ -5,8 +5,8 @@ A pool (one JSON value, rewritten whole by its writer) holds the variants the sc
 approved, best first, with the copy model that wrote them, the facts it wrote from (a
 fingerprint of the brief) and when. Decisions (a Redis hash by variant id) are written only
 by reviewers and outlive every rewrite: a variant rejected once stays rejected when a model
-writes it again, and is never served. With ``review_required`` only approved variants are
-served; otherwise every pooled variant not rejected is.
+writes it into that pool again, and is never served from it. With ``review_required`` only
+approved variants are served; otherwise every pooled variant not rejected is.
 
 >>> pool = Pool(model="copy_generator", facts="f1", written_ms=5,
 ...             variants=[("v-1", "A soft dress. Shop now."), ("v-2", "Light and easy. Buy it.")])
