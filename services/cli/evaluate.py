@@ -39,6 +39,10 @@ def eval_copy(
         ),
     ] = 0,
     read_seed: int = 7,
+    model: Annotated[
+        list[str] | None,
+        typer.Option(help="Evaluate only these (base, shipped, no_diversity); repeat."),
+    ] = None,
     as_json: Json = False,
 ) -> None:
     """Served copy of the base, shipped and no-diversity models on held-out products (trains
@@ -56,11 +60,16 @@ def eval_copy(
         for sample in served_samples(Settings().copywriter, read, read_seed):
             typer.echo(orjson.dumps(sample).decode())
         return
-    report = evaluate(Settings().copywriter, products, tuple(range(seeds)), variants, typer.echo)
-    typer.echo(f"\n{'metric':<24}" + "".join(f"{name:>20}" for name in MODELS))
-    rows = dict.fromkeys([*KEYS, *DIAGNOSTICS, *(k for m in MODELS for k in report[m])])
+    names = tuple(model or MODELS)
+    if set(names) - set(MODELS):
+        refuse("evaluate", ValueError(f"--model must be among {', '.join(MODELS)}"))
+    report = evaluate(
+        Settings().copywriter, products, tuple(range(seeds)), variants, typer.echo, names
+    )
+    typer.echo(f"\n{'metric':<24}" + "".join(f"{name:>20}" for name in names))
+    rows = dict.fromkeys([*KEYS, *DIAGNOSTICS, *(k for m in names for k in report[m])])
     for key in rows:
-        typer.echo(f"{key:<24}" + "".join(f"{report[m].get(key, 0.0):>20.4f}" for m in MODELS))
+        typer.echo(f"{key:<24}" + "".join(f"{report[m].get(key, 0.0):>20.4f}" for m in names))
     if as_json:
         typer.echo(orjson.dumps(report).decode())
 

@@ -219,14 +219,17 @@ def foreign_script(text: str, brief: CopyBrief) -> bool:
     return any(not c.isascii() and c not in allowed for c in text)
 
 
-def ensure_runs(settings: CopySettings, log: Callable[[str], None]) -> None:
-    """Train the tuned model and the λ_d = 0 ablation (same seed) where either is missing."""
+def ensure_runs(
+    settings: CopySettings, log: Callable[[str], None], models: tuple[str, ...]
+) -> None:
+    """Train the shipped model and the λ_d = 0 ablation (same seed) where one of
+    ``models`` is missing."""
     paths = CopyPaths.from_settings(settings)
     for name, config in (
         (LATEST, TrainConfig()),
         (NO_DIVERSITY, TrainConfig(weights=LossWeights(diversity=0.0))),
     ):
-        if paths.adapter(name) is None:
+        if name in {MODELS[m] for m in models} and paths.adapter(name) is None:
             log(f"no {name} copy model yet: training one first")
             train(settings, config, log, name)
 
@@ -237,10 +240,11 @@ def evaluate(
     seeds: tuple[int, ...] = (0, 1, 2),
     variants: int = 4,
     log: Callable[[str], None] = print,
+    models: tuple[str, ...] = tuple(MODELS),
 ) -> dict:
-    """Figures of every model (means over ``seeds``) and ``SAMPLES`` served samples of the
-    tuned model, chosen by the first seed."""
-    ensure_runs(settings, log)
+    """Figures of ``models`` (means over ``seeds``) and ``SAMPLES`` served samples of the
+    shipped model, chosen by the first seed."""
+    ensure_runs(settings, log, models)
     held_out = [p for p in dataset.catalogue(settings) if p.held_out]
     reviews = [text[:400] for p in held_out[:products] for text in p.reviews[:2]]
     sentences = [s.strip() for text in reviews for s in text.split(". ") if 20 < len(s) < 120]
@@ -254,7 +258,8 @@ def evaluate(
     base = CopyWriter.load(settings, run=None)
     judge = Judge(base, sentences[:128])
     report: dict = {}
-    for name, run in MODELS.items():
+    for name in models:
+        run = MODELS[name]
         writer = base if run is None else CopyWriter.load(settings, run=run)
         rows, served = [], {}
         review_perplexity = perplexity(writer, reviews)
@@ -273,7 +278,7 @@ def evaluate(
                 f"{b.product} / {b.placement} / {b.tone} / {b.cta_style}: {v.text}"
                 for b, v in picked
             ]
-    for line in report["samples"]:
+    for line in report.get("samples", []):
         log(f"  {line}")
     return report
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections import Counter, deque
 from collections.abc import Callable
 from itertools import accumulate
+from pathlib import Path
 from typing import cast
 
 import torch
@@ -41,7 +42,7 @@ from adcraft.services.copywriter.vocabulary import (
     brief_words,
     token_pieces,
 )
-from adcraft.services.copywriter.weights import LATEST, CopyPaths
+from adcraft.services.copywriter.weights import LATEST, SHIPPED, CopyPaths
 from adcraft.shared.contract.copy_contract import CopyBrief
 from adcraft.shared.copy_rules import postprocess
 from adcraft.shared.copy_rules.postprocess import CopyRules, Variant
@@ -88,11 +89,15 @@ class CopyWriter:
 
     @classmethod
     def load(
-        cls, settings: CopySettings, device: str = "cpu", run: str | None = LATEST
+        cls,
+        settings: CopySettings,
+        device: str = "cpu",
+        run: str | None = LATEST,
+        shipped: Path = SHIPPED,
     ) -> CopyWriter:
         """The base model with the adapter ``run`` names merged in (none when ``run`` is
-        None or names nothing trained yet)."""
-        paths = CopyPaths.from_settings(settings)
+        None or names nothing trained yet; ``latest`` falls back to ``shipped``)."""
+        paths = CopyPaths.from_settings(settings, shipped)
         model, tokenizer = base_model.load(base_model.prepare(paths.base), device)
         adapter = None if run is None else paths.adapter(run)
         corpus = None
@@ -108,7 +113,10 @@ class CopyWriter:
         replicas must not repeat each other."""
         gpu = args["model_instance_kind"] == "GPU"
         torch.seed()
-        return cls.load(settings, f"cuda:{args['model_instance_device_id']}" if gpu else "cpu")
+        device = f"cuda:{args['model_instance_device_id']}" if gpu else "cpu"
+        # Both copy models serve the adapter shipped beside copy_generator.
+        shipped = Path(args["model_repository"]).parent / "copy_generator" / "weights" / "1"
+        return cls.load(settings, device, shipped=shipped)
 
     def limit(self, placement: str) -> int:
         return self.rules.limits[placement]
@@ -220,13 +228,18 @@ class CopyWriter:
         self, briefs: list[CopyBrief], raw: list[list[str]], variants: list[int]
     ) -> list[list[Variant]]:
         """The ``variants[i]`` best of each brief's ``raw`` candidates that survive
-        post-processing (:meth:`finish`), by :func:`ranking.best`."""
-        kept = self.finish(briefs, raw)
+        post-processing (:meth:`finish`) with no :func:`ranking.flaw` (counted in
+        ``dropped``), by :func:`ranking.best`."""
+        kept = []
+        for brief, row in zip(briefs, self.finish(briefs, raw), strict=True):
+            flaws = [ranking.flaw(v.text, brief) for v in row]
+            self.dropped.update(f for f in flaws if f is not None)
+            kept.append([v for v, f in zip(row, flaws, strict=True) if f is None])
         fluency = iter(self.fluency([v.text for row in kept for v in row]))
         served = []
-        for brief, row, n in zip(briefs, kept, variants, strict=True):
+        for row, n in zip(kept, variants, strict=True):
             scores = [next(fluency) for _ in row]
-            served.append([row[i] for i in ranking.best([v.text for v in row], scores, brief, n)])
+            served.append([row[i] for i in ranking.best([v.text for v in row], scores, n)])
         return served
 
     @torch.inference_mode()

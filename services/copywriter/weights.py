@@ -11,7 +11,8 @@ from pathlib import Path
 from adcraft.shared.runtime.settings import CopySettings
 
 LATEST = "latest"
-# ``adcraft train copy`` with its defaults, copied here: a fresh clone serves tuned copy.
+# ``adcraft train copy`` with its defaults, copied here: a fresh clone serves tuned copy (a
+# Triton model finds it in its own repository folder, wherever adcraft is installed).
 SHIPPED = Path(__file__).resolve().parents[2] / "model_repo" / "copy_generator" / "weights" / "1"
 
 
@@ -22,11 +23,12 @@ class CopyPaths:
 
     base: Path
     runs: Path
+    shipped: Path = SHIPPED
 
     @classmethod
-    def from_settings(cls, settings: CopySettings) -> CopyPaths:
+    def from_settings(cls, settings: CopySettings, shipped: Path = SHIPPED) -> CopyPaths:
         models = Path(settings.models_dir).resolve()
-        return cls(base=models / settings.base_model, runs=models / "copy")
+        return cls(base=models / settings.base_model, runs=models / "copy", shipped=shipped)
 
     @property
     def latest(self) -> Path:
@@ -38,8 +40,8 @@ class CopyPaths:
         link = self.runs / name
         if (link / "adapter_config.json").exists():
             return link.resolve()
-        shipped = name == LATEST and (SHIPPED / "adapter_config.json").exists()
-        return SHIPPED if shipped else None
+        shipped = name == LATEST and (self.shipped / "adapter_config.json").exists()
+        return self.shipped if shipped else None
 
     def new_run(self) -> Path:
         stamp = time.strftime("run-%Y%m%d-%H%M%S", time.gmtime())

@@ -265,3 +265,11 @@ def test_long_logs_split_in_file_order_and_keep_their_index_context(tmp_path):
     clash.loc[clash.index[5], "ctx:device"] = "tablet"
     result = _run(*_csv(clash, tmp_path / "clash.csv"))
     assert result.exit_code == 2 and "differs from its impression's first row" in result.stderr
+
+
+def test_eval_copy_refuses_a_model_it_does_not_know_in_one_line():
+    result = CliRunner().invoke(app, ["eval", "copy", "--model", "tuned"])
+    assert result.exit_code == 2
+    assert result.stderr.strip() == (
+        "cannot evaluate: --model must be among base, shipped, no_diversity"
+    )
