@@ -221,32 +221,32 @@ def test_copy_mode_fresh_writes_copy_inside_the_deadline(settings, tmp_path):
 def test_a_rejected_variant_is_never_served_and_decisions_survive_a_restart(settings, worker):
     store = PoolStore(redis_client.client(settings.redis))
     ads = listings(WORLD, 0)
+    hit = partial(status.rows, ads, store, review_required=False, minimum=2)
+    wait_until(
+        lambda: any(r.state == "hit" and r.ad_id == "ad1" for r in hit()),
+        240,
+        "a pool of ad1 written ahead of demand",
+    )
 
-    def pooled() -> list:
-        rows = status.rows(ads, store, review_required=False, minimum=2)
-        return [row for row in rows if row.state == "hit" and row.ad_id == "ad1"]
-
-    wait_until(lambda: bool(pooled()), 240, "a pool of ad1 written ahead of demand")
-    row = pooled()[0]
-    held = [p for p in review.pooled(ads, store) if p.slot == (row.ad_id, row.segment, row.style)]
-    vetoed = held[0].variant
-    assert review.decide(held, store, [vetoed], "rejected", "a marketer", "off brand") == []
-
-    def served_copy(count: int) -> list[RecommendationPublished]:
+    def served(count: int) -> list[RecommendationPublished]:
         follower = Follower(settings, topics.RECOMMENDATIONS)
-        asked = [_request("ad1", row.segment) for _ in range(count)]
+        asked = [_request("ad1", "young") for _ in range(count)]
         _publish(settings, asked)
         wanted = {r.request_id for r in asked}
         follower.until(lambda m: wanted <= set(_recommendations(m)), timeout_s=60)
-        recs = [r for rs in _recommendations(follower.messages).values() for r in rs]
         follower.close()
-        return [r for r in recs if r.request_id in wanted and r.elements.get("copy") == row.style]
+        recs = [r for rs in _recommendations(follower.messages).values() for r in rs]
+        return [r for r in recs if r.request_id in wanted and r.copy_source == "pool"]
 
-    before = served_copy(60)
+    wait_until(lambda: bool(served(20)), 120, "pooled copy served to ad1's young users")
+    # A marketer rejects every variant pooled for ad1's young users, in every style.
+    pooled = [p for p in review.pooled(ads, store) if p.slot[:2] == ("ad1", "young")]
+    vetoed = {p.variant for p in pooled}
+    assert review.decide(pooled, store, sorted(vetoed), "rejected", "a marketer", "off brand") == []
+    after = served(60)
     worker.kill()  # decisions live in Redis, not in the worker
     worker.start().ready(90)
-    after = served_copy(60)
-    assert [r for r in before + after if r.copy_source == "pool"], "the pool was never served"
-    assert vetoed not in {r.copy_variant.get("copy") for r in before + after}
-    [(_, decisions)] = store.read([(row.ad_id, row.segment, row.style)])
-    assert decisions[vetoed].status == "rejected" and decisions[vetoed].by == "a marketer"
+    after += served(60)
+    assert not vetoed & {r.copy_variant["copy"] for r in after}
+    decisions = [d for _, d in store.read([p.slot for p in pooled])]
+    assert all(d[p.variant].by == "a marketer" for p, d in zip(pooled, decisions, strict=True))
