@@ -2,15 +2,16 @@
 
 Every ``pool_sweep_s`` each listed ad's pools (one per segment and copy style) are read,
 and those missing, thin or stale (written from facts the listing no longer has) are asked
-for; a request that finds its pool so asks too. Asking never waits: each (ad, segment,
-style) has at most one write queued or in flight (more asks coalesce), a failed one rests
-before it is asked again, and past ``refill_queue`` queued jobs an ask is dropped and
-counted, so a slow copy model (copy is written on CPU here, seconds a call) never holds up
-an answer. A pool is rewritten whole; its review decisions are not touched."""
+for; a request that finds its pool so asks too, and goes first. Asking never waits: each
+(ad, segment, style) has at most one write queued or in flight (more asks coalesce), a
+failed one rests before it is asked again, and past ``refill_queue`` queued jobs an ask is
+dropped and counted, so a slow copy model (copy is written on CPU here, seconds a call)
+never holds up an answer. A pool is rewritten whole; its review decisions are not touched."""
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import time
 from collections import Counter
@@ -41,19 +42,24 @@ class Refiller:
         self.timeout_s = settings.triton.copy_timeout_s
         self.listings, self.store, self.gateway, self.metrics = parts
         self.retry_s = settings.requests.refill_retry_s
-        self.queue: asyncio.Queue[Refill] = asyncio.Queue(settings.requests.refill_queue)
+        # (0: a request asked, 1: the sweep did; the order asked, the job): demand first.
+        self.queue: asyncio.PriorityQueue[tuple[int, int, Refill]] = asyncio.PriorityQueue(
+            settings.requests.refill_queue
+        )
+        self._asked = itertools.count()
         self.pending: set[Refill] = set()  # queued or in flight
         self.resting: dict[Refill, float] = {}  # failed jobs: when they may be tried again
         self._done = 0
 
-    def ask(self, job: Refill) -> None:
+    def ask(self, job: Refill, sweep: bool = False) -> None:
         """Queue ``job`` unless the same one is queued or in flight, it failed less than
-        ``refill_retry_s`` ago, or the queue is full (dropped, counted); never waits."""
+        ``refill_retry_s`` ago, or the queue is full (dropped, counted); never waits. What
+        requests ask for is written before what the sweep found."""
         if job in self.pending or self.resting.get(job, 0.0) > time.monotonic():
             return
         self.resting.pop(job, None)
         try:
-            self.queue.put_nowait(job)
+            self.queue.put_nowait((int(sweep), next(self._asked), job))
         except asyncio.QueueFull:
             self.metrics.refills.labels("dropped").inc()
             return
@@ -62,7 +68,7 @@ class Refiller:
     async def run(self) -> None:
         """Take queued jobs and write them, one at a time, until cancelled."""
         while True:
-            job = await self.queue.get()
+            *_, job = await self.queue.get()
             try:
                 await self.refill(job)
             finally:
@@ -96,7 +102,7 @@ class Refiller:
                         pooled, brief, self.review_required, self.minimum
                     )
                     if result != "hit":
-                        self.ask((listing.ad_id, segment, style))
+                        self.ask((listing.ad_id, segment, style), sweep=True)
 
     async def refill(self, job: Refill) -> None:
         """Write the variants of ``job``; a failure is counted and logged, never raised."""
