@@ -33,9 +33,8 @@ from adcraft.services.request_worker.gateway import Trouble
 from adcraft.services.request_worker.parts import Parts
 from adcraft.services.request_worker.policy import Choice, candidates, contributions, thompson
 from adcraft.services.request_worker.store import Snapshot
-from adcraft.shared.contract import codec
+from adcraft.shared.contract import codec, copy_pool
 from adcraft.shared.contract.copy_contract import CopyBrief
-from adcraft.shared.contract.copy_pool import Pool, servable
 from adcraft.shared.contract.events import (
     COPY_SLOT,
     AdListed,
@@ -276,8 +275,7 @@ class Responder:
             if not isinstance(written, Failure) and written[0]:
                 text = written[0][0]
                 variant = copy_choice.variant_id(text)
-                fresh = Pool("fresh", "", 0, [(variant, text)])  # vetoed like pooled copy
-                if servable(fresh, decisions, review_required):
+                if copy_pool.allowed(variant, decisions, review_required):  # vetoes hold
                     return _Copy(text, variant, "fresh"), refills
         if cached:
             variant, text = copy_choice.pick(cached, request.request_id)

@@ -83,14 +83,15 @@ def servable(
     """The pooled variants a request may get (see the module docstring)."""
     if pool is None:
         return []
-    if review_required:
-        return [v for v in pool.variants if _status(decisions, v[0]) == "approved"]
-    return [v for v in pool.variants if _status(decisions, v[0]) != "rejected"]
+    return [v for v in pool.variants if allowed(v[0], decisions, review_required)]
 
 
-def _status(decisions: dict[str, Decision], variant: str) -> str | None:
+def allowed(variant: str, decisions: dict[str, Decision], review_required: bool) -> bool:
+    """Whether a variant may be served, pooled or written for the request: never once
+    rejected; with ``review_required``, only once approved."""
     decision = decisions.get(variant)
-    return None if decision is None else decision.status
+    status = None if decision is None else decision.status
+    return status == "approved" if review_required else status != "rejected"
 
 
 def read_pool(blob: bytes | None) -> Pool | None:
