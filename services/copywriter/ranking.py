@@ -1,8 +1,11 @@
 """Write many, serve the best: which finished variants of a brief are kept.
 
 First, a variant with a flaw a reader would see is not served at all (:func:`flaw`): it
-names neither the product nor an attribute, repeats a word ("a friendly, friendly dress"),
-or joins words with a hyphen the brief does not ("Love-lively"). Of the rest, a variant's
+does not name the product ("Go beautiful. Grab this look now!"), describes it with a word
+the brief does not list ("a friendly sweater", "a dynamic lounge set"), disagrees in number
+("Flexible jackets" for one jacket, "This cute pants", "Grab it" for a pair of jeans),
+repeats a word ("a comfortable bralette that keeps you comfortable"), or joins words with a
+hyphen the brief does not ("Love-lively"). Of the rest, a variant's
 quality is its fluency (mean log-probability per token under the writing model:
 grammatical, ordinary English scores high). Variants are then taken greedily, best first,
 each next one the best quality less a penalty for the word pairs it shares with those
@@ -14,37 +17,142 @@ from __future__ import annotations
 import re
 
 from adcraft.shared.contract.copy_contract import CopyBrief
+from adcraft.shared.copy_rules.cta import split_closing
 from adcraft.shared.copy_rules.words import allowed_garments, words_of
 
 _COMPOUND = re.compile(r"[A-Za-z]+(?:-[A-Za-z]+)+")
+_ARTICLE = re.compile(r"\b(?:[Aa] [aeiouAEIOU]|[Aa]n [^aeiouAEIOU\W])")  # "a elegant", "an soft"
 OVERLAP_PENALTY = 2.0  # per unit of bigram overlap (Jaccard) with a kept variant
 
 
-def names_the_product(text: str, brief: CopyBrief) -> bool:
-    """Whether ``text`` names the brief's product (or a name it goes by) or an attribute.
+_SENTENCES = re.compile(r"[^.!?]+")
+DETERMINERS = frozenset({"a", "an", "the", "this", "that", "our", "your", "these", "those"})
+# Words the shop's own copy puts before a product besides its attributes.
+SHOP_MODIFIERS = frozenset({"and", "new", "refined", "effortlessly", "pair", "of"})
+SINGULAR = frozenset({"a", "an", "this", "that"})
 
-    >>> brief = CopyBrief("knit top", "Tops", ("soft",), "adult", "warm", "direct")
-    >>> names_the_product("A soft tee for warm days.", brief), names_the_product("Hi.", brief)
-    (True, False)
-    """
-    named = (set(words_of(brief.product)) - {"pair", "of"}) | set(brief.attributes)
+
+def product_names(brief: CopyBrief) -> frozenset[str]:
+    """Words that name the brief's product: its noun's and, for a garment, its group's."""
+    named = set(words_of(brief.product)) - {"pair", "of"}
     if allowed_garments(brief.product) != allowed_garments("piece"):
         named |= allowed_garments(brief.product)
-    return bool(set(words_of(text)) & named)
+    return frozenset(named)
+
+
+def names_the_product(text: str, brief: CopyBrief) -> bool:
+    """Whether ``text`` names the brief's product (or a name it goes by); an attribute
+    alone ("Comfortable. Get one now.") does not.
+
+    >>> brief = CopyBrief("knit top", "Tops", ("soft",), "adult", "warm", "direct")
+    >>> [names_the_product(t, brief) for t in ("A soft tee for warm days.", "So soft.")]
+    [True, False]
+    """
+    return bool(set(words_of(text)) & product_names(brief))
+
+
+def unlisted_attribute(text: str, brief: CopyBrief) -> str | None:
+    """The first word that describes the product without being one of its attributes, or
+    None: a word between a determiner (or a sentence's start) and the product's name, or
+    in a leading "Soft and flowy, this dress" clause.
+
+    >>> b = CopyBrief("dress", "Dresses", ("soft", "flowy"), "adult", "warm", "direct")
+    >>> [unlisted_attribute(t, b) for t in ("Flowy dress. Buy it.", "A friendly, soft dress.",
+    ...     "Soft and warm, this dress moves.", "Say hi to a soft dress!", "Go bold: this dress.")]
+    [None, 'friendly', 'warm', None, 'go']
+    """
+    allowed = set(brief.attributes) | SHOP_MODIFIERS | set(words_of(brief.product))
+    names = product_names(brief)
+    for sentence in _SENTENCES.findall(split_closing(text)[0].lower()):
+        clauses = re.split(r"[,:]", sentence)
+        if len(clauses) > 1 and words_of(clauses[-1])[:1] in (["this"], ["our"]):
+            lead = [w for c in clauses[:-1] for w in words_of(c)]
+            if len(lead) <= 4 and not set(lead) & names:
+                odd = [w for w in lead if w not in allowed]
+                if odd:
+                    return odd[0]
+        words = words_of(sentence)
+        for i, word in enumerate(words):
+            if word not in names and word.rstrip("s") not in names:
+                continue
+            j = i - 1
+            while j >= 0 and words[j] not in DETERMINERS and i - j <= 4:
+                if words[j] not in allowed and words[j] not in names:
+                    return words[j]
+                j -= 1
+    return None
+
+
+def disagrees_in_number(text: str, brief: CopyBrief) -> bool:
+    """Whether ``text`` calls one product many ("Pretty bralettes") or a pair of something
+    one ("This cute pants", "Grab it" for a pair of jeans).
+
+    >>> jeans = CopyBrief("pair of jeans", "Bottoms", ("soft",), "adult", "warm", "direct")
+    >>> [disagrees_in_number(t, jeans) for t in ("A soft pair of jeans. Buy yours.",
+    ...      "These soft jeans. Buy yours.", "This soft jeans. Buy yours.", "Soft jeans. Buy it.")]
+    [False, False, True, True]
+    >>> jacket = jeans._replace(product="jacket")
+    >>> disagrees_in_number("Soft jackets. Buy one.", jacket)
+    True
+    """
+    body, action = split_closing(text)
+    words = words_of(body)
+    head = words_of(brief.product)[-1]
+    if not brief.product.startswith("pair of "):
+        return any(w in (f"{head}s", f"{head}es") for w in words)
+    if action and {"it", "one"} & set(words_of(action)):
+        return True
+    for i, word in enumerate(words):
+        if word == head and (i < 2 or words[i - 2 : i] != ["pair", "of"]):
+            before = words[max(0, i - 4) : i]
+            determiners = [w for w in before if w in DETERMINERS]
+            if determiners and determiners[-1] in SINGULAR:
+                return True
+    return False
+
+
+def repeats_a_word(text: str) -> bool:
+    """Whether a word longer than three letters comes twice ("a comfortable bralette that
+    keeps you comfortable").
+
+    >>> repeats_a_word("A soft, soft dress."), repeats_a_word("A soft dress for a day.")
+    (True, False)
+    """
+    words = [w for w in words_of(text) if len(w) > 3]
+    return len(words) != len(set(words))
+
+
+def shares_a_stem(text: str) -> bool:
+    """Whether two different words share their first seven letters ("This beautiful skirt
+    drapes beautifully").
+
+    >>> shares_a_stem("A beautiful skirt that drapes beautifully."), shares_a_stem("A skirt.")
+    (True, False)
+    """
+    stems = [w[:7] for w in set(words_of(text)) if len(w) >= 7]
+    return len(stems) != len(set(stems))
 
 
 def flaw(text: str, brief: CopyBrief) -> str | None:
     """Why a finished variant reads badly, or None.
 
     >>> b = CopyBrief("fine-gauge sweater", "Tops", ("soft",), "adult", "warm", "direct")
-    >>> [flaw(t, b) for t in ("A soft fine-gauge sweater. Shop now.", "Comfortable. Buy now.",
-    ...                       "A soft, soft sweater. Buy now.", "Love-lively sweaters. Buy now.")]
-    [None, 'off_brief', 'repeated_word', 'compound']
+    >>> print(*(flaw(t, b) for t in ("A soft fine-gauge sweater. Shop now.",
+    ...     "Comfortable. Buy now.", "Love it! Grab this sweater now!", "Sweater. Buy it now.",
+    ...     "A friendly sweater. Buy now.", "Soft sweaters. Buy now.", "An soft sweater.",
+    ...     "A soft sweater, soft to wear. Buy now.", "A soft sweater, love-lively. Buy now.")))
+    None off_brief off_brief bare unlisted_attribute agreement agreement repeated_word compound
     """
-    if not names_the_product(text, brief):
+    body = split_closing(text)[0]
+    if not names_the_product(body, brief):  # the CTA's "Grab this sweater" is not copy
         return "off_brief"
-    words = [w for w in words_of(text) if len(w) > 3]
-    if len(words) != len(set(words)):
+    if set(words_of(body)) <= set(words_of(brief.product)) | DETERMINERS:
+        return "bare"  # "Sweater." names it and says nothing
+    if unlisted_attribute(text, brief):
+        return "unlisted_attribute"
+    if disagrees_in_number(text, brief) or _ARTICLE.search(text):
+        return "agreement"
+    if repeats_a_word(body) or shares_a_stem(body):
         return "repeated_word"
     own = " ".join(brief.fields()).lower()
     if any(c.lower() not in own for c in _COMPOUND.findall(text)):

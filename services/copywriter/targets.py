@@ -1,65 +1,84 @@
 """Training copy written from a product's facts: the copy the model learns to write.
 
-A headline names the product or its best attribute (a real review title when a clean one
-exists, else the attribute and the noun) and ends with a short CTA. A description states a
-benefit in the shop's voice, from the product's attributes, department, what its reviews
-praise and the audience, and ends with a CTA of the requested style whose object often names
-the product. Many templates per shape, so the model learns to vary its phrasing; none quotes
-a review sentence, names another garment or claims scarcity.
+Every piece of copy names the product. A headline is the product with one or two of its
+attributes, then a short CTA. A description states a modest benefit that fits the garment
+(a swimsuit is "ready for the beach", never "layers under anything"), in the shop's voice,
+from the product's attributes, what its reviews praise and the audience, and ends with a
+CTA of the requested style whose object agrees with the product ("Grab a pair" for jeans,
+never "Grab it"). Many templates per shape, so the model learns to vary its phrasing; none
+quotes a review, names another garment, claims scarcity, a fit or a delivery date.
 
 >>> import random
 >>> brief = CopyBrief("dress", "Dresses", ("flowy", "soft"), "adult", "warm", "direct",
 ...                   "description", "for summer days")
 >>> copy, action = description(brief, 90, random.Random(1))
 >>> copy
-'Cozy up to a flowy dress that is ready for any occasion. Shop your dress online.'
+'This flowy dress is made for summer days. Shop this dress for the weekend.'
 >>> copy.endswith(action) and len(copy) <= 90
 True
->>> headline(brief._replace(placement="headline"), 30, random.Random(2), ())
-('Flowy dress. Choose one today.', 'Choose one today.')
+>>> headline(brief._replace(placement="headline"), 30, random.Random(2))
+('Flowy dress. Shop one now.', 'Shop one now.')
 """
 
 from __future__ import annotations
 
 import random
 
+from adcraft.services.copywriter import ranking
 from adcraft.shared.contract.copy_contract import CopyBrief
 from adcraft.shared.copy_rules import cta
 
+# What each garment does for its wearer: verb phrases after "this <noun>" or "that".
 BENEFITS = {
-    "Tops": (
-        "layers easily on cool days",
+    "dress": (
+        "goes from brunch to dinner",
+        "makes getting ready easy",
+        "moves with you",
+        "drapes beautifully",
+    ),
+    "knit top": (
         "goes from desk to dinner",
-        "pairs with everything in your closet",
         "keeps its shape all day",
         "feels light and easy to wear",
     ),
-    "Dresses": (
-        "moves with you all day",
-        "goes from brunch to evening",
-        "makes getting ready easy",
-        "is ready for any occasion",
-        "drapes beautifully",
-    ),
-    "Bottoms": (
-        "fits from morning to night",
-        "pairs with everything you own",
-        "keeps you comfortable all day",
+    "blouse": ("goes from desk to dinner", "adds polish to any workday", "drapes beautifully"),
+    "sweater": ("is made for cool days", "keeps its shape all day", "layers easily on cool days"),
+    "pair of pants": (
         "moves with you",
+        "keeps you comfortable all day",
+        "works from desk to dinner",
     ),
-    "Intimate": (
-        "feels soft against your skin",
-        "keeps you comfortable day and night",
-        "layers under anything",
-    ),
-    "Jackets": ("keeps you warm in style", "layers over any outfit", "finishes every look"),
-    "Trend": ("adds a fresh twist to any outfit", "makes everyday looks special"),
+    "pair of jeans": ("keeps its shape all day", "is easy to wear all week", "moves with you"),
+    "skirt": ("moves with you", "goes from desk to dinner", "adds polish to any workday"),
+    "jacket": ("finishes your look", "is made for cool days", "adds polish to any outfit"),
+    "lounge set": ("makes staying in easy", "keeps you comfortable at home"),
+    "swimsuit": ("is ready for the beach", "is made for sunny days", "is ready for pool days"),
+    "pair of shorts": ("is made for sunny days", "moves with you", "is easy to wear all summer"),
+    "sleep set": ("is made for restful nights", "feels soft against your skin"),
+    "pair of leggings": ("moves with you", "keeps you comfortable all day"),
+    "bralette": ("feels soft against your skin", "keeps you comfortable all day"),
+    "statement piece": ("adds a fresh twist to your look", "makes an everyday look special"),
+}
+BENEFITS |= {
+    "fine-gauge sweater": BENEFITS["sweater"],
+    "coat": BENEFITS["jacket"],
+    "pair of casual pants": BENEFITS["pair of pants"],
+    "chemise": BENEFITS["sleep set"],
+    "layering piece": BENEFITS["knit top"],
 }
 DEFAULT_BENEFITS = ("is easy to love", "fits right into your week")
 PERSONAS = {
-    "young": ("for your weekend plans", "for nights out with friends", "for trend-led looks"),
-    "adult": ("for busy workdays", "for easy office outfits", "for days on the go"),
-    "senior": ("made for all-day comfort", "for relaxed, easy days", "built to last"),
+    "young": ("for your weekend plans", "for nights out with friends"),
+    "adult": ("for busy workdays", "for days on the go"),
+    "senior": ("for relaxed, easy days", "made for everyday comfort"),
+}
+# Worn at home, in bed or at the beach: the audience's days do not fit, the moment does.
+MOMENTS = {
+    "lounge set": "for slow weekends at home",
+    "sleep set": "for restful nights",
+    "chemise": "for restful nights",
+    "swimsuit": "for sunny days",
+    "bralette": "for everyday comfort",
 }
 DESCRIPTIONS = {
     # Keyed by tone; "{praise}" templates are used only when the brief has one.
@@ -68,21 +87,21 @@ DESCRIPTIONS = {
         "You'll love how this {a} {noun} {benefit}.",
         "{An} {a}, {b} {noun} {persona}.",
         "This {a} {noun} is made {praise}.",
-        "Cozy up to {an} {a} {noun} that {benefit}.",
+        "Meet {an} {a} {noun} that {benefit}.",
     ),
     "bold": (
-        "Say hello to your new {a} {noun}!",
-        "{A}, {b} and made {praise}!",
+        "Say hello to {an} {a} {noun} that {benefit}!",
         "This {a} {noun} {benefit}!",
         "Meet the {a} {noun} {persona}!",
-        "Go {a}: this {noun} {benefit}!",
+        "{A} and {b}: this {noun} {benefit}!",
+        "This {a} {noun} is made {praise}!",
     ),
     "elegant": (
         "Effortlessly {a}, this {noun} {benefit}.",
         "A refined, {a} {noun} {persona}.",
         "Our {a} {noun} {benefit}.",
-        "Timeless and {a}, made {praise}.",
         "{An} {a}, {b} {noun} that {benefit}.",
+        "Our {a} {noun}, made {praise}.",
     ),
 }
 HEADLINES = ("{A} {short}.", "The {a} {short}.", "Meet the {a} {short}.", "{A}, {b} {short}.")
@@ -95,9 +114,10 @@ def short_noun(noun: str) -> str:
 
 def description(brief: CopyBrief, limit: int, rng: random.Random) -> tuple[str, str]:
     """A benefit sentence and a CTA of the brief's style within ``limit``: (copy, CTA)."""
-    noun = short_noun(brief.product)
-    action = rng.choice([p for p in cta.phrasings(brief.cta_style, noun) if len(p) <= limit // 2])
+    phrasings = cta.phrasings(brief.cta_style, brief.product)
+    action = rng.choice([p for p in phrasings if len(p) <= limit // 2])
     a, b = _two_attributes(brief, rng)
+    personas = PERSONAS.get(brief.segment, ("for every day",))
     fields = {
         "a": a,
         "A": a.capitalize(),
@@ -105,7 +125,7 @@ def description(brief: CopyBrief, limit: int, rng: random.Random) -> tuple[str, 
         "An": "An" if a[0] in "aeiou" else "A",
         "b": b,
         "noun": brief.product,
-        "persona": rng.choice(PERSONAS.get(brief.segment, ("for every day",))),
+        "persona": MOMENTS.get(brief.product) or rng.choice(personas),
         "praise": brief.highlight,
     }
     templates = [
@@ -113,31 +133,38 @@ def description(brief: CopyBrief, limit: int, rng: random.Random) -> tuple[str, 
         for t in DESCRIPTIONS[brief.tone]
         if (brief.highlight or "{praise}" not in t) and (a != b or "{b}" not in t)
     ]
-    benefits = BENEFITS.get(brief.department, DEFAULT_BENEFITS)
-    bodies = list(dict.fromkeys(t.format(**fields, benefit=b) for t in templates for b in benefits))
-    shortest = min(len(p) for p in cta.phrasings(brief.cta_style))
+    benefits = BENEFITS.get(brief.product, DEFAULT_BENEFITS)
+    written = (t.format(**fields, benefit=b) for t in templates for b in benefits)
+    bodies = [body for body in dict.fromkeys(written) if not ranking.repeats_a_word(body)]
+    bodies = bodies or [f"{fields['An']} {a} {brief.product}."]
+    shortest = min(len(p) for p in phrasings)
     fitting = [body for body in bodies if len(body) + 1 + len(action) <= limit] or [
         body for body in bodies if len(body) + 1 + shortest <= limit
     ]
     body = rng.choice(fitting or [min(bodies, key=len)])
     if len(body) + 1 + len(action) > limit:
-        action = cta.compose(brief.cta_style, body, limit - len(body) - 1)
+        action = cta.compose(brief.cta_style, body, limit - len(body) - 1, brief.product)
     return f"{body} {action}", action
 
 
-def headline(
-    brief: CopyBrief, limit: int, rng: random.Random, titles: tuple[str, ...]
-) -> tuple[str, str]:
-    """The product or its best attribute named in a few words, then a short CTA."""
+def headline(brief: CopyBrief, limit: int, rng: random.Random) -> tuple[str, str]:
+    """The product and one or two of its attributes, then a short CTA (the product alone
+    when no attribute leaves room for one)."""
     short = short_noun(brief.product)
-    a, b = _two_attributes(brief, rng)
-    shapes = [t for t in HEADLINES if a != b or "{b}" not in t]
-    named = [t.format(A=a.capitalize(), a=a, b=b, short=short) for t in shapes]
-    room = limit - 1 - min(len(p) for p in cta.phrasings(brief.cta_style))
-    bodies = [body for body in (*named, *titles) if len(body) <= room]
-    fallback = [f"{a.capitalize()} and {b}.", f"{a.capitalize()}."]
-    body = rng.choice(bodies or [next((f for f in fallback if len(f) <= room), fallback[-1])])
-    action = cta.compose(brief.cta_style, f"{body}{rng.random()}", limit - len(body) - 1)
+    attributes = list(brief.attributes) or ["lovely"]
+    pairs = [(a, b) for a in attributes for b in attributes if a != b] or [(attributes[0],) * 2]
+    named = [
+        t.format(A=a.capitalize(), a=a, b=b, short=short)
+        for a, b in pairs
+        for t in HEADLINES
+        if a != b or "{b}" not in t
+    ]
+    room = limit - 1 - min(len(p) for p in cta.phrasings(brief.cta_style, brief.product))
+    bodies = [body for body in named if len(body) <= room]
+    bare = [f"{short.capitalize()}.", f"{short.split()[-1].capitalize()}."]
+    body = rng.choice(bodies or [next((f for f in bare if len(f) <= room), bare[-1])])
+    key = f"{body}{rng.random()}"
+    action = cta.compose(brief.cta_style, key, limit - len(body) - 1, brief.product)
     return f"{body} {action}", action
 
 

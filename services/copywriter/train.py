@@ -32,6 +32,7 @@ from adcraft.services.copywriter.objectives import (
     valence_table,
     vocabulary,
 )
+from adcraft.services.copywriter.phrases import slotted
 from adcraft.services.copywriter.sampled_repeats import SampleMemory, sampled_repeats_loss
 from adcraft.services.copywriter.weights import LATEST, CopyPaths
 from adcraft.shared.contract.copy_contract import CopyBrief, placement_limits
@@ -223,11 +224,13 @@ def mean_losses(history: list[dict[str, float]]) -> dict[str, float]:
 def export(
     paths: CopyPaths, model: PeftModel, copies: list[CopyExample], summary: dict, name: str
 ) -> Path:
-    """Write the adapter, ``corpus.txt`` and ``run.json`` to a new run; point ``name`` at
-    it."""
+    """Write the adapter, ``corpus.txt`` (the training copy), ``phrases.txt`` (the same,
+    slotted: the phrases a tuned model may write) and ``run.json`` to a new run; point
+    ``name`` at it."""
     run = paths.new_run()
     model.save_pretrained(str(run))
     (run / "corpus.txt").write_text("\n".join(e.copy for e in copies) + "\n")
+    (run / "phrases.txt").write_text("\n".join(slotted(e.copy, e.brief) for e in copies) + "\n")
     (run / "run.json").write_bytes(orjson.dumps(summary, option=orjson.OPT_INDENT_2))
     paths.point(name, run)
     return run

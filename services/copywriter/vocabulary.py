@@ -1,26 +1,33 @@
 """Decoding under a vocabulary: every word the model writes is one copy may use.
 
-Allowed words are the dictionary's common ones, the shop's, and the brief's own (its
-product, department and attributes), less :func:`~adcraft.shared.copy_rules.words.blocked_words`.
+Allowed words are the shop's and the brief's own (its product, department and attributes),
+less :func:`~adcraft.shared.copy_rules.words.blocked_words`. The shop's words are those of
+the copy a tuned model was trained on (:func:`shop_words`): every one a dictionary word the
+shop writes, so the model can neither invent a word nor borrow one from its prompt ("warm
+and friendly" made "a friendly sweater"). A model without training copy (the base model)
+writes the dictionary's common words instead (:func:`common_words`).
 :class:`WordsOnly` enforces them on word boundaries while sampling: a token that continues
 a word must keep it the start of an allowed word, and a token that ends it (a space, a
 mark, a digit, the end of the turn) must leave it whole. Only ASCII letters, digits and a
 few marks can be written at all, so no other script (nor a look-alike letter) reaches a
-word. A row with no allowed token among its likeliest ends its turn: a disallowed token is
-never written, and post-processing keeps finished sentences only, so a word left
-unfinished (by that or by the token budget) is never served.
+word. A tuned model is held to the shop's phrasing as well (:mod:`.phrases`): each word
+must continue a word trigram of its training copy, and a sentence may stop only where one
+of those stops. A row with no allowed token among its likeliest ends its turn: a
+disallowed token is never written, and post-processing keeps finished sentences only, so
+a word left unfinished (by that or by the token budget) is never served.
 """
 
 from __future__ import annotations
 
 import functools
 import string
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 from transformers import LogitsProcessor
 from transformers.tokenization_utils_base import PreTrainedTokenizerBase
 
+from adcraft.services.copywriter.phrases import END, PAUSES, SLOTS, START, Phrases
 from adcraft.shared.contract.copy_contract import CopyBrief
 from adcraft.shared.copy_rules.words import blocked_words, dictionary_words, words_of
 
@@ -52,56 +59,116 @@ def common_words() -> Words:
     return Words.of(dictionary_words() - blocked_words())
 
 
+def shop_words(corpus: list[str]) -> Words:
+    """The words of the shop's training copy, less the blocked ones.
+
+    >>> sorted(shop_words(["A soft dress. Shop it now."]).whole)
+    ['a', 'dress', 'it', 'now', 'shop', 'soft']
+    """
+    return Words.of(frozenset(words_of(" ".join(corpus))) - blocked_words())
+
+
 def brief_words(brief: CopyBrief) -> Words:
     """The brief's own words (its product facts), less the blocked ones."""
     return Words.of(frozenset(words_of(" ".join(brief.fields()))) - blocked_words())
 
 
-def after(word: str, piece: str, common: Words, own: Words) -> str | None:
-    """The word in progress once ``piece`` follows ``word``, or None when ``piece`` writes
-    a character copy never has, or ends or starts a word no vocabulary allows.
+State = tuple[tuple[str, str], str]  # the last two words (as phrase words), the word in progress
+OPEN: State = ((START, START), "")
 
-    >>> own = Words.of(frozenset({"midi"}))
-    >>> [after("dre", p, common_words(), own) for p in ("ss", "ss!", "sz", " ")]
-    ['dress', '', None, None]
-    >>> after("", " mid", common_words(), own), after("", " flabby", common_words(), own)
-    ('mid', None)
-    >>> after("", " сute", common_words(), own)  # a Cyrillic "с"
-    """
-    for char in piece:
-        if char in LETTERS or (char == "'" and word):
-            word += char
-        elif char in MARKS or char == "'":
-            if word and not _whole(word, common, own):
+
+@dataclass
+class Vocabulary:
+    """What one row may write: ``common`` words or its brief's ``own``; with ``phrases`` (a
+    tuned model's), each word must also continue a phrase the shop writes, the brief's
+    words in their ``slots``, and the turn may end only after a finished sentence."""
+
+    common: Words
+    own: Words
+    phrases: Phrases | None = None
+    slots: dict[str, str] = field(default_factory=dict)
+    _next: dict[tuple[str, str], frozenset[str]] = field(default_factory=dict, repr=False)
+
+    def advance(self, state: State, piece: str) -> State | None:
+        """The state once ``piece`` is written, or None when ``piece`` writes a character
+        copy never has, ends or starts a word no vocabulary allows, or leaves the phrases.
+
+        >>> row = Vocabulary(common_words(), Words.of(frozenset({"midi"})))
+        >>> [row.advance(((START, START), "dre"), p) for p in ("ss", "ss!", "sz", " ")]
+        [(('<s>', '<s>'), 'dress'), (('<s>', '<s>'), ''), None, None]
+        >>> row.advance(OPEN, " mid")[1], row.advance(OPEN, " flabby")
+        ('mid', None)
+        >>> row.advance(OPEN, " сute")  # a Cyrillic "с"
+        """
+        context, word = state
+        for char in piece:
+            if char in LETTERS or (char == "'" and word):
+                word += char
+                continue
+            if char not in MARKS and char != "'":
                 return None
-            word = ""
-        else:
+            if word:
+                if not self._whole(word):
+                    return None
+                phrase_word = self.slots.get(word.lower(), word.lower())
+                if self.phrases is not None and phrase_word not in self.phrases.after(*context):
+                    return None
+                context, word = (context[1], phrase_word), ""
+            if char in PAUSES and self.phrases is not None:
+                if char not in self.phrases.after(*context):
+                    return None
+                context = (context[1], char)
+            if char in ".!?" and context != (START, START):
+                if self.phrases is not None and END not in self.phrases.after(*context):
+                    return None
+                context = (START, START)
+        if word and not self._may_start(context, word.lower()):
             return None
-    if word and not (word.lower() in common.starts or word.lower() in own.starts):
-        return None
-    return word
+        return context, word
 
+    def may_end(self, state: State) -> bool:
+        """Whether the turn may end in ``state``."""
+        context, word = state
+        if self.phrases is not None:
+            return not word and context == (START, START)
+        return not word or self._whole(word)
 
-def _whole(word: str, common: Words, own: Words) -> bool:
-    lower = word.lower()
-    return lower in common.whole or lower in own.whole
+    def _whole(self, word: str) -> bool:
+        lower = word.lower()
+        return lower in self.common.whole or lower in self.own.whole
+
+    def _may_start(self, context: tuple[str, str], start: str) -> bool:
+        if not (start in self.common.starts or start in self.own.starts):
+            return False
+        if self.phrases is None:
+            return True
+        if context not in self._next:
+            slot_words: dict[str, set[str]] = {}
+            for word, slot in self.slots.items():
+                slot_words.setdefault(slot, set()).add(word)
+            nexts = self.phrases.after(*context)
+            words = {w for w in nexts if w not in SLOTS and w not in self.slots}
+            words |= {w for slot in nexts & SLOTS for w in slot_words.get(slot, ())}
+            self._next[context] = _prefixes(frozenset(words))
+        return start in self._next[context]
 
 
 class WordsOnly(LogitsProcessor):
-    """Leaves finite only the tokens that keep each row's copy in its vocabulary (see the
-    module docstring); rows are ``own[i]``'s briefs, their prompts ``prompt_length`` long."""
+    """Leaves finite only the tokens that keep each row's copy in its :class:`Vocabulary`
+    (``rows[i]``); the prompts are ``prompt_length`` long."""
 
-    def __init__(self, pieces: list[str], end: int, own: list[Words], prompt_length: int) -> None:
-        self.pieces, self.end, self.own = pieces, end, own
-        self.common = common_words()
+    def __init__(
+        self, pieces: list[str], end: int, rows: list[Vocabulary], prompt_length: int
+    ) -> None:
+        self.pieces, self.end, self.rows = pieces, end, rows
         self.prompt_length = prompt_length
-        self.words = [""] * len(own)  # each row's word in progress
+        self.states = [OPEN] * len(rows)  # each row's phrase context and word in progress
 
     def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
         if input_ids.shape[1] > self.prompt_length:
             for row, token in enumerate(input_ids[:, -1].tolist()):
-                moved = after(self.words[row], self._piece(token), self.common, self.own[row])
-                self.words[row] = moved or ""
+                moved = self.rows[row].advance(self.states[row], self._piece(token))
+                self.states[row] = moved or OPEN
         kept = torch.full_like(scores, -float("inf"))
         ended = (input_ids[:, -1] == self.end).tolist() if input_ids.shape[1] else []
         for row in range(scores.shape[0]):
@@ -131,10 +198,9 @@ class WordsOnly(LogitsProcessor):
         return self.pieces[token] if token < len(self.pieces) else "\ufffd"
 
     def _ok(self, row: int, token: int) -> bool:
-        word, own = self.words[row], self.own[row]
         if token == self.end:
-            return not word or _whole(word, self.common, own)
-        return after(word, self._piece(token), self.common, own) is not None
+            return self.rows[row].may_end(self.states[row])
+        return self.rows[row].advance(self.states[row], self._piece(token)) is not None
 
 
 def token_pieces(tokenizer: PreTrainedTokenizerBase) -> list[str]:

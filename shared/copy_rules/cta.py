@@ -14,7 +14,7 @@ model left it out. Urgency comes from the moment ("today!"), never from a scarci
 >>> find_cta("Shoppers see it everywhere.") is None
 True
 >>> compose("soft", "product-42")
-'Try this look and feel your best.'
+'Try this look at your own pace.'
 >>> compose("urgent", "product-42", limit=14)
 'Claim it now!'
 """
@@ -27,17 +27,11 @@ import zlib
 
 STYLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     # (imperative verbs, endings); an object ("yours", "your <product>") goes between.
-    # Many phrasings per style: the same few CTAs on every ad read as boilerplate.
+    # Many phrasings per style: the same few CTAs on every ad read as boilerplate. None
+    # promises what the shop cannot back: a delivery time, a fit, a colour in stock.
     "urgent": (
         ("Grab", "Snag", "Claim", "Order"),
-        (
-            "now!",
-            "today!",
-            "this week!",
-            "before the weekend!",
-            "in time for the weekend!",
-            "for tonight!",
-        ),
+        ("now!", "today!", "this week!", "before the weekend!"),
     ),
     "soft": (
         ("Discover", "Explore", "See", "Find", "Try"),
@@ -46,10 +40,8 @@ STYLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
             "this season.",
             "at your own pace.",
             "in the new collection.",
-            "and feel your best.",
-            "for your next favorite outfit.",
             "whenever you're ready.",
-            "for easy, happy days.",
+            "for your next favorite outfit.",
         ),
     ),
     "direct": (
@@ -59,14 +51,13 @@ STYLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
             "today.",
             "online.",
             "in your size.",
-            "in your favorite color.",
-            "for an easy fit.",
             "for the weekend.",
             "for easy everyday style.",
         ),
     ),
 }
 OBJECTS = ("yours", "it", "one", "this look")
+PAIR_OBJECTS = ("yours", "a pair", "this pair", "this look")  # "it" and "one" disagree
 VERBS = tuple(sorted({verb for verbs, _ in STYLES.values() for verb in verbs} | {"Don't miss"}))
 _CTA = re.compile(rf"(?:^|(?<=[.!?:]))\s*(({'|'.join(VERBS)})\b[^.!?\n]*[.!?]?)", re.IGNORECASE)
 
@@ -109,7 +100,18 @@ def compose(style: str, key: str, limit: int | None = None, product: str | None 
 @functools.lru_cache(maxsize=256)
 def phrasings(style: str, product: str | None = None) -> tuple[str, ...]:
     """Every phrasing of ``style`` (verb, then object, then ending order); with a
-    ``product``, also those whose object names it."""
+    ``product``, objects that agree with it, some naming it ("your jeans" for a "pair of
+    jeans", whose CTA never says "it").
+
+    >>> phrasings("urgent", "pair of jeans")[:3]
+    ('Grab yours now!', 'Grab yours today!', 'Grab yours this week!')
+    >>> sorted({p.split()[1] for p in phrasings("direct", "pair of jeans")})
+    ['a', 'this', 'your', 'yours']
+    """
     verbs, endings = STYLES[style]
-    objects = OBJECTS if product is None else (*OBJECTS, f"your {product}", f"this {product}")
+    objects: tuple[str, ...] = OBJECTS
+    if product is not None and product.startswith("pair of "):
+        objects = (*PAIR_OBJECTS, f"your {product.removeprefix('pair of ')}")
+    elif product is not None:
+        objects = (*OBJECTS, f"your {product}", f"this {product}")
     return tuple(f"{verb} {obj} {end}" for verb in verbs for obj in objects for end in endings)

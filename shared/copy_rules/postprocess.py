@@ -114,10 +114,13 @@ def cut(text: str, room: int) -> str:
     return text[: ends[-1]] if ends else ""
 
 
-def finish(raw: str, cta_style: str, placement: str, rules: CopyRules, key: str) -> str:
+def finish(
+    raw: str, cta_style: str, placement: str, rules: CopyRules, key: str, product: str | None = None
+) -> str:
     """Generated text → copy with one CTA within the limit: a bare CTA when that is all the
     text has, "" when it has no finished sentence or cannot be cut to fit. An inserted CTA
-    is phrased to fit the room the body leaves (the shortest phrasing when none does); the
+    is phrased to fit the room the body leaves (the shortest phrasing when none does) and
+    to agree with ``product``; the
     model's own CTA gives way to one of the requested style that leaves room for the first
     sentence when it does not.
 
@@ -133,9 +136,9 @@ def finish(raw: str, cta_style: str, placement: str, rules: CopyRules, key: str)
     if not body:
         return action or ""
     if action is None or len(action) >= limit:
-        action = compose(cta_style, key, limit - len(body) - 1)
+        action = compose(cta_style, key, limit - len(body) - 1, product)
     if not cut(body, limit - len(action) - 1):  # a shorter CTA may leave room for a sentence
-        action = compose(cta_style, key, limit - len(cut(body, limit)) - 1)
+        action = compose(cta_style, key, limit - len(cut(body, limit)) - 1, product)
     body = cut(body, limit - len(action) - 1).rstrip(" ,;:-–")
     if not body:
         return ""
@@ -183,7 +186,7 @@ def variants(
     dropped: Counter[str] = Counter()
     for text in generated:
         key = f"{brief.product}|{len(recent)}"
-        final = finish(text, brief.cta_style, brief.placement, rules, key)
+        final = finish(text, brief.cta_style, brief.placement, rules, key, brief.product)
         reason = _rejection(final, text, brief, rules, screen)
         if reason is None and kept and is_near_duplicate(final, recent, rules):
             reason = DUPLICATE

@@ -5,10 +5,9 @@ import pytest
 from adcraft.services.copywriter import base_model, dataset
 from adcraft.services.copywriter.train import collate, encode_copy, encode_text
 from adcraft.services.copywriter.weights import CopyPaths
-from adcraft.shared.contract.copy_contract import CopyBrief, placement_limits
+from adcraft.shared.contract.copy_contract import placement_limits
 from adcraft.shared.copy_rules.cta import STYLES, find_all
 from adcraft.shared.copy_rules.screen import CopyScreen
-from adcraft.shared.copy_rules.words import Lexicon
 from adcraft.shared.runtime.settings import CopySettings
 
 SETTINGS = CopySettings()
@@ -27,19 +26,6 @@ def test_products_come_from_real_reviews_with_a_stable_held_out_fifth(products):
     again = dataset.catalogue(SETTINGS)
     assert {p.clothing_id for p in again if p.held_out} == held
     assert sum(bool(p.praise) for p in products) > 300
-    assert sum(bool(p.titles) for p in products) > 200
-
-
-def test_review_titles_kept_as_headlines_are_clean_praise_of_the_product(products):
-    screen, lexicon = CopyScreen.from_settings(SETTINGS), Lexicon()
-    titles = [(p, t) for p in products for t in p.titles]
-    for product, title in titles:
-        brief = CopyBrief(
-            product.noun, product.department, product.attributes, "adult", "warm", "soft"
-        )
-        assert screen(f"{title} Shop it now.", brief) is None, title
-        assert not lexicon.invented(title), title
-        assert len(title.split()) <= 4 and title.endswith(".")
 
 
 def test_examples_are_written_from_facts_and_end_with_a_cta_of_the_requested_style(products):

@@ -1,18 +1,22 @@
 """Decoding under the vocabulary: whatever the logits favour, only allowed words, in ASCII,
-are written, and a blocked word never is."""
+are written, a blocked word never is, and a tuned model's words continue the shop's
+phrases."""
 
 import pytest
 import torch
 
 from adcraft.services.copywriter import base_model
+from adcraft.services.copywriter.phrases import END, START, Phrases, Shop, phrase_words, slot_of
 from adcraft.services.copywriter.vocabulary import (
+    OPEN,
+    Vocabulary,
     WordsOnly,
-    after,
     brief_words,
     common_words,
+    shop_words,
     token_pieces,
 )
-from adcraft.services.copywriter.weights import CopyPaths
+from adcraft.services.copywriter.weights import SHIPPED, CopyPaths
 from adcraft.shared.contract.copy_contract import CopyBrief
 from adcraft.shared.copy_rules.words import blocked_words, words_of
 from adcraft.shared.runtime.settings import CopySettings
@@ -26,13 +30,17 @@ def tokenizer():
     return base_model.load(path)[1]
 
 
-def _write(tokenizer, scores_of, steps: int = 60, rows: int = 8) -> list[str]:
-    """Greedy text of ``rows`` rows under WordsOnly, each step's scores from ``scores_of``,
-    each row up to its end of turn (checked by the writer: see the next test)."""
+def _write(
+    tokenizer, scores_of, steps: int = 60, rows: int = 8, common=None, phrases=None
+) -> list[str]:
+    """Greedy text of ``rows`` rows under WordsOnly (``common`` words: the dictionary's by
+    default; ``phrases``: none by default), each step's scores from ``scores_of``, each row
+    up to its end of turn (checked by the writer: see the next test)."""
     pieces = token_pieces(tokenizer)
     end = tokenizer.convert_tokens_to_ids("<|im_end|>")
     ids = torch.zeros((rows, 1), dtype=torch.long)
-    words = WordsOnly(pieces, end, [brief_words(BRIEF)] * rows, prompt_length=1)
+    row = Vocabulary(common or common_words(), brief_words(BRIEF), phrases, slot_of(BRIEF))
+    words = WordsOnly(pieces, end, [row] * rows, prompt_length=1)
     for step in range(steps):
         scores = words(ids, scores_of(step, rows, len(pieces)))
         ids = torch.cat([ids, scores.argmax(dim=1, keepdim=True)], dim=1)
@@ -48,8 +56,19 @@ def test_random_logits_write_only_allowed_words_in_ascii(tokenizer):
     texts = _write(tokenizer, lambda step, rows, n: torch.randn(rows, n, generator=generator))
     allowed = common_words().whole | brief_words(BRIEF).whole
     for text in texts:  # every word whole and allowed; the last may be open (the budget)
-        assert text.isascii() and after("", text, common_words(), brief_words(BRIEF)) is not None
+        assert text.isascii() and _row().advance(OPEN, text) is not None
         assert set(_closed(text)) <= allowed and not set(_closed(text)) & blocked_words(), text
+
+
+def test_a_tuned_model_writes_only_its_shops_words_and_the_briefs(tokenizer):
+    shop = shop_words((SHIPPED / "corpus.txt").read_text().splitlines())  # the shipped copy
+    generator = torch.Generator().manual_seed(2)
+    texts = _write(
+        tokenizer, lambda step, rows, n: torch.randn(rows, n, generator=generator), common=shop
+    )
+    written = {w for text in texts for w in _closed(text)}
+    assert len(written) >= 5  # words were written, not none
+    assert written <= shop.whole | brief_words(BRIEF).whole, written - shop.whole
 
 
 def test_blocked_words_and_foreign_letters_are_masked_even_when_likeliest(tokenizer):
@@ -75,9 +94,47 @@ def _closed(text: str) -> list[str]:
     return words_of(text)[: -1 if text[-1:].isalpha() else None]
 
 
+def _row(phrases=None) -> Vocabulary:
+    return Vocabulary(common_words(), brief_words(BRIEF), phrases, slot_of(BRIEF))
+
+
 def test_a_word_is_checked_where_it_ends_and_the_briefs_words_count():
-    own = brief_words(BRIEF)
-    assert after("", " tulle", common_words(), own) == "tulle"  # the brief's word
-    assert after("tul", "le,", common_words(), own) == ""
-    assert after("", " tullx", common_words(), own) is None
-    assert after("flabb", "y.", common_words(), own) is None
+    row = _row()
+    assert row.advance(OPEN, " tulle") == ((START, START), "tulle")  # the brief's word
+    assert row.advance(((START, START), "tul"), "le,") == ((START, "tulle"), "")
+    assert row.advance(OPEN, " tullx") is None
+    assert row.advance(((START, START), "flabb"), "y.") is None
+
+
+def test_a_tuned_models_words_continue_the_shops_phrases_in_any_order_it_wrote(tokenizer):
+    shop = Shop.of((SHIPPED / "phrases.txt").read_text().splitlines())
+    phrases = shop.phrases_for(BRIEF.product)  # a product never written for: every phrase
+    generator = torch.Generator().manual_seed(3)
+    texts = _write(
+        tokenizer, lambda step, rows, n: torch.randn(rows, n, generator=generator),
+        steps=40, common=shop_words((SHIPPED / "corpus.txt").read_text().splitlines()),
+        phrases=phrases,
+    )  # fmt: skip
+    assert sum(len(_closed(t)) for t in texts) > 4  # words were written, not none
+    for text in texts:
+        *finished, last = text.split(".")
+        for sentence in [*finished, last]:
+            words = [START, START, *(w if w != "boho" else "xattr" for w in phrase_words(sentence))]
+            trigrams = list(zip(words, words[1:], words[2:], strict=False))
+            closed = (
+                trigrams if sentence is not last else trigrams[:-1]
+            )  # the last word may be open
+            assert set(closed) <= phrases.trigrams, text
+            if sentence is not last and len(words) > 2:
+                assert (words[-2], words[-1], END) in phrases.trigrams, text
+
+
+def test_a_sentence_ends_only_where_the_shops_do_and_the_turn_after_a_sentence():
+    phrases = Phrases.of(["this xattr skirt moves. shop it now."])
+    row = _row(phrases)
+    state = row.advance(OPEN, "This boho skirt ")
+    assert state == (("xattr", "skirt"), "")
+    assert row.advance(state, ".") is None and not row.may_end(state)  # "skirt" ends nothing
+    moved = row.advance(state, " moves.")
+    assert moved == ((START, START), "") and row.may_end(moved)
+    assert row.advance(OPEN, "This skirt") is None  # "this skirt" is not the shop's
