@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 
 from adcraft.shared.contract.copy_contract import CopyBrief
-from adcraft.shared.copy_rules.cta import split_closing
+from adcraft.shared.copy_rules.cta import split_closing, struck
 from adcraft.shared.copy_rules.words import allowed_garments, words_of
 
 _COMPOUND = re.compile(r"[A-Za-z]+(?:-[A-Za-z]+)+")
@@ -137,13 +137,17 @@ def flaw(text: str, brief: CopyBrief) -> str | None:
     """Why a finished variant reads badly, or None.
 
     >>> b = CopyBrief("fine-gauge sweater", "Tops", ("soft",), "adult", "warm", "direct")
+    >>> flaw("A soft sweater. Find it today.", b._replace(cta_style="soft"))
+    'cta_style'
     >>> print(*(flaw(t, b) for t in ("A soft fine-gauge sweater. Shop now.",
     ...     "Comfortable. Buy now.", "Love it! Grab this sweater now!", "Sweater. Buy it now.",
     ...     "A friendly sweater. Buy now.", "Soft sweaters. Buy now.", "An soft sweater.",
     ...     "A soft sweater, soft to wear. Buy now.", "A soft sweater, love-lively. Buy now.")))
     None off_brief off_brief bare unlisted_attribute agreement agreement repeated_word compound
     """
-    body = split_closing(text)[0]
+    body, action = split_closing(text)
+    if action is not None and struck(action, brief.cta_style):
+        return "cta_style"
     if not names_the_product(body, brief):  # the CTA's "Grab this sweater" is not copy
         return "off_brief"
     if set(words_of(body)) <= set(words_of(brief.product)) | DETERMINERS:

@@ -56,6 +56,10 @@ STYLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ),
     ),
 }
+# Endings the shipped adapter learned that a blind read struck from served copy: a soft
+# CTA sets no time ("Find it today."). Serving drops copy that ends so (the training table
+# keeps them until the adapter is retrained without them).
+STRUCK = {"soft": ("today.",)}
 OBJECTS = ("yours", "it", "one", "this look")
 PAIR_OBJECTS = ("yours", "a pair", "this pair", "this look")  # "it" and "one" disagree
 VERBS = tuple(sorted({verb for verbs, _ in STYLES.values() for verb in verbs} | {"Don't miss"}))
@@ -95,6 +99,15 @@ def compose(style: str, key: str, limit: int | None = None, product: str | None 
     phrases = phrasings(style, product)
     fitting = [p for p in phrases if limit is None or len(p) <= limit] or [min(phrases, key=len)]
     return fitting[zlib.crc32(key.encode()) % len(fitting)]
+
+
+def struck(action: str, style: str) -> bool:
+    """Whether ``action`` ends as :data:`STRUCK` says ``style`` may not be served.
+
+    >>> struck("Find it today.", "soft"), struck("Find it whenever you're ready.", "soft")
+    (True, False)
+    """
+    return action.lower().endswith(STRUCK.get(style, ()))
 
 
 @functools.lru_cache(maxsize=256)

@@ -57,9 +57,13 @@ class CopySettings(Section):
             r"\b(?:(?<!feel your )best|softest|comfiest|cutest|finest|greatest|ultimate)\b",
             r"\bunbeatable\b",
             r"\b(?:perfect|ever|world'?s|number one)\b|#1",
+            # Struck by a blind read of served copy: a durability promise and a collection
+            # the catalogue does not name.
+            r"\bkeeps its shape\b",
+            r"\bnew collection\b",
         ],
-        description="Unverifiable scarcity and superlative claims (regular expressions, any "
-        "case): a variant that makes one is dropped, not edited.",
+        description="Unverifiable scarcity, superlative and product claims (regular "
+        "expressions, any case): a variant that makes one is dropped, not edited.",
     )
     negative_below: float = Field(
         default=-0.05,
