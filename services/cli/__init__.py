@@ -13,6 +13,7 @@ from adcraft.services.cli import (
     catalog,
     demo,
     evaluate,
+    experiment,
     models,
     pools,
     schemas,
@@ -33,3 +34,4 @@ app.add_typer(pools.app, name="copy")
 app.add_typer(train.app, name="train")
 app.add_typer(evaluate.app, name="eval")
 app.add_typer(models.app, name="models")
+app.add_typer(experiment.app, name="experiment")

@@ -2,24 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from pathlib import Path
 
 import orjson
 import typer
 
-from adcraft.services.cli.options import Json, RunDir
+from adcraft.services.cli.options import Json, RunDir, print_figures
 
 app = typer.Typer(help="Benchmarks that print figures.", no_args_is_help=True)
 RUN_DIR = Path(".adcraft/bench")
-
-
-def _print_figures(figures: Mapping[str, object], as_json: bool) -> None:
-    for key, value in figures.items():
-        shown = f"{value:>14,}" if isinstance(value, int | float) else str(value)
-        typer.echo(f"{key:<32} {shown}")
-    if as_json:
-        typer.echo(orjson.dumps(figures).decode())
 
 
 @app.command("broker")
@@ -33,7 +24,7 @@ def bench_broker(
     from adcraft.services.bench import broker
 
     figures = broker.run(messages, size, run_dir)
-    _print_figures(figures, as_json)
+    print_figures(figures, as_json)
 
 
 @app.command("rewards")
@@ -50,7 +41,7 @@ def bench_rewards(
     from adcraft.shared.runtime import logs
 
     logs.configure("WARNING")  # the in-process worker's warnings as JSON lines, if any
-    _print_figures(rewards.run(run_dir, impressions, load, seconds, ads), as_json)
+    print_figures(rewards.run(run_dir, impressions, load, seconds, ads), as_json)
 
 
 @app.command("copy")
@@ -64,7 +55,7 @@ def bench_copy(
     """Copy generation via Triton (1 and 8 clients) next to in-process; tokens/s."""
     from adcraft.services.bench import copy
 
-    _print_figures(copy.run(run_dir, requests, variants, max_tokens), as_json)
+    print_figures(copy.run(run_dir, requests, variants, max_tokens), as_json)
 
 
 @app.command("combos")
@@ -72,7 +63,7 @@ def bench_combos(calls: int = 1000, run_dir: RunDir = RUN_DIR, as_json: Json = F
     """Generator top-16 on 8 slots × 12 candidates: in-process, and via Triton (1, 8 clients)."""
     from adcraft.services.bench import combos
 
-    _print_figures(combos.run(run_dir, calls), as_json)
+    print_figures(combos.run(run_dir, calls), as_json)
 
 
 @app.command("requests")
@@ -89,7 +80,7 @@ def bench_requests(
     figures = requests.run(run_dir, [float(x) for x in loads.split(",")], seconds)
     for row in figures["loads"]:  # type: ignore[attr-defined]
         typer.echo("  ".join(f"{k}={v}" for k, v in row.items()))
-    _print_figures({k: v for k, v in figures.items() if k != "loads"}, as_json=False)
+    print_figures({k: v for k, v in figures.items() if k != "loads"}, as_json=False)
     if as_json:
         typer.echo(orjson.dumps(figures).decode())
 
@@ -104,4 +95,4 @@ def bench_evaluate(
     """``adcraft evaluate`` on a ROWS-row sparse slate log: seconds and peak memory."""
     from adcraft.services.bench import evaluate
 
-    _print_figures(evaluate.run(rows, run_dir, policy), as_json)
+    print_figures(evaluate.run(rows, run_dir, policy), as_json)

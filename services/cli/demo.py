@@ -67,6 +67,7 @@ def _loop(settings: Settings, run_dir: Path, requests: float, seconds: float) ->
     from adcraft.services.demo.loop_view import model_copy_share
     from adcraft.services.demo.plot import plot_loop
     from adcraft.services.demo.view import clear_screen
+    from adcraft.services.experiments import report
 
     typer.echo(
         f"\nrequest worker + reward worker + ad server at {requests:.0f} requests/s "
@@ -82,3 +83,6 @@ def _loop(settings: Settings, run_dir: Path, requests: float, seconds: float) ->
     last = job.tally.window(end - 20, end + 1)
     typer.echo(f"model copy in the last 20 s: {model_copy_share(last):.0%} of answers with copy")
     typer.echo(f"plot    {plot_loop(job.history, run_dir / 'loop.png')}")
+    page, result = job.report(run_dir / "experiment.html")
+    typer.echo(f"\n{report.table(result)}")
+    typer.echo(f"report  {page}")

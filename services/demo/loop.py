@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from adcraft.services.demo.loop_view import LoopPoint, render
+from adcraft.services.experiments import collect, export, readout, report
 from adcraft.services.pools import status
 from adcraft.services.pools.store import PoolStore
 from adcraft.services.reward_updater.app import RewardWorker
@@ -23,9 +24,16 @@ from adcraft.services.simulator.listings import listings
 from adcraft.services.simulator.streams import SHORT_WINDOWS
 from adcraft.services.simulator.world import SEGMENTS, SyntheticWorld
 from adcraft.services.stack.worker import WorkerError, WorkerProcess
-from adcraft.shared.adapters import kafka, redis_client
+from adcraft.shared.adapters import kafka, redis_client, topic_reader
 from adcraft.shared.contract import codec, keys, topics
+from adcraft.shared.runtime.experiment_settings import ArmSettings, ExperimentSettings
 from adcraft.shared.runtime.settings import Settings
+
+DEMO_ARMS = {
+    "control": ArmSettings(share=1, policy="default", copy_source="template"),
+    "thompson": ArmSettings(share=1, policy="thompson"),
+    "generator": ArmSettings(share=1, policy="generator"),
+}
 
 
 class LoopError(WorkerError):
@@ -53,7 +61,10 @@ class LoopDemo:
         windows = SHORT_WINDOWS.model_copy(
             update={"group_id": f"adcraft-rewards-loop-{run}", "allowed_lateness_ms": 1_000}
         )
-        self.settings = settings.model_copy(update={"rewards": windows})
+        # An experiment of its own per run (a name may not change its arms): the catalogue's
+        # default creative with template copy as the control, against both learners.
+        experiment = ExperimentSettings(name=f"demo-{run}", control="control", arms=DEMO_ARMS)
+        self.settings = settings.model_copy(update={"rewards": windows, "experiment": experiment})
         self.world = SyntheticWorld.create(ads=2, seed=0, copy_styles=3)
         self.log = run_dir / "logs" / "request-worker.log"
         self.rate, self.seconds, self.deadline_ms = rate, seconds, deadline_ms
@@ -88,9 +99,27 @@ class LoopDemo:
                 worker.check()
                 if rewards.failed or not learning.is_alive():
                     raise LoopError("the reward worker stopped; its log line says why")
-                text, point = render(server.window(started), time.time(), started)
+                served = server.window(started)
+                text, point = render(served, time.time(), started, self.settings.experiment)
                 self.history.append(point)
                 yield text
+
+    def report(self, out: Path) -> tuple[Path, dict]:
+        """The experiment's report from the loop's own topics, as HTML at ``out``, and its
+        readout."""
+        experiment = self.settings.experiment
+        kinds = {
+            self.topics.impressions: "impression",
+            self.topics.clicks: "click",
+            self.topics.conversions: "conversion",
+        }
+        messages = topic_reader.read_to_end(self.settings.kafka, list(kinds))
+        frame, _ = collect.table(messages, kinds)
+        events = export.checked(frame, frozenset(experiment.arms), experiment.name)
+        result = readout.read_out(events.impressions, experiment)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(report.page(result))
+        return out, result
 
     def _fill_pools(self, worker: WorkerProcess) -> Iterator[str]:
         """Wait, with a progress bar, until the request worker has written its ads' copy

@@ -8,10 +8,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from adcraft.services.experiments import readout
 from adcraft.services.simulator.ad_server import Served
+from adcraft.shared.runtime.experiment_settings import ExperimentSettings
 
-PATHS = ("model", "thompson", "default")
-GENERATOR_ARM = "generator"  # its answers take another path only when the generator fails
+OWN_POLICY = "model"  # the path of an answer its arm's own policy gave (else a fallback's)
 RECENT_S = 5.0
 COPY_SHOWN = 72  # characters of the sample copy text
 MODEL_COPY = ("pool", "fresh")  # copy sources the model wrote (else template)
@@ -37,19 +38,6 @@ def p99(latencies_ms: Sequence[float]) -> float:
     return float(np.percentile(latencies_ms, 99)) if len(latencies_ms) else float("nan")
 
 
-def shares(served: Sequence[Served]) -> dict[str, float]:
-    """Share of answers by path: the known paths first (0 when unseen), then any other."""
-    counts = Counter(s.path for s in served)
-    total = max(len(served), 1)
-    return {path: counts[path] / total for path in [*PATHS, *sorted(set(counts) - set(PATHS))]}
-
-
-def fallback_share(served: Sequence[Served]) -> float:
-    """Share of the generator arm's answers that did not come from the generator."""
-    arm = [s for s in served if s.arm == GENERATOR_ARM]
-    return sum(s.path != "model" for s in arm) / len(arm) if arm else float("nan")
-
-
 def model_copy_share(served: Sequence[Served]) -> float:
     """Share of answers with copy that carry the model's (a pool's or fresh), NaN for none."""
     with_copy = [s for s in served if s.copy_text]
@@ -62,7 +50,40 @@ def best_share(served: Sequence[Served]) -> float:
     return sum(s.best for s in served) / len(served) if served else float("nan")
 
 
-def render(served: Sequence[Served], now_s: float, started_s: float) -> tuple[str, LoopPoint]:
+def arm_lines(served: Sequence[Served], experiment: ExperimentSettings) -> list[str]:
+    """Per arm: its share of answers and how many fell back (to Thompson sampling or the
+    catalogue's default), its CTR, and its CTR lift over the control inside the
+    always-valid interval (the answers ``served`` since the start)."""
+    arms = list(experiment.arms)
+    counts = Counter(s.arm for s in served)
+    fell_back = Counter(s.arm for s in served if s.path != OWN_POLICY)
+    total = max(len(served), 1)
+    shares = "  ".join(
+        f"{arm} {counts[arm] / total:4.0%} (fell back {fell_back[arm]})" for arm in arms
+    )
+    rows = readout.running([(s.user_id, s.arm, s.clicked) for s in served], experiment)
+    ctr = "  ".join(f"{r['arm']} {_share(r['ctr'], '5.1%')}" for r in rows)
+    lifts = "  ".join(_lift(r) for r in rows if "lift" in r)
+    return [
+        f"  arms            {shares}",
+        f"  CTR per arm     {ctr}",
+        f"  lift vs {experiment.control[:7]:<8}{lifts} (always valid)",
+    ]
+
+
+def _share(value: float | None, spec: str) -> str:
+    return "n/a" if value is None else format(value, spec)
+
+
+def _lift(row: dict) -> str:
+    if row["lift"] is None or row["low"] is None:
+        return f"{row['arm']} n/a"
+    return f"{row['arm']} {row['lift']:+.0%} [{row['low']:+.0%}, {row['high']:+.0%}]"
+
+
+def render(
+    served: Sequence[Served], now_s: float, started_s: float, experiment: ExperimentSettings
+) -> tuple[str, LoopPoint]:
     """The view at wall-clock ``now_s`` of the answers ``served`` since ``started_s``."""
     since = [s for s in served if started_s <= s.received_s < now_s]
     recent = [s for s in since if s.received_s >= now_s - RECENT_S]
@@ -74,12 +95,10 @@ def render(served: Sequence[Served], now_s: float, started_s: float) -> tuple[st
         best_share(recent),
         best_share(since),
     )
-    paths = "  ".join(f"{path} {share:4.0%}" for path, share in shares(recent).items())
     lines = [
         f"t={point.elapsed:5.1f}s  ad server → request worker → clicks → reward worker → Redis",
         f"  last second     {point.per_s:5.0f} answers/s   end-to-end p99 {point.p99_ms:6.1f} ms",
-        f"  paths (last {RECENT_S:.0f}s) {paths}   "
-        f"(generator arm fell back: {fallback_share(recent):.0%})",
+        *arm_lines(since, experiment),
         f"  truly best      {point.best_recent:4.0%} of answers in the last {RECENT_S:.0f}s, "
         f"{point.best_total:4.0%} of {len(since)} since the start",
         f"  model copy      {model_copy_share(recent):4.0%} of answers with copy in the "

@@ -1,1 +1,2 @@
-"""Experiments: arm assignment for serving (pure); analysis comes with the reports."""
+"""Experiments: arm assignment for serving, and the readout that says whether an arm wins
+(pure statistics and reports; reading the topics is the caller's)."""

@@ -12,6 +12,7 @@ from prometheus_client import CollectorRegistry
 
 from adcraft.services.request_worker.app import build
 from adcraft.services.request_worker.worker import RequestWorker
+from adcraft.shared.adapters import experiment_registry
 from adcraft.shared.contract.topics import RequestTopics
 from adcraft.shared.runtime import logs
 from adcraft.shared.runtime.errors import FatalError
@@ -50,6 +51,7 @@ async def _run(settings: Settings, topics: RequestTopics) -> int:
                 raise FatalError(f"catalogue not read: {worker.feed.error or 'timed out'}")
             await asyncio.sleep(0.1)
             waited += 0.1
+        await experiment_registry.register(worker.redis, settings.experiment)
         await worker.warm_up()
         app = build(settings, worker)
         await app.start()

@@ -2,7 +2,8 @@
 
 The steps follow ../DESIGN (the loop, one request): the ad's posterior and cached copy in
 one Redis round trip, the user's experiment arm, the combination generator (or Thompson
-sampling in the worker), the copy for the chosen style, the recommendation. Each step has
+sampling in the worker, or the catalogue's default: the arm's policy), the copy for the
+chosen style (the pools, or templates where the arm says so), the recommendation. Each step has
 its fallback, so every valid request is answered, by its deadline where that is possible;
 the answer names the path that produced it, and a fallback's cause as a code (see
 :mod:`~adcraft.services.request_worker.failures`).
@@ -90,6 +91,7 @@ class Responder:
         trouble: Trouble = lambda failure, exc: None,
     ) -> None:
         self.settings, self.config = settings, settings.requests
+        self.experiment, self.shares = settings.experiment, settings.experiment.shares()
         self.listings, self.store, self.gateway, self.metrics = parts
         self.redis = Breaker(self.config.breaker_failures, self.config.breaker_reset_s)
         self._trouble = trouble
@@ -112,7 +114,7 @@ class Responder:
         listing = self.listings.get(request.ad_id)
         if listing is None:
             return Answer(kind="unknown_ad", reason=f"unknown ad {request.ad_id!r}")
-        arm = arm_of(request.user_id, self.config.arms, self.config.salt)
+        arm = arm_of(request.user_id, self.shares, self.experiment.name)
         # A clock ahead of ours must not stretch the deadline past what the sender asked.
         sent_ms = min(request.ts_ms, self._now_ms())
         deadline_ms = sent_ms + request.deadline_ms - self.config.deadline_margin_ms
@@ -133,7 +135,10 @@ class Responder:
         seed = int(unit_hash("seed", request.request_id) * 2**62)
         ad = candidates(listing, snapshot.posterior, request.segment, self.prior_sd)
         choice, path, reason, versions = None, MODEL, "", {"reward": ad.model_version}
-        if arm == "generator":
+        policy = self.experiment.arms[arm]
+        if policy.policy == "default":
+            choice = Choice(listing.default_creative(), 1.0)
+        elif policy.policy == "generator":
             budget = min(self._left_s(deadline_ms), self.settings.triton.timeout_s)
             proposed = await self.gateway.propose(ad, seed, budget)
             if isinstance(proposed, Failure):
@@ -142,7 +147,7 @@ class Responder:
                 choice, versions["generator"] = proposed
         if choice is None:
             choice = thompson(ad, np.random.default_rng(seed), self.config.thompson_draws)
-        copy, refills = await self._copy(request, listing, choice, snapshot, deadline_ms, seed)
+        copy, refills = await self._copy(request, listing, arm, choice, snapshot, deadline_ms, seed)
         explanation = contributions(ad, choice.elements)
         made = self._recommendation(request, choice, arm, path, reason, copy, explanation, versions)
         return await self._keep(replace(made, refills=refills))
@@ -250,17 +255,21 @@ class Responder:
         self,
         request: CreativeRequested,
         listing: AdListed,
+        arm: str,
         choice: Choice,
         snapshot: Snapshot,
         deadline_ms: float,
         seed: int,
     ) -> tuple[_Copy, list[Refill]]:
-        """The copy of the chosen style: fresh (``copy_mode=fresh`` with room left), a
-        pooled variant, or the template; a pool that is not a hit asks to be written."""
+        """The copy of the chosen style: the template for an arm that serves templates;
+        else fresh (``copy_mode=fresh`` with room left), a pooled variant, or the template;
+        a pool that is not a hit asks to be written."""
         style = choice.elements.get(COPY_SLOT)
         brief = None if style is None else copy_choice.brief(listing, request.segment, style)
         if style is None or brief is None:  # no copy slot, or no fact a copy may name
             return _Copy(), []
+        if self.experiment.arms[arm].copy_source == "template":
+            return self._template(brief), []
         pool, decisions = snapshot.pools.get(style, (None, {}))
         review_required = self.settings.copywriter.review_required
         cached, result = copy_choice.pooled(
@@ -331,6 +340,7 @@ class Responder:
             # Exact, however small; only a product that underflowed to 0 is raised to the
             # smallest normal float (the contract needs > 0).
             propensity=min(max(choice.propensity, sys.float_info.min), 1.0),
+            experiment=self.experiment.name,
             arm=arm,
             path=path,
             reason=reason[:256],

@@ -18,12 +18,17 @@ from adcraft.shared.adapters import kafka
 from adcraft.shared.contract import codec
 from adcraft.shared.contract.events import (
     ClickRecorded,
+    ConversionRecorded,
     CreativeRequested,
     ImpressionServed,
     RecommendationPublished,
+    Who,
 )
 from adcraft.shared.contract.topics import RequestTopics, RewardTopics
 from adcraft.shared.runtime.settings import Settings
+
+CONVERSION_RATE = 0.1  # of clicks
+ORDER_VALUE = 40.0
 
 
 @dataclass(frozen=True)
@@ -39,6 +44,8 @@ class Served:
     best: bool
     copy_source: str
     copy_text: str
+    user_id: str = ""
+    clicked: bool = False  # by the world's true probability (only when impressions are shown)
 
 
 @dataclass
@@ -177,6 +184,8 @@ class AdServer:
                 return
             ts_ms, ad, segment = requested
             elements = dict(recommendation.elements)
+            truth = self.world.click_probability(ad, segment, elements)
+            clicked = self.shows and self.clicks.random() < truth
             self.tally.served[rid] = Served(
                 now,
                 now * 1000 - ts_ms,
@@ -187,11 +196,13 @@ class AdServer:
                 elements == self._best[ad, segment],
                 recommendation.copy_source,
                 recommendation.copy_text.get("copy", ""),
+                recommendation.user_id,
+                clicked,
             )
         if not self.shows:
             return
         shown_ms = int(now * 1000)
-        who = {"ad_id": ad, "request_id": rid, "user_id": recommendation.user_id}
+        who: Who = {"ad_id": ad, "request_id": rid, "user_id": recommendation.user_id}
         impression = ImpressionServed(
             event_id=f"i-{rid}",
             ts_ms=shown_ms,
@@ -199,11 +210,21 @@ class AdServer:
             elements=elements,
             propensity=recommendation.propensity,
             segment=segment,
-            context={"arm": recommendation.arm},
+            experiment=recommendation.experiment,
+            arm=recommendation.arm,
+            path=recommendation.path,
+            copy_variant=recommendation.copy_variant,
         )
         kafka.produce(
             producer, self.feedback.impressions, impression.key(), codec.encode(impression)
         )
-        if self.clicks.random() < self.world.click_probability(ad, segment, elements):
+        if clicked:
             click = ClickRecorded(event_id=f"c-{rid}", ts_ms=shown_ms + 50, **who)
             kafka.produce(producer, self.feedback.clicks, click.key(), codec.encode(click))
+            if self.clicks.random() < CONVERSION_RATE:
+                bought = ConversionRecorded(
+                    event_id=f"v-{rid}", ts_ms=shown_ms + 100, **who, value=ORDER_VALUE
+                )
+                kafka.produce(
+                    producer, self.feedback.conversions, bought.key(), codec.encode(bought)
+                )

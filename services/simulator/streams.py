@@ -20,6 +20,7 @@ from adcraft.shared.contract.events import (
     ConversionRecorded,
     Event,
     ImpressionServed,
+    Who,
 )
 from adcraft.shared.contract.topics import RewardTopics
 from adcraft.shared.runtime.settings import RewardSettings
@@ -57,7 +58,7 @@ def traffic(
         }
         segment = SEGMENTS[int(draws[i, 5] * len(SEGMENTS))]
         rid = f"r{seed}-{i}"
-        who = {"ad_id": ad, "request_id": rid, "user_id": f"u{i * 7919 % 10_000}"}
+        who: Who = {"ad_id": ad, "request_id": rid, "user_id": f"u{i * 7919 % 10_000}"}
         yield ImpressionServed(
             event_id=f"i-{rid}",
             ts_ms=ts,

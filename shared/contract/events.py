@@ -10,7 +10,7 @@ a partition and its element scores have one owner.
 
 from __future__ import annotations
 
-from typing import Annotated, ClassVar
+from typing import Annotated, ClassVar, TypedDict
 
 from annotated_types import Ge, Gt, Le, MaxLen, MinLen
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
@@ -33,6 +33,10 @@ Id = Annotated[str, MinLen(1), MaxLen(MAX_ID_LEN)]
 """Event, ad, request, user, product and element ids, and slot names."""
 Name = Annotated[str, MinLen(1), MaxLen(MAX_NAME_LEN)]
 """Segments, placements, currencies and the keys of small maps."""
+OptionalName = Annotated[str, MaxLen(MAX_NAME_LEN)]
+"""A name that is empty when it does not apply (an impression outside any experiment)."""
+Variants = Annotated[dict[Name, Id], MaxLen(MAX_ENTRIES)]
+"""Variant id of each slot's copy."""
 Text = Annotated[str, MaxLen(MAX_TEXT_LEN)]
 Copy = Annotated[str, MaxLen(MAX_COPY_LEN)]
 Int64 = Annotated[int, Ge(-(2**63)), Le(2**63 - 1)]
@@ -71,6 +75,20 @@ class ImpressionServed(Event):
     propensity: Probability = Field(description="Probability the policy chose this.")
     segment: Name = "all"
     context: Context = {}
+    # Echoed from the recommendation (v2; a v1 impression reads as outside any experiment),
+    # so that every click and conversion can be traced to the arm that served it.
+    experiment: OptionalName = Field(default="", description="The experiment's name, or ''.")
+    arm: OptionalName = Field(default="", description="The experiment arm that answered.")
+    path: OptionalName = Field(default="", description="model, or the fallback that answered.")
+    copy_variant: Variants = Field(default={}, description="Variant id of each slot's copy.")
+
+
+class Who(TypedDict):
+    """The fields an impression's click and conversion repeat from it."""
+
+    ad_id: str
+    request_id: str
+    user_id: str
 
 
 class ClickRecorded(Event):
@@ -150,11 +168,12 @@ class RecommendationPublished(Event):
     segment: Name = "all"
     elements: Slots
     copy_text: Annotated[dict[Name, Copy], MaxLen(MAX_ENTRIES)] = {}
-    copy_variant: Annotated[dict[Name, Id], MaxLen(MAX_ENTRIES)] = Field(
+    copy_variant: Variants = Field(
         default={}, description="Variant id of each slot's copy (CTR per variant)."
     )
     copy_source: Name = Field(default="none", description="cache, fresh or template.")
     propensity: Probability
+    experiment: OptionalName = Field(default="", description="The experiment's name, or ''.")
     arm: Name = "default"
     path: Name = Field(default="model", description="model, or the fallback that answered.")
     reason: Text = Field(default="", description="Why a fallback answered.")

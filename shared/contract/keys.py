@@ -113,3 +113,13 @@ def answer(group: str, ad_id: str, request_id: str) -> str:
     'adcraft:answer:{ad-1}:adcraft-requests:r-9'
     """
     return f"{PREFIX}:answer:{{{ad_id}}}:{group}:{request_id}"
+
+
+def experiment(name: str) -> str:
+    """The design (arms, shares, policies) an experiment started with: the same name may
+    not run with another.
+
+    >>> experiment("creative-1")
+    'adcraft:experiment:creative-1'
+    """
+    return f"{PREFIX}:experiment:{name}"

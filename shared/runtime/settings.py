@@ -16,10 +16,12 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from adcraft.shared.copy_rules.settings import CopySettings
 from adcraft.shared.runtime.connections import KafkaSettings, RedisSettings, TritonSettings
+from adcraft.shared.runtime.experiment_settings import ExperimentSettings
 from adcraft.shared.runtime.worker_settings import RequestSettings, RewardSettings
 
 __all__ = [
     "CopySettings",
+    "ExperimentSettings",
     "KafkaSettings",
     "RedisSettings",
     "RequestSettings",
@@ -46,6 +48,7 @@ class Settings(BaseSettings):
     rewards: RewardSettings = RewardSettings()
     requests: RequestSettings = RequestSettings()
     copywriter: CopySettings = CopySettings()
+    experiment: ExperimentSettings = ExperimentSettings()
     metrics_address: str = Field(
         default="127.0.0.1:9400", description="Serves /metrics, /healthz and /readyz."
     )

@@ -121,7 +121,7 @@ class RewardSettings(Section):
 
 
 class RequestSettings(Section):
-    """The request worker: concurrency, experiment arms, deadlines, copy cache, breaker."""
+    """The request worker: concurrency, deadlines, copy cache, breaker."""
 
     group_id: str = "adcraft-requests"
     concurrency: int = Field(
@@ -175,13 +175,6 @@ class RequestSettings(Section):
     fresh_min_ms: int = Field(
         default=250, ge=0, description="Deadline room copy_mode=fresh needs to write inline."
     )
-    arms: dict[str, float] = Field(
-        default={"generator": 0.9, "thompson": 0.1},
-        description="Experiment arm → share of users; an arm names its policy "
-        "(generator: the combination generator on Triton, thompson: Thompson sampling in "
-        "the worker).",
-    )
-    salt: str = Field(default="adcraft-arms-1", min_length=1, description="Of the user hash.")
     thompson_draws: int = Field(default=256, ge=16, le=4_096)
     deadline_margin_ms: int = Field(
         default=20,
@@ -196,10 +189,3 @@ class RequestSettings(Section):
         default=1.0, gt=0, description="An open breaker lets one trial call through after."
     )
     shutdown_timeout_s: float = Field(default=20.0, gt=0)
-
-    @model_validator(mode="after")
-    def _arms_are_policies(self) -> RequestSettings:
-        unknown = set(self.arms) - {"generator", "thompson"}
-        if unknown or not self.arms or any(share <= 0 for share in self.arms.values()):
-            raise ValueError("arms: positive shares of 'generator' and/or 'thompson'")
-        return self

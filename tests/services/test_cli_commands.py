@@ -21,6 +21,7 @@ COMMANDS = {
     "train": ["copy", "combos"],
     "eval": ["copy", "combos"],
     "models": ["prepare"],
+    "experiment": ["export", "report", "aa", "power", "coverage", "srm"],
 }
 HEAVY = (
     "pandas",

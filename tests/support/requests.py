@@ -13,10 +13,10 @@ from adcraft.services.experiments.assignment import arm_of
 from adcraft.shared.adapters import kafka
 from adcraft.shared.contract import codec, topics
 from adcraft.shared.contract.events import CreativeRequested, Event, RecommendationPublished
-from adcraft.shared.runtime.settings import RequestSettings, Settings
+from adcraft.shared.runtime.settings import ExperimentSettings, Settings
 from tests.support.topics import Follower, Source, source_of
 
-ARMS = RequestSettings()
+ARMS = ExperimentSettings()
 REQUEST, CATALOG = topics.CREATIVE_REQUESTS, topics.AD_CATALOG
 REC = "recommendation"
 SENT: list[Probe] = []  # every probe produced, in order
@@ -114,7 +114,7 @@ class Sender:
 def user(arm: str, n: int = 0) -> str:
     """A user id of ``arm``."""
     for i in range(n * 100, n * 100 + 1_000):
-        if arm_of(f"u-{arm}-{i}", ARMS.arms, ARMS.salt) == arm:
+        if arm_of(f"u-{arm}-{i}", ARMS.shares(), ARMS.name) == arm:
             return f"u-{arm}-{i}"
     raise AssertionError(arm)
 
