@@ -99,6 +99,8 @@ class Vocabulary:
         >>> row.advance(OPEN, " mid")[1], row.advance(OPEN, " flabby")
         ('mid', None)
         >>> row.advance(OPEN, " сute")  # a Cyrillic "с"
+        >>> row.advance(OPEN, " EfFort"), row.advance(OPEN, " Effort")[1]  # capitals lead only
+        (None, 'Effort')
         """
         context, word = state
         for char in piece:
@@ -122,7 +124,7 @@ class Vocabulary:
                 if self.phrases is not None and END not in self.phrases.after(*context):
                     return None
                 context = (START, START)
-        if word and not self._may_start(context, word.lower()):
+        if word and not (_cased(word) and self._may_start(context, word.lower())):
             return None
         return context, word
 
@@ -201,6 +203,11 @@ class WordsOnly(LogitsProcessor):
         if token == self.end:
             return self.rows[row].may_end(self.states[row])
         return self.rows[row].advance(self.states[row], self._piece(token)) is not None
+
+
+def _cased(word: str) -> bool:
+    """A capital may only lead a word ("Effort", never "EfFort")."""
+    return len(word) < 2 or word[1:].islower()
 
 
 def token_pieces(tokenizer: PreTrainedTokenizerBase) -> list[str]:
