@@ -57,9 +57,7 @@ class CopySettings(Section):
             r"\b(?:(?<!feel your )best|softest|comfiest|cutest|finest|greatest|ultimate)\b",
             r"\bunbeatable\b",
             r"\b(?:perfect|ever|world'?s|number one)\b|#1",
-            # Struck by a blind read of served copy: a durability promise and a collection
-            # the catalogue does not name.
-            r"\bkeeps its shape\b",
+            # Struck by a blind read of served copy: a collection the catalogue does not name.
             r"\bnew collection\b",
         ],
         description="Unverifiable scarcity, superlative and product claims (regular "
