@@ -51,7 +51,8 @@ async def _run(settings: Settings, topics: RequestTopics) -> int:
                 raise FatalError(f"catalogue not read: {worker.feed.error or 'timed out'}")
             await asyncio.sleep(0.1)
             waited += 0.1
-        await experiment_registry.register(worker.redis, settings.experiment)
+        if not await experiment_registry.register(worker.redis, settings.experiment):
+            logs.record(log, logging.WARNING, "experiment_unchecked", name=settings.experiment.name)
         await worker.warm_up()
         app = build(settings, worker)
         await app.start()

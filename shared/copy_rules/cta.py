@@ -57,9 +57,11 @@ STYLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     ),
 }
 # Endings the shipped adapter learned that a blind read struck from served copy: a soft
-# CTA sets no time ("Find it today."). Serving drops copy that ends so (the training table
-# keeps them until the adapter is retrained without them).
-STRUCK = {"soft": ("today.",)}
+# CTA sets no time ("Find it today."), and no CTA names a collection the catalogue does
+# not. Serving drops copy that ends so (the training table keeps them until the adapter is
+# retrained without them).
+_COLLECTION = "in the new collection."
+STRUCK = {"soft": ("today.", _COLLECTION), "direct": (_COLLECTION,), "urgent": (_COLLECTION,)}
 OBJECTS = ("yours", "it", "one", "this look")
 PAIR_OBJECTS = ("yours", "a pair", "this pair", "this look")  # "it" and "one" disagree
 VERBS = tuple(sorted({verb for verbs, _ in STYLES.values() for verb in verbs} | {"Don't miss"}))

@@ -57,8 +57,6 @@ class CopySettings(Section):
             r"\b(?:(?<!feel your )best|softest|comfiest|cutest|finest|greatest|ultimate)\b",
             r"\bunbeatable\b",
             r"\b(?:perfect|ever|world'?s|number one)\b|#1",
-            # Struck by a blind read of served copy: a collection the catalogue does not name.
-            r"\bnew collection\b",
         ],
         description="Unverifiable scarcity, superlative and product claims (regular "
         "expressions, any case): a variant that makes one is dropped, not edited.",

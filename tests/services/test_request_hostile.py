@@ -31,9 +31,8 @@ from adcraft.shared.contract.events import (
     AdListed,
 )
 from adcraft.shared.contract.posteriors import AdPosterior, ElementPosterior
-from adcraft.shared.runtime.settings import Settings
+from adcraft.shared.runtime.settings import RequestSettings, Settings
 from tests.support.requests import (
-    ARMS,
     CATALOG,
     REC,
     REQUEST,
@@ -453,7 +452,7 @@ def test_an_ad_of_32_slots_of_32_elements_logs_its_true_propensity(settings, rea
     rec = _send(settings, reader, [p], extra_s=0).rec(p)
     prior_sd = math.sqrt(2 * Settings().rewards.prior_variance)
     ad = candidates(huge_listing(), None, "adult", prior_sd)
-    chances = thompson_probabilities(ad, ARMS.thompson_draws)
+    chances = thompson_probabilities(ad, RequestSettings().thompson_draws)
     expected = math.prod(
         float(chances[slot][[e.element_id for e in ad.slots[slot]].index(element)])
         for slot, element in rec.elements.items()
