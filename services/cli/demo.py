@@ -89,4 +89,4 @@ def _loop(settings: Settings, run_dir: Path, requests: float, seconds: float) ->
     typer.echo(f"plot    {plot_loop(job.history, run_dir / 'loop.png')}")
     page, result = job.report(run_dir / "experiment.html")
     typer.echo(f"\n{report.table(result)}")
-    typer.echo(f"report  {page}")
+    typer.echo(f"report  {page} (readout as JSON: {page.with_suffix('.json')})")

@@ -43,6 +43,7 @@ from adcraft.services.copywriter.vocabulary import (
     brief_words,
     common_words,
     shop_words,
+    struck_endings,
     token_pieces,
 )
 from adcraft.services.copywriter.weights import LATEST, SHIPPED, CopyPaths
@@ -201,7 +202,8 @@ class CopyWriter:
     def vocabulary(self, brief: CopyBrief) -> Vocabulary:
         """What a row writing for ``brief`` may write."""
         phrases = None if self.phrases is None else self.phrases.phrases_for(brief.product)
-        return Vocabulary(self.words, brief_words(brief), phrases, slot_of(brief))
+        struck = struck_endings(brief.cta_style)
+        return Vocabulary(self.words, brief_words(brief), phrases, slot_of(brief), struck)
 
     def write(
         self,

@@ -27,8 +27,9 @@ import torch
 from transformers import LogitsProcessor
 from transformers.tokenization_utils_base import PreTrainedTokenizerBase
 
-from adcraft.services.copywriter.phrases import END, PAUSES, SLOTS, START, Phrases
+from adcraft.services.copywriter.phrases import END, PAUSES, SLOTS, START, Phrases, phrase_words
 from adcraft.shared.contract.copy_contract import CopyBrief
+from adcraft.shared.copy_rules.cta import STRUCK
 from adcraft.shared.copy_rules.words import blocked_words, dictionary_words, words_of
 
 LETTERS = frozenset(string.ascii_letters)
@@ -81,12 +82,14 @@ OPEN: State = ((START, START), "")
 class Vocabulary:
     """What one row may write: ``common`` words or its brief's ``own``; with ``phrases`` (a
     tuned model's), each word must also continue a phrase the shop writes, the brief's
-    words in their ``slots``, and the turn may end only after a finished sentence."""
+    words in their ``slots``, and the turn may end only after a finished sentence; no
+    sentence ends with a ``struck`` ending (:func:`struck_endings`)."""
 
     common: Words
     own: Words
     phrases: Phrases | None = None
     slots: dict[str, str] = field(default_factory=dict)
+    struck: tuple[tuple[str, ...], ...] = ()  # last words no sentence may end with
     _next: dict[tuple[str, str], frozenset[str]] = field(default_factory=dict, repr=False)
 
     def advance(self, state: State, piece: str) -> State | None:
@@ -122,6 +125,8 @@ class Vocabulary:
                 context = (context[1], char)
             if char in ".!?" and context != (START, START):
                 if self.phrases is not None and END not in self.phrases.after(*context):
+                    return None
+                if any(context[len(context) - len(e) :] == e for e in self.struck):
                     return None
                 context = (START, START)
         if word and not (_cased(word) and self._may_start(context, word.lower())):
@@ -203,6 +208,16 @@ class WordsOnly(LogitsProcessor):
         if token == self.end:
             return self.rows[row].may_end(self.states[row])
         return self.rows[row].advance(self.states[row], self._piece(token)) is not None
+
+
+def struck_endings(style: str) -> tuple[tuple[str, ...], ...]:
+    """The last two phrase words of each ending a CTA of ``style`` may not have
+    (:data:`~adcraft.shared.copy_rules.cta.STRUCK`): sampled, it would only be dropped.
+
+    >>> struck_endings("soft")
+    (('today',), ('new', 'collection'))
+    """
+    return tuple(tuple(phrase_words(ending)[-2:]) for ending in STRUCK.get(style, ()))
 
 
 def _cased(word: str) -> bool:

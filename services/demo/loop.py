@@ -14,6 +14,8 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import orjson
+
 from adcraft.services.demo.loop_view import LoopPoint, render
 from adcraft.services.experiments import collect, export, readout, report
 from adcraft.services.pools import status
@@ -105,8 +107,8 @@ class LoopDemo:
                 yield text
 
     def report(self, out: Path) -> tuple[Path, dict]:
-        """The experiment's report from the loop's own topics, as HTML at ``out``, and its
-        readout."""
+        """The experiment's report from the loop's own topics, as HTML at ``out`` and its
+        readout as JSON beside it (``.json``); returns the page's path and the readout."""
         experiment = self.settings.experiment
         kinds = {
             self.topics.impressions: "impression",
@@ -119,6 +121,7 @@ class LoopDemo:
         result = readout.read_out(events.impressions, experiment)
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(report.page(result))
+        out.with_suffix(".json").write_bytes(orjson.dumps(result, option=orjson.OPT_INDENT_2))
         return out, result
 
     def _fill_pools(self, worker: WorkerProcess) -> Iterator[str]:

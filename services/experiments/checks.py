@@ -2,15 +2,12 @@
 
 Sample-ratio mismatch (SRM): users per arm tested against the configured shares with a
 chi-square test at a strict α (0.001, as Microsoft's ExP does: an SRM means the assignment
-or the logging is broken, and the readout must not be read). Holm's step-down correction
-keeps the family-wise error of per-segment lifts at α.
+or the logging is broken, and the readout must not be read).
 
 >>> srm(np.array([26_000, 24_000]), np.array([0.5, 0.5])).flagged
 True
 >>> srm(np.array([25_030, 24_970]), np.array([0.5, 0.5])).flagged
 False
->>> holm([0.01, 0.04, 0.03])
-[0.03, 0.06, 0.06]
 """
 
 from __future__ import annotations
@@ -39,14 +36,3 @@ def srm(users: np.ndarray, shares: np.ndarray, alpha: float = SRM_ALPHA) -> Samp
     expected = total * shares / shares.sum()
     statistic, p_value = stats.chisquare(users, expected)
     return SampleRatio(float(statistic), float(p_value), bool(p_value < alpha))
-
-
-def holm(p_values: list[float]) -> list[float]:
-    """Holm-adjusted p-values, in the order given."""
-    order = sorted(range(len(p_values)), key=p_values.__getitem__)
-    adjusted = [1.0] * len(p_values)
-    running = 0.0
-    for rank, i in enumerate(order):
-        running = max(running, min(1.0, (len(p_values) - rank) * p_values[i]))
-        adjusted[i] = round(running, 12)
-    return adjusted

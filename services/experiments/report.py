@@ -23,6 +23,23 @@ def _pct(value: float | None, signed: bool = False) -> str:
     return f"{value:+.1%}" if signed else f"{value:.2%}"
 
 
+def _p(value: float | None) -> str:
+    """A p-value as read: tiny ones as a bound, not as 0 or 1e-300.
+
+    >>> _p(0.0), _p(3.2e-9), _p(0.0123), _p(None)
+    ('< 1e-6', '< 1e-6', '0.012', 'n/a')
+    """
+    if value is None:
+        return "n/a"
+    return "< 1e-6" if value < 1e-6 else f"{value:.2g}"
+
+
+def _equals(p_value: float | None) -> str:
+    """``= 0.012`` or ``< 1e-6``: a p-value after its "p"."""
+    shown = _p(p_value)
+    return shown if shown.startswith("<") else f"= {shown}"
+
+
 def _interval(low: float | None, high: float | None, signed: bool = False) -> str:
     return f"[{_pct(low, signed)}, {_pct(high, signed)}]"
 
@@ -31,7 +48,7 @@ def verdict(readout: Readout) -> list[str]:
     """One line per treated arm: does it beat the control on CTR, by the always-valid test?"""
     if readout["srm"]["flagged"]:
         return [
-            f"SAMPLE RATIO MISMATCH (p = {readout['srm']['p_value']:.2g}): users per arm "
+            f"SAMPLE RATIO MISMATCH (p {_equals(readout['srm']['p_value'])}): users per arm "
             f"{readout['srm']['users']} do not match the shares; do not trust these lifts"
         ]
     lines = []
@@ -54,7 +71,7 @@ def table(readout: Readout) -> str:
     """The per-arm table, the lifts and the verdict, for a terminal."""
     lines = [
         f"experiment {readout['experiment']}: control {readout['control']}, "
-        f"SRM p = {readout['srm']['p_value']}",
+        f"SRM p {_equals(readout['srm']['p_value'])}",
         f"{'arm':<12}{'users':>8}{'impr.':>9}{'clicks':>8}  {'CTR [95%]':<26}"
         f"{'conv.':>6}  {'CVR [95%]':<26}{'value/impr.':>12}",
     ]
@@ -103,8 +120,8 @@ def page(readout: Readout) -> str:
         _html_table(readout["lifts"], ["arm", "metric", "lift", "low", "high", "p_value"]),
         _svg(_over_time, readout),
         _svg(_ctr_per_arm, readout),
-        "<h2>Lift per segment (Holm)</h2>",
-        _html_table(readout["segments"], ["segment", "arm", "lift", "low", "high", "p_holm"]),
+        "<h2>Lift per segment (Bonferroni: each at α / comparisons)</h2>",
+        _html_table(readout["segments"], ["segment", "arm", "lift", "low", "high", "p_adjusted"]),
         _svg(_forest, readout),
         "<h2>CTR per copy variant</h2>",
         _html_table(
@@ -134,7 +151,8 @@ def _srm_line(srm: dict[str, Any]) -> str:
     shares = ", ".join(f"{arm} {share:g}" for arm, share in srm["shares"].items())
     flagged = "MISMATCH: do not trust the lifts" if srm["flagged"] else "no mismatch"
     return (
-        f"users {users} against shares {shares}: χ² p = {srm['p_value']:.3g}, {flagged} (α 0.001)"
+        f"users {users} against shares {shares}: χ² p {_equals(srm['p_value'])}, "
+        f"{flagged} (α 0.001)"
     )
 
 
@@ -149,6 +167,7 @@ def _html_table(rows: list[dict[str, Any]], columns: list[str]) -> str:
 
 PERCENT = {"ctr", "ctr_low", "ctr_high", "cvr", "lift", "low", "high"}
 COUNT = {"users", "impressions", "clicks", "conversions"}
+PVALUE = {"p_value", "p_adjusted"}
 
 
 def _cell(column: str, value: object) -> str:
@@ -156,6 +175,8 @@ def _cell(column: str, value: object) -> str:
         return "n/a"
     if isinstance(value, float) and column in PERCENT:
         return f"{value:+.1%}" if column in ("lift", "low", "high") else f"{value:.2%}"
+    if isinstance(value, float) and column in PVALUE:
+        return _p(value)
     if isinstance(value, float) and column in COUNT:
         return f"{value:,.0f}"
     if isinstance(value, float):
@@ -219,4 +240,7 @@ def _forest(axes: Axes, readout: Readout) -> None:
         axes.plot(row["lift"], y, "o", color="#c0392b" if row["significant"] else "#4a7bb7")
     axes.axvline(0, color="grey", linestyle="--")
     axes.set_yticks(range(len(rows)), labels)
-    axes.set(title="CTR lift per segment (intervals at α / comparisons)", xlabel="relative lift")
+    axes.set(
+        title="CTR lift per segment (intervals at α / comparisons; red: zero left out)",
+        xlabel="relative lift",
+    )

@@ -29,6 +29,7 @@ from adcraft.shared.runtime import logs
 from adcraft.shared.runtime.settings import Settings
 
 log = logging.getLogger("adcraft.requests")
+IN_FLIGHT, DEMAND, SWEEP = -1, 0, 1  # a job's place: being written, or queued by whom
 
 
 class Refiller:
@@ -47,32 +48,41 @@ class Refiller:
             settings.requests.refill_queue
         )
         self._asked = itertools.count()
-        self.pending: set[Refill] = set()  # queued or in flight
+        # Queued jobs → their priority, in flight → IN_FLIGHT: a job is queued once, but a
+        # request's ask moves a job the sweep queued to the front (a second entry; the
+        # first, stale, is skipped when taken).
+        self.pending: dict[Refill, int] = {}
         self.resting: dict[Refill, float] = {}  # failed jobs: when they may be tried again
         self._done = 0
 
     def ask(self, job: Refill, sweep: bool = False) -> None:
-        """Queue ``job`` unless the same one is queued or in flight, it failed less than
-        ``refill_retry_s`` ago, or the queue is full (dropped, counted); never waits. What
-        requests ask for is written before what the sweep found."""
-        if job in self.pending or self.resting.get(job, 0.0) > time.monotonic():
+        """Queue ``job`` unless it is queued at this priority or before, in flight, failed
+        less than ``refill_retry_s`` ago, or the queue is full (dropped, counted); never
+        waits. What requests ask for is written before what the sweep found."""
+        priority = SWEEP if sweep else DEMAND
+        if self.pending.get(job, SWEEP + 1) <= priority:
+            return
+        if self.resting.get(job, 0.0) > time.monotonic():
             return
         self.resting.pop(job, None)
         try:
-            self.queue.put_nowait((int(sweep), next(self._asked), job))
+            self.queue.put_nowait((priority, next(self._asked), job))
         except asyncio.QueueFull:
             self.metrics.refills.labels("dropped").inc()
             return
-        self.pending.add(job)
+        self.pending[job] = priority
 
     async def run(self) -> None:
         """Take queued jobs and write them, one at a time, until cancelled."""
         while True:
-            *_, job = await self.queue.get()
+            priority, _, job = await self.queue.get()
+            if self.pending.get(job) != priority:  # moved to the front, or written since
+                continue
+            self.pending[job] = IN_FLIGHT
             try:
                 await self.refill(job)
             finally:
-                self.pending.discard(job)
+                del self.pending[job]
 
     async def sweep(self) -> None:
         """Ask for every listed ad's pools that are not a hit, every ``pool_sweep_s``,

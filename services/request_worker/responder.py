@@ -51,7 +51,6 @@ MODEL, THOMPSON, DEFAULT = "model", "thompson", "default"
 Refill = tuple[str, str, str]  # ad, segment, copy style
 TEMPLATES_KEPT = 10_000
 BROKEN_LOGGED = 10_000  # (ad, segment)s whose broken posterior was logged, at most
-LATE_LOOKUP_S = 0.25  # how long a late request may wait for Redis to find its answer
 _read_request = codec.reader(CreativeRequested)  # the msgspec fast path, same acceptance
 _read_answer = codec.reader(RecommendationPublished)
 log = logging.getLogger("adcraft.requests")
@@ -120,9 +119,7 @@ class Responder:
         deadline_ms = sent_ms + request.deadline_ms - self.config.deadline_margin_ms
         if self._now_ms() >= deadline_ms:
             self.metrics.deadline_misses.labels("arrival").inc()
-            given = await self._given(request)
-            if given is not None:
-                return self._replay(given, request)
+            # Kept unless the request was answered before: then that answer, replayed.
             late = self._default(request, listing, arm, failures.PAST_DEADLINE)
             return replace(await self._keep(late), arrived_late=True)
         snapshot = await self._read(request, listing, deadline_ms)
@@ -164,24 +161,12 @@ class Responder:
                 self.store.read(request.ad_id, request.segment, styles, request.request_id),
                 self._left_s(deadline_ms),
             )
+        except TimeoutError as exc:  # the request's time ran out, not Redis's own
+            return self._redis_failed(exc, counted=False)
         except Exception as exc:  # down, too slow, or refused: the catalogue's default
             return self._redis_failed(exc)
         self.redis.succeeded()
         return snapshot
-
-    async def _given(self, request: CreativeRequested) -> bytes | None:
-        """The answer a late request was already given, if Redis says so in time."""
-        if not self.redis.allow():
-            return None
-        try:
-            given = await asyncio.wait_for(
-                self.store.answered(request.ad_id, request.request_id), LATE_LOOKUP_S
-            )
-        except Exception as exc:
-            self._redis_failed(exc)
-            return None
-        self.redis.succeeded()
-        return given
 
     async def _keep(self, answer: Answer) -> Answer:
         """``answer``, kept in Redis as the request's one answer; the one kept before it
@@ -225,8 +210,12 @@ class Responder:
         given = _read_answer(encoded)
         return Answer(given, encoded, request=request, arrived_late=True, replayed=True)
 
-    def _redis_failed(self, exc: BaseException) -> Failure:
-        self.redis.failed()
+    def _redis_failed(self, exc: BaseException, counted: bool = True) -> Failure:
+        """The failure ``exc`` is; ``counted`` toward the breaker unless only the request's
+        own deadline ran out (a busy worker is no sign of a sick Redis, and an open breaker
+        keeps no answer, so a redelivery would be answered anew)."""
+        if counted:
+            self.redis.failed()
         failure = failures.of_redis(exc)
         self._trouble(failure, exc)
         return failure

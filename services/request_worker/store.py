@@ -50,11 +50,6 @@ class RequestStore:
         pool_reads.queue(pipe, [(ad_id, g, s) for g in segments for s in styles])
         return pool_reads.pooled(await pipe.execute())
 
-    async def answered(self, ad_id: str, request_id: str) -> bytes | None:
-        """The answer already given to a request, if any."""
-        given = await self._redis.get(keys.answer(self._group, ad_id, request_id))
-        return cast(bytes | None, given)
-
     async def answer(self, ad_id: str, request_id: str, encoded: bytes, keep_s: float) -> bytes:
         """Keep ``encoded`` as the request's answer for ``keep_s``, unless it has one
         already (a redelivery answered it first): return the one kept."""

@@ -14,6 +14,7 @@ from adcraft.services.copywriter.vocabulary import (
     brief_words,
     common_words,
     shop_words,
+    struck_endings,
     token_pieces,
 )
 from adcraft.services.copywriter.weights import SHIPPED, CopyPaths
@@ -138,3 +139,12 @@ def test_a_sentence_ends_only_where_the_shops_do_and_the_turn_after_a_sentence()
     moved = row.advance(state, " moves.")
     assert moved == ((START, START), "") and row.may_end(moved)
     assert row.advance(OPEN, "This skirt") is None  # "this skirt" is not the shop's
+
+
+def test_a_soft_cta_cannot_end_on_a_time_the_shop_strikes_for_it():
+    phrases = Phrases.of(["shop it today.", "shop it now."])
+    soft = Vocabulary(common_words(), brief_words(BRIEF), phrases, {}, struck_endings("soft"))
+    direct = Vocabulary(common_words(), brief_words(BRIEF), phrases, {}, struck_endings("direct"))
+    assert soft.advance(OPEN, "Shop it today.") is None  # "today." would be dropped as served
+    assert soft.advance(OPEN, "Shop it now.") == (OPEN[0], "")
+    assert direct.advance(OPEN, "Shop it today.") == (OPEN[0], "")

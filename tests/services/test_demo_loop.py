@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 
+import orjson
 import pytest
 
 from adcraft.services.demo.loop import LoopDemo
@@ -141,6 +142,8 @@ def test_a_short_loop_answers_every_request_and_plots(stack, tmp_path):
     assert all("CTR per arm" in view and "lift vs control" in view for view in views)
     page, readout = job.report(tmp_path / "experiment.html")
     assert "<svg" in page.read_text()
+    written = orjson.loads(page.with_suffix(".json").read_bytes())
+    assert written == orjson.loads(orjson.dumps(readout))  # the readout, as JSON beside it
     arms = {row["arm"]: row for row in readout["arms"]}
     shown = sum(s.path != "default" or s.arm == "control" for s in job.tally.served.values())
     assert sum(row["impressions"] for row in arms.values()) >= 0.9 * shown

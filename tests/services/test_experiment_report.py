@@ -60,7 +60,10 @@ def test_the_report_finds_the_arms_that_beat_the_control(events, tmp_path) -> No
     arms = {row["arm"]: row for row in readout["arms"]}
     assert arms["control"]["users"] == 4_000 and arms["control"]["ctr_low"] < arms["control"]["ctr"]
     assert {row["segment"] for row in readout["segments"]} == {"adult", "young"}
-    assert all(row["p_holm"] >= row["p_value"] for row in readout["segments"])
+    segments = readout["segments"]
+    assert all(row["p_adjusted"] >= row["p_value"] for row in segments)
+    # Significant exactly when the interval drawn leaves out zero (both at α / comparisons).
+    assert all(row["significant"] == (row["low"] > 0 or row["high"] < 0) for row in segments)
     assert {row["variant"] for row in readout["variants"]} == {"v0", "v1"}
     assert "generator beats control" in result.output
 
