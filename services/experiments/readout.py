@@ -70,6 +70,7 @@ def lift_row(
     """One lift over the control with its always-valid interval and p-value."""
     lift = estimates.lift(_estimate(treated, metric), _estimate(control, metric))
     low, high = sequential.always_valid(lift.value, lift.variance, alpha, tau)
+    low = max(low, -1.0)  # a rate cannot fall by more than all of it
     p_value = sequential.always_valid_p(lift.value, lift.variance, tau)
     return {
         "metric": metric,

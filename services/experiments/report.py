@@ -117,11 +117,11 @@ def page(readout: Readout) -> str:
             ],
         ),
         "<h2>Lift over the control (always valid)</h2>",
-        _html_table(readout["lifts"], ["arm", "metric", "lift", "low", "high", "p_value"]),
+        _html_table(readout["lifts"], ["arm", "metric", *LIFTS, "p_value"], signed=True),
         _svg(_over_time, readout),
         _svg(_ctr_per_arm, readout),
         "<h2>Lift per segment (Bonferroni: each at α / comparisons)</h2>",
-        _html_table(readout["segments"], ["segment", "arm", "lift", "low", "high", "p_adjusted"]),
+        _html_table(readout["segments"], ["segment", "arm", *LIFTS, "p_adjusted"], signed=True),
         _svg(_forest, readout),
         "<h2>CTR per copy variant</h2>",
         _html_table(
@@ -156,25 +156,28 @@ def _srm_line(srm: dict[str, Any]) -> str:
     )
 
 
-def _html_table(rows: list[dict[str, Any]], columns: list[str]) -> str:
+def _html_table(rows: list[dict[str, Any]], columns: list[str], signed: bool = False) -> str:
     head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
     body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(_cell(c, row.get(c)))}</td>" for c in columns) + "</tr>"
+        "<tr>"
+        + "".join(f"<td>{html.escape(_cell(c, row.get(c), signed))}</td>" for c in columns)
+        + "</tr>"
         for row in rows
     )
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
 PERCENT = {"ctr", "ctr_low", "ctr_high", "cvr", "lift", "low", "high"}
+LIFTS = ["lift", "low", "high"]  # signed where the table is of lifts
 COUNT = {"users", "impressions", "clicks", "conversions"}
 PVALUE = {"p_value", "p_adjusted"}
 
 
-def _cell(column: str, value: object) -> str:
+def _cell(column: str, value: object, signed: bool = False) -> str:
     if value is None:
         return "n/a"
     if isinstance(value, float) and column in PERCENT:
-        return f"{value:+.1%}" if column in ("lift", "low", "high") else f"{value:.2%}"
+        return f"{value:+.1%}" if signed and column in LIFTS else f"{value:.2%}"
     if isinstance(value, float) and column in PVALUE:
         return _p(value)
     if isinstance(value, float) and column in COUNT:
