@@ -2,10 +2,11 @@
 
 First, a variant with a flaw a reader would see is not served at all (:func:`flaw`): it
 does not name the product ("Go beautiful. Grab this look now!"), describes it with a word
-the brief does not list ("a friendly sweater", "a dynamic lounge set"), disagrees in number
-("Flexible jackets" for one jacket, "This cute pants", "Grab it" for a pair of jeans),
-repeats a word ("a comfortable bralette that keeps you comfortable"), or joins words with a
-hyphen the brief does not ("Love-lively"). Of the rest, a variant's
+the brief does not list ("a friendly sweater", "a dynamic lounge set") or says it feels a
+way the brief does not ("feels soft against your skin" for a set listed as beautiful),
+disagrees in number ("Flexible jackets" for one jacket, "This cute pants", "Grab it" for
+a pair of jeans), repeats a word ("a comfortable bralette that keeps you comfortable"), or
+joins words with a hyphen the brief does not ("Love-lively"). Of the rest, a variant's
 quality is its fluency (mean log-probability per token under the writing model:
 grammatical, ordinary English scores high). Variants are then taken greedily, best first,
 each next one the best quality less a penalty for the word pairs it shares with those
@@ -30,6 +31,14 @@ DETERMINERS = frozenset({"a", "an", "the", "this", "that", "our", "your", "these
 # Words the shop's own copy puts before a product besides its attributes.
 SHOP_MODIFIERS = frozenset({"and", "new", "refined", "effortlessly", "pair", "of"})
 SINGULAR = frozenset({"a", "an", "this", "that"})
+# A benefit that states how the product feels states an attribute: the brief must list it
+# (a sleep set listed as beautiful does not "feel soft against your skin").
+FEELS = {
+    "feels soft": ("soft",),
+    "soft against": ("soft",),
+    "feels light": ("light", "lightweight"),
+    "keeps you comfortable": ("comfortable",),
+}
 
 
 def product_names(brief: CopyBrief) -> frozenset[str]:
@@ -133,6 +142,19 @@ def shares_a_stem(text: str) -> bool:
     return len(stems) != len(set(stems))
 
 
+def unlisted_feel(text: str, brief: CopyBrief) -> bool:
+    """Whether ``text`` says the product feels a way its brief's attributes do not.
+
+    >>> b = CopyBrief("sleep set", "Intimate", ("beautiful",), "adult", "warm", "direct")
+    >>> unlisted_feel("It feels soft against your skin.", b)
+    True
+    >>> unlisted_feel("It feels soft against your skin.", b._replace(attributes=("soft",)))
+    False
+    """
+    lower, listed = text.lower(), set(words_of(" ".join(brief.attributes)))
+    return any(p in lower and not listed & set(words) for p, words in FEELS.items())
+
+
 def flaw(text: str, brief: CopyBrief) -> str | None:
     """Why a finished variant reads badly, or None.
 
@@ -154,6 +176,8 @@ def flaw(text: str, brief: CopyBrief) -> str | None:
         return "bare"  # "Sweater." names it and says nothing
     if unlisted_attribute(text, brief):
         return "unlisted_attribute"
+    if unlisted_feel(text, brief):
+        return "unlisted_feel"
     if disagrees_in_number(text, brief) or _ARTICLE.search(text):
         return "agreement"
     if repeats_a_word(body) or shares_a_stem(body):
