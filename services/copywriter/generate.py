@@ -203,7 +203,8 @@ class CopyWriter:
         """What a row writing for ``brief`` may write."""
         phrases = None if self.phrases is None else self.phrases.phrases_for(brief.product)
         struck = struck_endings(brief.cta_style)
-        return Vocabulary(self.words, brief_words(brief), phrases, slot_of(brief), struck)
+        unsaid = ranking.unlisted_feels(brief)
+        return Vocabulary(self.words, brief_words(brief), phrases, slot_of(brief), struck, unsaid)
 
     def write(
         self,

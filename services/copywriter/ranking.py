@@ -32,13 +32,15 @@ DETERMINERS = frozenset({"a", "an", "the", "this", "that", "our", "your", "these
 SHOP_MODIFIERS = frozenset({"and", "new", "refined", "effortlessly", "pair", "of"})
 SINGULAR = frozenset({"a", "an", "this", "that"})
 # A benefit that states how the product feels states an attribute: the brief must list it
-# (a sleep set listed as beautiful does not "feel soft against your skin").
+# (a sleep set listed as beautiful does not "feel soft against your skin"). Each phrase
+# states a feel; each feel, the attributes that list it.
 FEELS = {
-    "feels soft": ("soft",),
-    "soft against": ("soft",),
-    "feels light": ("light", "lightweight"),
-    "keeps you comfortable": ("comfortable",),
+    "feels soft": "soft",
+    "soft against": "soft",
+    "feels light": "light",
+    "keeps you comfortable": "comfortable",
 }
+LISTED_AS = {"soft": ("soft",), "light": ("light", "lightweight"), "comfortable": ("comfortable",)}
 
 
 def product_names(brief: CopyBrief) -> frozenset[str]:
@@ -151,8 +153,20 @@ def unlisted_feel(text: str, brief: CopyBrief) -> bool:
     >>> unlisted_feel("It feels soft against your skin.", b._replace(attributes=("soft",)))
     False
     """
-    lower, listed = text.lower(), set(words_of(" ".join(brief.attributes)))
-    return any(p in lower and not listed & set(words) for p, words in FEELS.items())
+    lower, unlisted = text.lower(), unlisted_feels(brief)
+    return any(p in lower and feel in unlisted for p, feel in FEELS.items())
+
+
+def unlisted_feels(brief: CopyBrief) -> frozenset[str]:
+    """The feels (:data:`LISTED_AS`) ``brief``'s attributes do not list: decoding never
+    writes them.
+
+    >>> sorted(unlisted_feels(CopyBrief("dress", "Dresses", ("lightweight",), "adult", "warm",
+    ...                                 "direct")))
+    ['comfortable', 'soft']
+    """
+    listed = set(words_of(" ".join(brief.attributes)))
+    return frozenset(f for f, names in LISTED_AS.items() if not listed & set(names))
 
 
 def flaw(text: str, brief: CopyBrief) -> str | None:

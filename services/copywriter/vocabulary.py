@@ -34,8 +34,9 @@ from adcraft.shared.copy_rules.words import blocked_words, dictionary_words, wor
 
 LETTERS = frozenset(string.ascii_letters)
 MARKS = frozenset(" \n.,!?:;-&%$/()" + string.digits)  # end a word; written as they are
+PHRASE_MARKS = frozenset(" \n.,!?:;-")  # the shop's phrases have no digits nor symbols
 TOP_K = 64  # candidates checked per row and step, likeliest first
-WIDE_K = 4_096  # ... when none of those is allowed
+WIDE_K = 4_096  # ... when none of those is allowed; then every token
 
 
 def _prefixes(words: frozenset[str]) -> frozenset[str]:
@@ -83,13 +84,14 @@ class Vocabulary:
     """What one row may write: ``common`` words or its brief's ``own``; with ``phrases`` (a
     tuned model's), each word must also continue a phrase the shop writes, the brief's
     words in their ``slots``, and the turn may end only after a finished sentence; no
-    sentence ends with a ``struck`` ending (:func:`struck_endings`)."""
+    sentence ends with a ``struck`` ending (:func:`struck_endings`); no word is ``unsaid``."""
 
     common: Words
     own: Words
     phrases: Phrases | None = None
     slots: dict[str, str] = field(default_factory=dict)
     struck: tuple[tuple[str, ...], ...] = ()  # last words no sentence may end with
+    unsaid: frozenset[str] = frozenset()  # lower case
     _next: dict[tuple[str, str], frozenset[str]] = field(default_factory=dict, repr=False)
 
     def advance(self, state: State, piece: str) -> State | None:
@@ -106,11 +108,12 @@ class Vocabulary:
         (None, 'Effort')
         """
         context, word = state
+        marks = MARKS if self.phrases is None else PHRASE_MARKS
         for char in piece:
             if char in LETTERS or (char == "'" and word):
                 word += char
                 continue
-            if char not in MARKS and char != "'":
+            if char not in marks and char != "'":
                 return None
             if word:
                 if not self._whole(word):
@@ -142,7 +145,7 @@ class Vocabulary:
 
     def _whole(self, word: str) -> bool:
         lower = word.lower()
-        return lower in self.common.whole or lower in self.own.whole
+        return lower not in self.unsaid and (lower in self.common.whole or lower in self.own.whole)
 
     def _may_start(self, context: tuple[str, str], start: str) -> bool:
         if not (start in self.common.starts or start in self.own.starts):
@@ -154,7 +157,7 @@ class Vocabulary:
             for word, slot in self.slots.items():
                 slot_words.setdefault(slot, set()).add(word)
             nexts = self.phrases.after(*context)
-            words = {w for w in nexts if w not in SLOTS and w not in self.slots}
+            words = {w for w in nexts if w not in SLOTS and w not in self.slots} - self.unsaid
             words |= {w for slot in nexts & SLOTS for w in slot_words.get(slot, ())}
             self._next[context] = _prefixes(frozenset(words))
         return start in self._next[context]
@@ -192,8 +195,9 @@ class WordsOnly(LogitsProcessor):
 
     def _allowed(self, row: int, scores: torch.Tensor) -> list[int]:
         """The allowed tokens among the row's ``TOP_K`` likeliest, or if none, among its
-        ``WIDE_K`` likeliest (a rare word's last letters can rank low)."""
-        for k in (TOP_K, WIDE_K):
+        ``WIDE_K`` likeliest, or if none, among all (a word's last letters can rank low:
+        after "makes a", the model expects "statement", the shop wrote "an")."""
+        for k in (TOP_K, WIDE_K, scores.shape[0]):
             top = torch.topk(scores, min(k, scores.shape[0]))
             finite = top.values > -float("inf")
             allowed = [t for t in top.indices[finite].tolist() if self._ok(row, t)]

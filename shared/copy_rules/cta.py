@@ -63,6 +63,9 @@ STYLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 _COLLECTION = "in the new collection."
 STRUCK = {"soft": ("today.", _COLLECTION), "direct": (_COLLECTION,), "urgent": (_COLLECTION,)}
 OBJECTS = ("yours", "it", "one", "this look")
+# A soft CTA sets no time, so every ending is long and a 30-character headline has no room
+# for one: served, it may close on its object instead ("See it.").
+OPEN_ENDED = frozenset({"soft"})
 PAIR_OBJECTS = ("yours", "a pair", "this pair", "this look")  # "it" and "one" disagree
 VERBS = tuple(sorted({verb for verbs, _ in STYLES.values() for verb in verbs} | {"Don't miss"}))
 _CTA = re.compile(rf"(?:^|(?<=[.!?:]))\s*(({'|'.join(VERBS)})\b[^.!?\n]*[.!?]?)", re.IGNORECASE)
@@ -95,10 +98,27 @@ def split_closing(text: str) -> tuple[str, str | None]:
     return text[: -len(found)].rstrip(), found
 
 
-def compose(style: str, key: str, limit: int | None = None, product: str | None = None) -> str:
+def compose(
+    style: str,
+    key: str,
+    limit: int | None = None,
+    product: str | None = None,
+    served: bool = False,
+) -> str:
     """A CTA of ``style`` chosen deterministically by ``key`` among the phrasings within
-    ``limit`` (the object may name ``product``); the shortest phrasing when none fits."""
+    ``limit`` (the object may name ``product``); the shortest phrasing when none fits.
+    ``served`` leaves out the :data:`STRUCK` endings (training targets keep them: the
+    shipped adapter learned them) and lets an :data:`OPEN_ENDED` style close on its object.
+
+    >>> compose("soft", "product-42", limit=14), compose("soft", "product-42", 14, served=True)
+    ('See one today.', 'Discover it.')
+    """
     phrases = phrasings(style, product)
+    if served:
+        phrases = tuple(p for p in phrases if not struck(p, style))
+        if style in OPEN_ENDED:
+            verbs = STYLES[style][0]
+            phrases += tuple(f"{v} {o}." for v in verbs for o in _objects(product) if o != "one")
     fitting = [p for p in phrases if limit is None or len(p) <= limit] or [min(phrases, key=len)]
     return fitting[zlib.crc32(key.encode()) % len(fitting)]
 
@@ -124,9 +144,14 @@ def phrasings(style: str, product: str | None = None) -> tuple[str, ...]:
     ['a', 'this', 'your', 'yours']
     """
     verbs, endings = STYLES[style]
-    objects: tuple[str, ...] = OBJECTS
-    if product is not None and product.startswith("pair of "):
-        objects = (*PAIR_OBJECTS, f"your {product.removeprefix('pair of ')}")
-    elif product is not None:
-        objects = (*OBJECTS, f"your {product}", f"this {product}")
+    objects = _objects(product)
     return tuple(f"{verb} {obj} {end}" for verb in verbs for obj in objects for end in endings)
+
+
+def _objects(product: str | None) -> tuple[str, ...]:
+    """What a CTA may ask for that agrees with ``product``."""
+    if product is not None and product.startswith("pair of "):
+        return (*PAIR_OBJECTS, f"your {product.removeprefix('pair of ')}")
+    if product is not None:
+        return (*OBJECTS, f"your {product}", f"this {product}")
+    return OBJECTS

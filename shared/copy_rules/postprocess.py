@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from adcraft.shared.contract.copy_contract import CopyBrief, placement_limits
-from adcraft.shared.copy_rules.cta import compose, find_all
+from adcraft.shared.copy_rules.cta import compose, find_all, struck
 from adcraft.shared.copy_rules.settings import CopySettings
 
 T = TypeVar("T")
@@ -121,24 +121,27 @@ def finish(
     text has, "" when it has no finished sentence or cannot be cut to fit. An inserted CTA
     is phrased to fit the room the body leaves (the shortest phrasing when none does) and
     to agree with ``product``; the
-    model's own CTA gives way to one of the requested style that leaves room for the first
-    sentence when it does not.
+    model's own CTA gives way to one of the requested style when its ending is struck for
+    that style (:func:`~adcraft.shared.copy_rules.cta.struck`) and to one that leaves room
+    for the first sentence when it does not.
 
     >>> finish("A soft, light dress for warm summer days. Shop your new dress in your size.",
     ...        "direct", "headline", CopyRules(limits={"headline": 60}), key="k")
     'A soft, light dress for warm summer days. Shop yours today.'
     >>> finish("Go flowy. choose this dress now.", "direct", "description", CopyRules(), key="k")
     'Go flowy. Choose this dress now.'
+    >>> finish("A soft knit top. Find it today.", "soft", "description", CopyRules(), key="k")
+    'A soft knit top. Explore yours this season.'
     """
     limit = rules.limits[placement]
     body, action = one_cta(finished_sentences(first_line(raw)))
     body, action = _capitalised(body), action and _capitalised(action)
     if not body:
         return action or ""
-    if action is None or len(action) >= limit:
-        action = compose(cta_style, key, limit - len(body) - 1, product)
+    if action is None or len(action) >= limit or struck(action, cta_style):
+        action = compose(cta_style, key, limit - len(body) - 1, product, served=True)
     if not cut(body, limit - len(action) - 1):  # a shorter CTA may leave room for a sentence
-        action = compose(cta_style, key, limit - len(cut(body, limit)) - 1, product)
+        action = compose(cta_style, key, limit - len(cut(body, limit)) - 1, product, served=True)
     body = cut(body, limit - len(action) - 1).rstrip(" ,;:-–")
     if not body:
         return ""

@@ -6,7 +6,7 @@ import pytest
 
 from adcraft.shared.contract.copy_contract import CopyBrief
 from adcraft.shared.copy_rules import postprocess
-from adcraft.shared.copy_rules.cta import STYLES, find_all, find_cta
+from adcraft.shared.copy_rules.cta import STYLES, find_all, find_cta, struck
 from adcraft.shared.copy_rules.postprocess import CopyRules
 from adcraft.shared.copy_rules.screen import CopyScreen
 from adcraft.shared.runtime.settings import CopySettings
@@ -137,3 +137,14 @@ def test_near_duplicates_and_novelty():
     corpus = {g for t in recent for g in postprocess.word_ngrams(t, 3)}
     assert postprocess.novelty(recent[0], corpus) == 0.0
     assert postprocess.novelty("A breezy linen dress for summer.", corpus) == 1.0
+
+
+@pytest.mark.parametrize(
+    "raw", ["Cute dress. Explore it today.", "Cute dress. See it this season."]
+)
+def test_a_soft_headline_is_served_with_a_soft_cta_that_sets_no_time(raw):
+    final = postprocess.finish(raw, "soft", "headline", RULES, key="k", product="dress")
+    action = find_cta(final)
+    assert final.startswith("Cute dress. ") and len(final) <= RULES.limits["headline"], final
+    assert action is not None and action.split()[0] in STYLES["soft"][0]
+    assert not struck(action, "soft"), final

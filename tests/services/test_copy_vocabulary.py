@@ -148,3 +148,30 @@ def test_a_soft_cta_cannot_end_on_a_time_the_shop_strikes_for_it():
     assert soft.advance(OPEN, "Shop it today.") is None  # "today." would be dropped as served
     assert soft.advance(OPEN, "Shop it now.") == (OPEN[0], "")
     assert direct.advance(OPEN, "Shop it today.") == (OPEN[0], "")
+
+
+def test_a_feel_the_brief_does_not_list_is_never_written():
+    phrases = Phrases.of(["it feels soft. it feels nice."])
+    row = Vocabulary(common_words(), brief_words(BRIEF), phrases, {}, (), frozenset({"soft"}))
+    assert row.advance(OPEN, "It feels soft.") is None
+    assert row.advance(OPEN, "It feels nice.") == (OPEN[0], "")
+
+
+def test_the_shops_phrases_leave_no_room_for_digits_or_symbols():
+    row = _row(Phrases.of(["this xattr skirt moves."]))
+    assert row.advance(OPEN, "This boho skirt 15") is None
+    assert row.advance(OPEN, "This boho skirt (") is None
+    assert _row().advance(OPEN, "A boho skirt, 15") is not None  # free writing keeps them
+
+
+def test_a_word_whose_last_letters_the_model_ranks_last_is_still_finished(tokenizer):
+    phrases = Phrases.of(["this xattr skirt makes an everyday look special."])
+    pieces = token_pieces(tokenizer)
+    end = tokenizer.convert_tokens_to_ids("<|im_end|>")
+    words = WordsOnly(pieces, end, [_row(phrases)], prompt_length=1)
+    words.states[0] = _row(phrases).advance(OPEN, "This boho skirt makes a")
+    scores = torch.arange(len(pieces), dtype=torch.float).flip(0).unsqueeze(0)
+    scores[0, [i for i, p in enumerate(pieces) if p.startswith("n")]] = -1e6  # ranked last
+    kept = words(torch.zeros((1, 1), dtype=torch.long), scores)
+    written = pieces[int(kept.argmax())]
+    assert written.startswith("n") and kept[0, end] == -float("inf"), written
