@@ -203,8 +203,10 @@ class CopyWriter:
         """What a row writing for ``brief`` may write."""
         phrases = None if self.phrases is None else self.phrases.phrases_for(brief.product)
         struck = struck_endings(brief.cta_style)
-        unsaid = ranking.unlisted_feels(brief)
-        return Vocabulary(self.words, brief_words(brief), phrases, slot_of(brief), struck, unsaid)
+        unsaid, feels = ranking.unlisted_feels(brief), ranking.listed_feels(brief)
+        return Vocabulary(
+            self.words, brief_words(brief), phrases, slot_of(brief), struck, unsaid, feels
+        )
 
     def write(
         self,

@@ -41,6 +41,7 @@ FEELS = {
     "keeps you comfortable": "comfortable",
 }
 LISTED_AS = {"soft": ("soft",), "light": ("light", "lightweight"), "comfortable": ("comfortable",)}
+FEEL_WORDS = frozenset({"soft", "light", "lightweight", "comfortable", "warm", "cozy"})
 
 
 def product_names(brief: CopyBrief) -> frozenset[str]:
@@ -155,6 +156,16 @@ def unlisted_feel(text: str, brief: CopyBrief) -> bool:
     """
     lower, unlisted = text.lower(), unlisted_feels(brief)
     return any(p in lower and feel in unlisted for p, feel in FEELS.items())
+
+
+def listed_feels(brief: CopyBrief) -> frozenset[str]:
+    """The words of ``brief``'s attributes that state a feel (:data:`FEEL_WORDS`).
+
+    >>> sorted(listed_feels(CopyBrief("dress", "Dresses", ("soft", "pretty"), "adult", "warm",
+    ...                                "direct")))
+    ['soft']
+    """
+    return frozenset(words_of(" ".join(brief.attributes))) & FEEL_WORDS
 
 
 def unlisted_feels(brief: CopyBrief) -> frozenset[str]:

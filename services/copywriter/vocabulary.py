@@ -35,6 +35,13 @@ from adcraft.shared.copy_rules.words import blocked_words, dictionary_words, wor
 LETTERS = frozenset(string.ascii_letters)
 MARKS = frozenset(" \n.,!?:;-&%$/()" + string.digits)  # end a word; written as they are
 PHRASE_MARKS = frozenset(" \n.,!?:;-")  # the shop's phrases have no digits nor symbols
+# After these, an attribute slot states a feel ("feels xattr against your skin", "keeps you
+# xattr all day"): only a feel the brief lists and the lead takes may fill it, never "keeps
+# you pretty" nor "keeps you soft".
+FEEL_LEADS = {
+    "feels": frozenset({"soft", "light", "lightweight", "comfortable", "warm", "cozy"}),
+    "you": frozenset({"comfortable", "warm", "cozy"}),
+}
 TOP_K = 64  # candidates checked per row and step, likeliest first
 WIDE_K = 4_096  # ... when none of those is allowed; then every token
 
@@ -84,7 +91,8 @@ class Vocabulary:
     """What one row may write: ``common`` words or its brief's ``own``; with ``phrases`` (a
     tuned model's), each word must also continue a phrase the shop writes, the brief's
     words in their ``slots``, and the turn may end only after a finished sentence; no
-    sentence ends with a ``struck`` ending (:func:`struck_endings`); no word is ``unsaid``."""
+    sentence ends with a ``struck`` ending (:func:`struck_endings`); no word is ``unsaid``,
+    and a slot after a :data:`FEEL_LEADS` word holds one of ``feels`` only."""
 
     common: Words
     own: Words
@@ -92,6 +100,7 @@ class Vocabulary:
     slots: dict[str, str] = field(default_factory=dict)
     struck: tuple[tuple[str, ...], ...] = ()  # last words no sentence may end with
     unsaid: frozenset[str] = frozenset()  # lower case
+    feels: frozenset[str] = frozenset()
     _next: dict[tuple[str, str], frozenset[str]] = field(default_factory=dict, repr=False)
 
     def advance(self, state: State, piece: str) -> State | None:
@@ -119,6 +128,8 @@ class Vocabulary:
                 if not self._whole(word):
                     return None
                 phrase_word = self.slots.get(word.lower(), word.lower())
+                if phrase_word in SLOTS and not self._fills(context, word.lower()):
+                    return None
                 if self.phrases is not None and phrase_word not in self.phrases.after(*context):
                     return None
                 context, word = (context[1], phrase_word), ""
@@ -143,6 +154,10 @@ class Vocabulary:
             return not word and context == (START, START)
         return not word or self._whole(word)
 
+    def _fills(self, context: tuple[str, str], word: str) -> bool:
+        """Whether the brief's ``word`` may fill a slot after ``context``."""
+        return context[1] not in FEEL_LEADS or word in self.feels & FEEL_LEADS[context[1]]
+
     def _whole(self, word: str) -> bool:
         lower = word.lower()
         return lower not in self.unsaid and (lower in self.common.whole or lower in self.own.whole)
@@ -158,7 +173,12 @@ class Vocabulary:
                 slot_words.setdefault(slot, set()).add(word)
             nexts = self.phrases.after(*context)
             words = {w for w in nexts if w not in SLOTS and w not in self.slots} - self.unsaid
-            words |= {w for slot in nexts & SLOTS for w in slot_words.get(slot, ())}
+            words |= {
+                w
+                for slot in nexts & SLOTS
+                for w in slot_words.get(slot, ())
+                if self._fills(context, w)
+            }
             self._next[context] = _prefixes(frozenset(words))
         return start in self._next[context]
 

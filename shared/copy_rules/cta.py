@@ -63,8 +63,8 @@ STYLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 _COLLECTION = "in the new collection."
 STRUCK = {"soft": ("today.", _COLLECTION), "direct": (_COLLECTION,), "urgent": (_COLLECTION,)}
 OBJECTS = ("yours", "it", "one", "this look")
-# A soft CTA sets no time, so every ending is long and a 30-character headline has no room
-# for one: served, it may close on its object instead ("See it.").
+# A soft CTA sets no time, so every ending is long and a 30-character headline may have no
+# room for one: served, it may then close on its object instead ("See it.").
 OPEN_ENDED = frozenset({"soft"})
 PAIR_OBJECTS = ("yours", "a pair", "this pair", "this look")  # "it" and "one" disagree
 VERBS = tuple(sorted({verb for verbs, _ in STYLES.values() for verb in verbs} | {"Don't miss"}))
@@ -108,7 +108,8 @@ def compose(
     """A CTA of ``style`` chosen deterministically by ``key`` among the phrasings within
     ``limit`` (the object may name ``product``); the shortest phrasing when none fits.
     ``served`` leaves out the :data:`STRUCK` endings (training targets keep them: the
-    shipped adapter learned them) and lets an :data:`OPEN_ENDED` style close on its object.
+    shipped adapter learned them) and lets an :data:`OPEN_ENDED` style close on its object
+    when no ending fits.
 
     >>> compose("soft", "product-42", limit=14), compose("soft", "product-42", 14, served=True)
     ('See one today.', 'Discover it.')
@@ -116,10 +117,11 @@ def compose(
     phrases = phrasings(style, product)
     if served:
         phrases = tuple(p for p in phrases if not struck(p, style))
-        if style in OPEN_ENDED:
-            verbs = STYLES[style][0]
-            phrases += tuple(f"{v} {o}." for v in verbs for o in _objects(product) if o != "one")
-    fitting = [p for p in phrases if limit is None or len(p) <= limit] or [min(phrases, key=len)]
+    fitting = [p for p in phrases if limit is None or len(p) <= limit]
+    if not fitting and served and style in OPEN_ENDED:
+        closed = (f"{v} {o}." for v in STYLES[style][0] for o in _objects(product) if o != "one")
+        fitting = [p for p in closed if limit is None or len(p) <= limit]
+    fitting = fitting or [min(phrases, key=len)]
     return fitting[zlib.crc32(key.encode()) % len(fitting)]
 
 

@@ -175,3 +175,14 @@ def test_a_word_whose_last_letters_the_model_ranks_last_is_still_finished(tokeni
     kept = words(torch.zeros((1, 1), dtype=torch.long), scores)
     written = pieces[int(kept.argmax())]
     assert written.startswith("n") and kept[0, end] == -float("inf"), written
+
+
+def test_a_slot_that_states_a_feel_holds_only_a_feel_the_brief_lists():
+    phrases = Phrases.of(["this xattr skirt keeps you xattr all day."])
+    brief = BRIEF._replace(attributes=("pretty", "soft", "cozy"))
+    feels = frozenset({"soft", "cozy"})
+    row = Vocabulary(common_words(), brief_words(brief), phrases, slot_of(brief), (), feels=feels)
+    assert row.advance(OPEN, "This pretty skirt keeps you cozy all day.") == (OPEN[0], "")
+    assert row.advance(OPEN, "This soft skirt keeps you pretty all day.") is None
+    assert row.advance(OPEN, "This cozy skirt keeps you soft all day.") is None  # not that feel
+    assert row.advance(OPEN, "This soft skirt keeps you pre") is None  # not even begun
