@@ -239,7 +239,7 @@ def struck_endings(style: str) -> tuple[tuple[str, ...], ...]:
     (:data:`~adcraft.shared.copy_rules.cta.STRUCK`): sampled, it would only be dropped.
 
     >>> struck_endings("soft")
-    (('today',), ('new', 'collection'))
+    (('today',), ('this', 'season'), ('new', 'collection'))
     """
     return tuple(tuple(phrase_words(ending)[-2:]) for ending in STRUCK.get(style, ()))
 

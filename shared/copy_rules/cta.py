@@ -56,16 +56,22 @@ STYLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ),
     ),
 }
-# Endings the shipped adapter learned that a blind read struck from served copy: a soft
-# CTA sets no time ("Find it today."), and no CTA names a collection the catalogue does
-# not. Serving drops copy that ends so (the training table keeps them until the adapter is
-# retrained without them).
+# Endings the shipped adapter learned that blind reads struck from served copy: a soft
+# CTA sets no time ("Find it today.", "See it this season."), and no CTA names a
+# collection the catalogue does not. Serving never ends a CTA so, nor with another
+# style's ending ("Buy this look before the weekend." is urgent); the training table keeps
+# them until the adapter is retrained without them.
 _COLLECTION = "in the new collection."
-STRUCK = {"soft": ("today.", _COLLECTION), "direct": (_COLLECTION,), "urgent": (_COLLECTION,)}
+STRUCK = {
+    "soft": ("today.", "this season.", _COLLECTION),
+    "direct": (_COLLECTION,),
+    "urgent": (_COLLECTION,),
+}
 OBJECTS = ("yours", "it", "one", "this look")
 # A soft CTA sets no time, so every ending is long and a 30-character headline may have no
 # room for one: served, it may then close on its object instead ("See it.").
 OPEN_ENDED = frozenset({"soft"})
+CLOSING_OBJECTS = ("yours", "it", "this look")  # "Soft jacket. Find this jacket." repeats
 PAIR_OBJECTS = ("yours", "a pair", "this pair", "this look")  # "it" and "one" disagree
 VERBS = tuple(sorted({verb for verbs, _ in STYLES.values() for verb in verbs} | {"Don't miss"}))
 _CTA = re.compile(rf"(?:^|(?<=[.!?:]))\s*(({'|'.join(VERBS)})\b[^.!?\n]*[.!?]?)", re.IGNORECASE)
@@ -119,19 +125,34 @@ def compose(
         phrases = tuple(p for p in phrases if not struck(p, style))
     fitting = [p for p in phrases if limit is None or len(p) <= limit]
     if not fitting and served and style in OPEN_ENDED:
-        closed = (f"{v} {o}." for v in STYLES[style][0] for o in _objects(product) if o != "one")
+        objects = [o for o in _objects(product) if o in CLOSING_OBJECTS]
+        closed = (f"{v} {o}." for v in STYLES[style][0] for o in objects)
         fitting = [p for p in closed if limit is None or len(p) <= limit]
     fitting = fitting or [min(phrases, key=len)]
     return fitting[zlib.crc32(key.encode()) % len(fitting)]
 
 
 def struck(action: str, style: str) -> bool:
-    """Whether ``action`` ends as :data:`STRUCK` says ``style`` may not be served.
+    """Whether ``action`` ends as :data:`STRUCK` says ``style`` may not be served, or with
+    an ending only other styles have.
 
     >>> struck("Find it today.", "soft"), struck("Find it whenever you're ready.", "soft")
     (True, False)
+    >>> struck("Buy it before the weekend.", "direct"), struck("Buy it for the weekend.", "direct")
+    (True, False)
     """
-    return action.lower().endswith(STRUCK.get(style, ()))
+    return f" {_unmarked(action.lower())}".endswith(_struck_endings(style))
+
+
+@functools.cache
+def _struck_endings(style: str) -> tuple[str, ...]:
+    own = {_unmarked(e) for e in STYLES[style][1]}
+    others = {_unmarked(e) for _, ends in STYLES.values() for e in ends} - own
+    return tuple(f" {e}" for e in sorted(others | {_unmarked(e) for e in STRUCK[style]}))
+
+
+def _unmarked(text: str) -> str:
+    return text.rstrip(".!?")
 
 
 @functools.lru_cache(maxsize=256)

@@ -131,7 +131,7 @@ def finish(
     >>> finish("Go flowy. choose this dress now.", "direct", "description", CopyRules(), key="k")
     'Go flowy. Choose this dress now.'
     >>> finish("A soft knit top. Find it today.", "soft", "description", CopyRules(), key="k")
-    'A soft knit top. Find this look at your own pace.'
+    "A soft knit top. Discover yours whenever you're ready."
     """
     limit = rules.limits[placement]
     body, action = one_cta(finished_sentences(first_line(raw)))

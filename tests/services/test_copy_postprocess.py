@@ -148,3 +148,11 @@ def test_a_soft_headline_is_served_with_a_soft_cta_that_sets_no_time(raw):
     assert final.startswith("Cute dress. ") and len(final) <= RULES.limits["headline"], final
     assert action is not None and action.split()[0] in STYLES["soft"][0]
     assert not struck(action, "soft"), final
+
+
+def test_a_cta_with_another_styles_ending_gives_way_to_one_of_the_asked_style():
+    raw = "A soft dress for easy days. Buy this look before the weekend."
+    final = postprocess.finish(raw, "direct", "description", RULES, key="k", product="dress")
+    action = find_cta(final)
+    assert final.startswith("A soft dress for easy days. ") and action is not None, final
+    assert not action.endswith("before the weekend.") and not struck(action, "direct"), final
