@@ -31,16 +31,30 @@ DETERMINERS = frozenset({"a", "an", "the", "this", "that", "our", "your", "these
 # Words the shop's own copy puts before a product besides its attributes.
 SHOP_MODIFIERS = frozenset({"and", "new", "refined", "effortlessly", "pair", "of"})
 SINGULAR = frozenset({"a", "an", "this", "that"})
-# A benefit that states how the product feels states an attribute: the brief must list it
-# (a sleep set listed as beautiful does not "feel soft against your skin"). Each phrase
-# states a feel; each feel, the attributes that list it.
+# A benefit that states how the product feels or performs states an attribute: the brief
+# must list it (a sleep set listed as beautiful does not "feel soft against your skin", a
+# jacket listed as pretty is not "made for cool days"; blind reads struck both). Each
+# phrase states a feel, named by the word decoding masks; each feel, the attributes that
+# back it (none backs "keeps its shape all day": no catalogue fact says so).
 FEELS = {
     "feels soft": "soft",
     "soft against": "soft",
     "feels light": "light",
     "keeps you comfortable": "comfortable",
+    "cool days": "cool",
+    "moves with you": "moves",
+    "keeps its shape": "shape",
+    "drapes beautifully": "drapes",
 }
-LISTED_AS = {"soft": ("soft",), "light": ("light", "lightweight"), "comfortable": ("comfortable",)}
+LISTED_AS: dict[str, tuple[str, ...]] = {
+    "soft": ("soft",),
+    "light": ("light", "lightweight"),
+    "comfortable": ("comfortable",),
+    "cool": ("warm", "cozy"),
+    "moves": ("comfortable", "lightweight", "flowy", "stretchy"),
+    "shape": (),
+    "drapes": ("flowy",),
+}
 FEEL_WORDS = frozenset({"soft", "light", "lightweight", "comfortable", "warm", "cozy"})
 
 
@@ -174,7 +188,7 @@ def unlisted_feels(brief: CopyBrief) -> frozenset[str]:
 
     >>> sorted(unlisted_feels(CopyBrief("dress", "Dresses", ("lightweight",), "adult", "warm",
     ...                                 "direct")))
-    ['comfortable', 'soft']
+    ['comfortable', 'cool', 'drapes', 'shape', 'soft']
     """
     listed = set(words_of(" ".join(brief.attributes)))
     return frozenset(f for f, names in LISTED_AS.items() if not listed & set(names))

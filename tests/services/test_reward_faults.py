@@ -47,6 +47,9 @@ def test_ten_sigkills_and_a_redis_restart_under_load_count_everything_once(
         else:
             worker.kill()
         worker.start()
+    # Stopped before it set its handlers (still importing, under load), it dies of SIGTERM.
+    joined = assignments(worker)
+    until(lambda j=joined: assignments(worker) > j, 60, "the last worker to join")
     load.join(120)
     until(lambda: totals(reward_settings)[0] == len(events), 120, "every event applied")
     expected = expected_learned(reward_settings, world, events)
