@@ -15,7 +15,7 @@ only that a short row may sample tokens that are then thrown away.
 
 from __future__ import annotations
 
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Callable
 from itertools import accumulate
 from pathlib import Path
@@ -23,7 +23,13 @@ from typing import cast
 
 import torch
 from peft import PeftModel
-from transformers import LogitsProcessorList, PreTrainedModel, StoppingCriteriaList
+from transformers import (
+    BatchEncoding,
+    DynamicCache,
+    LogitsProcessorList,
+    PreTrainedModel,
+    StoppingCriteriaList,
+)
 from transformers.generation.streamers import BaseStreamer
 from transformers.tokenization_utils_base import PreTrainedTokenizerBase
 
@@ -39,16 +45,16 @@ from adcraft.services.copywriter.decoding import (
 from adcraft.services.copywriter.phrases import Shop, slot_of
 from adcraft.services.copywriter.vocabulary import (
     Vocabulary,
-    WordsOnly,
     brief_words,
     common_words,
+    joins,
     shop_words,
     struck_endings,
-    token_pieces,
 )
 from adcraft.services.copywriter.weights import LATEST, SHIPPED, CopyPaths
+from adcraft.services.copywriter.words_only import WordsOnly, token_pieces
 from adcraft.shared.contract.copy_contract import CopyBrief
-from adcraft.shared.copy_rules import postprocess
+from adcraft.shared.copy_rules import cta, postprocess
 from adcraft.shared.copy_rules.postprocess import CopyRules, Variant
 from adcraft.shared.copy_rules.screen import CopyScreen
 from adcraft.shared.runtime.settings import CopySettings
@@ -84,7 +90,6 @@ class CopyWriter:
         self.dropped: Counter[str] = Counter()  # variants dropped since loading, by reason
         self.device = next(model.parameters()).device
         self.corpus_ngrams = {g for text in corpus or [] for g in postprocess.word_ngrams(text, 3)}
-        self.recent: deque[str] = deque(maxlen=settings.recent_copies)
         self.end_of_turn = cast(int, tokenizer.convert_tokens_to_ids(prompts.END_OF_TURN))
         self.word_starts = word_starts(tokenizer)
         newlines = [i for token, i in tokenizer.get_vocab().items() if "Ċ" in token]
@@ -144,7 +149,7 @@ class CopyWriter:
         token count; ``streamer`` (a batch of one only) sees the tokens as they come, and
         writing ends early once ``stop()`` is true (nobody waits for it). With ``rows`` (each
         row's vocabulary) and a vocabulary, every word written is an allowed one."""
-        encoded = self.tokenizer(prompts_, return_tensors="pt", padding=True).to(self.device)
+        encoded, cache = self.prefill(prompts_)
         prompt_length = encoded["input_ids"].shape[1]
         processors = LogitsProcessorList()
         if self.settings.no_repeat_ngram_size:
@@ -162,6 +167,7 @@ class CopyWriter:
         )
         output = self.model.generate(  # type: ignore[operator]  # causal LMs all generate
             **encoded,
+            past_key_values=cache,
             do_sample=False,  # greedy over the sampler's scores: it has drawn the token
             logits_processor=processors,
             max_new_tokens=max(budgets),
@@ -177,6 +183,26 @@ class CopyWriter:
         counts = (new != pad).sum(dim=1).tolist()
         return self.tokenizer.batch_decode(new, skip_special_tokens=True), counts
 
+    @torch.inference_mode()
+    def prefill(self, prompts_: list[str]) -> tuple[BatchEncoding, DynamicCache]:
+        """``prompts_`` encoded (left-padded) and the model's cache of all but each one's
+        last token. A prompt is read once however many rows share it (a brief's candidates
+        do): its cache is copied to each, so a pool's prompt costs one row, not twelve."""
+        distinct = list(dict.fromkeys(prompts_))
+        rows = torch.tensor([distinct.index(p) for p in prompts_], device=self.device)
+        encoded = self.tokenizer(distinct, return_tensors="pt", padding=True).to(self.device)
+        mask = encoded["attention_mask"][:, :-1]
+        cache = DynamicCache(config=self.model.config)
+        self.model(  # type: ignore[operator]
+            input_ids=encoded["input_ids"][:, :-1],
+            attention_mask=mask,
+            position_ids=(mask.cumsum(-1) - 1).clamp(min=0),  # as generate counts them
+            past_key_values=cache,
+            use_cache=True,
+        )
+        cache.batch_select_indices(rows)
+        return BatchEncoding({k: v[rows] for k, v in encoded.items()}), cache
+
     def raw(
         self,
         briefs: list[CopyBrief],
@@ -188,7 +214,9 @@ class CopyWriter:
         """First lines as the model wrote them, one per brief (sampled with ``seeds[i]``),
         each within its budget of new tokens (``settings.max_new_tokens`` for all by
         default); see :meth:`generate` for ``streamer`` and ``stop``."""
-        rows = None if self.pieces is None else [self.vocabulary(b) for b in briefs]
+        # A brief's rows share its vocabulary (and what it learns of the phrases).
+        vocabularies = {b: self.vocabulary(b) for b in dict.fromkeys(briefs)}
+        rows = None if self.pieces is None else [vocabularies[b] for b in briefs]
         texts, counts = self.generate(
             [prompts.render(self.tokenizer, b, self.limit(b.placement)) for b in briefs],
             [self.settings.max_new_tokens] * len(briefs) if budgets is None else budgets,
@@ -204,8 +232,20 @@ class CopyWriter:
         phrases = None if self.phrases is None else self.phrases.phrases_for(brief.product)
         struck = struck_endings(brief.cta_style)
         unsaid, feels = ranking.unlisted_feels(brief), ranking.listed_feels(brief)
+        limit = self.limit(brief.placement)
+        reserve = 1 + cta.shortest(brief.cta_style, brief.product)
         return Vocabulary(
-            self.words, brief_words(brief), phrases, slot_of(brief), struck, unsaid, feels
+            self.words,
+            brief_words(brief),
+            phrases,
+            slot_of(brief),
+            struck,
+            unsaid,
+            feels,
+            joins(brief),
+            ranking.bare_words(brief),
+            limit,
+            reserve,
         )
 
     def write(
@@ -285,7 +325,7 @@ class CopyWriter:
         results = []
         for brief, generated in zip(briefs, raw, strict=True):
             kept, dropped = postprocess.variants(
-                brief, generated, self.rules, self.recent, self.corpus_ngrams, self.screen
+                brief, generated, self.rules, self.corpus_ngrams, self.screen
             )
             results.append(kept)
             self.dropped.update(dropped)

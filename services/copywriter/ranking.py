@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 
 from adcraft.shared.contract.copy_contract import CopyBrief
-from adcraft.shared.copy_rules.cta import split_closing, struck
+from adcraft.shared.copy_rules.cta import STYLES, split_closing, struck
 from adcraft.shared.copy_rules.words import allowed_garments, words_of
 
 _COMPOUND = re.compile(r"[A-Za-z]+(?:-[A-Za-z]+)+")
@@ -31,6 +31,7 @@ DETERMINERS = frozenset({"a", "an", "the", "this", "that", "our", "your", "these
 # Words the shop's own copy puts before a product besides its attributes.
 SHOP_MODIFIERS = frozenset({"and", "new", "refined", "effortlessly", "pair", "of"})
 SINGULAR = frozenset({"a", "an", "this", "that"})
+ENDING_WORDS = frozenset(words_of(" ".join(e for _, ends in STYLES.values() for e in ends)))
 # A benefit that states how the product feels or performs states an attribute: the brief
 # must list it (a sleep set listed as beautiful does not "feel soft against your skin", a
 # jacket listed as pretty is not "made for cool days"; blind reads struck both). Each
@@ -56,6 +57,12 @@ LISTED_AS: dict[str, tuple[str, ...]] = {
     "drapes": ("flowy",),
 }
 FEEL_WORDS = frozenset({"soft", "light", "lightweight", "comfortable", "warm", "cozy"})
+
+
+def bare_words(brief: CopyBrief) -> frozenset[str]:
+    """Words that alone say nothing of the product: its noun's, determiners and a CTA's
+    endings ("Lounge set online.", "Lounge set for easy everyday style.")."""
+    return frozenset(words_of(brief.product)) | DETERMINERS | ENDING_WORDS
 
 
 def product_names(brief: CopyBrief) -> frozenset[str]:
@@ -211,7 +218,7 @@ def flaw(text: str, brief: CopyBrief) -> str | None:
         return "cta_style"
     if not names_the_product(body, brief):  # the CTA's "Grab this sweater" is not copy
         return "off_brief"
-    if set(words_of(body)) <= set(words_of(brief.product)) | DETERMINERS:
+    if set(words_of(body)) <= bare_words(brief):
         return "bare"  # "Sweater." names it and says nothing
     if unlisted_attribute(text, brief):
         return "unlisted_attribute"

@@ -6,35 +6,37 @@ the copy a tuned model was trained on (:func:`shop_words`): every one a dictiona
 shop writes, so the model can neither invent a word nor borrow one from its prompt ("warm
 and friendly" made "a friendly sweater"). A model without training copy (the base model)
 writes the dictionary's common words instead (:func:`common_words`).
-:class:`WordsOnly` enforces them on word boundaries while sampling: a token that continues
-a word must keep it the start of an allowed word, and a token that ends it (a space, a
-mark, a digit, the end of the turn) must leave it whole. Only ASCII letters, digits and a
-few marks can be written at all, so no other script (nor a look-alike letter) reaches a
-word. A tuned model is held to the shop's phrasing as well (:mod:`.phrases`): each word
-must continue a word trigram of its training copy, and a sentence may stop only where one
-of those stops. A row with no allowed token among its likeliest ends its turn: a
-disallowed token is never written, and post-processing keeps finished sentences only, so
-a word left unfinished (by that or by the token budget) is never served.
+:class:`~.words_only.WordsOnly` enforces them on word boundaries while sampling: a token
+that continues a word must keep it the start of an allowed word, and a token that ends it
+(a space, a mark, a digit, the end of the turn) must leave it whole. Only ASCII letters,
+digits and a few marks can be written at all, so no other script (nor a look-alike
+letter) reaches a word. A tuned model is held to the shop's phrasing as well
+(:mod:`.phrases`): each word must continue a word trigram of its training copy, a
+sentence may stop only where one of those stops, and a word is written only where its
+sentence can still be finished by allowed words within the placement's limit
+(:class:`Vocabulary`). A row with no allowed token ends its turn: a disallowed token is
+never written, and post-processing keeps finished sentences only, so a word left
+unfinished (by that or by the token budget) is never served.
 """
 
 from __future__ import annotations
 
 import functools
+import heapq
+import re
 import string
 from dataclasses import dataclass, field
-
-import torch
-from transformers import LogitsProcessor
-from transformers.tokenization_utils_base import PreTrainedTokenizerBase
+from typing import NamedTuple
 
 from adcraft.services.copywriter.phrases import END, PAUSES, SLOTS, START, Phrases, phrase_words
 from adcraft.shared.contract.copy_contract import CopyBrief
-from adcraft.shared.copy_rules.cta import STRUCK
+from adcraft.shared.copy_rules import cta
+from adcraft.shared.copy_rules.cta import STYLES
 from adcraft.shared.copy_rules.words import blocked_words, dictionary_words, words_of
 
 LETTERS = frozenset(string.ascii_letters)
 MARKS = frozenset(" \n.,!?:;-&%$/()" + string.digits)  # end a word; written as they are
-PHRASE_MARKS = frozenset(" \n.,!?:;-")  # the shop's phrases have no digits nor symbols
+PHRASE_MARKS = frozenset(" \n.,!:;-")  # the shop's phrases: no digits, symbols, questions
 # After these, an attribute slot states a feel ("feels xattr against your skin", "keeps you
 # xattr all day"): only a feel the brief lists and the lead takes may fill it, never "keeps
 # you pretty" nor "keeps you soft".
@@ -42,8 +44,7 @@ FEEL_LEADS = {
     "feels": frozenset({"soft", "light", "lightweight", "comfortable", "warm", "cozy"}),
     "you": frozenset({"comfortable", "warm", "cozy"}),
 }
-TOP_K = 64  # candidates checked per row and step, likeliest first
-WIDE_K = 4_096  # ... when none of those is allowed; then every token
+_COMPOUND = re.compile(r"[a-z]+(?:-[a-z]+)+")
 
 
 def _prefixes(words: frozenset[str]) -> frozenset[str]:
@@ -82,8 +83,33 @@ def brief_words(brief: CopyBrief) -> Words:
     return Words.of(frozenset(words_of(" ".join(brief.fields()))) - blocked_words())
 
 
-State = tuple[tuple[str, str], str]  # the last two words (as phrase words), the word in progress
-OPEN: State = ((START, START), "")
+def joins(brief: CopyBrief) -> frozenset[str]:
+    """The words a hyphen may follow in ``brief``'s copy: those its own facts hyphenate.
+
+    >>> sorted(joins(CopyBrief("fine-gauge sweater", "Tops", ("soft",), "adult", "warm", "soft")))
+    ['fine']
+    """
+    compounds = _COMPOUND.findall(" ".join(brief.fields()).lower())
+    return frozenset(part for c in compounds for part in c.split("-")[:-1])
+
+
+Context = tuple[str, str]  # the last two phrase words
+Node = tuple[Context, bool]  # ... and whether the sentence has only named the product
+CTA_VERBS = frozenset(v.lower() for v in cta.VERBS)
+
+
+class State(NamedTuple):
+    """Where a row is: its phrase context, the word in progress, the characters written,
+    the sentences finished and whether its sentence so far only names the product."""
+
+    context: Context
+    word: str = ""
+    written: int = 0
+    sentences: int = 0
+    plain: bool = True
+
+
+OPEN = State((START, START))
 
 
 @dataclass
@@ -92,7 +118,15 @@ class Vocabulary:
     tuned model's), each word must also continue a phrase the shop writes, the brief's
     words in their ``slots``, and the turn may end only after a finished sentence; no
     sentence ends with a ``struck`` ending (:func:`struck_endings`); no word is ``unsaid``,
-    and a slot after a :data:`FEEL_LEADS` word holds one of ``feels`` only."""
+    and a slot after a :data:`FEEL_LEADS` word holds one of ``feels`` only.
+
+    Under phrases, the copy opens with no CTA verb (a CTA opening the copy is moved to its
+    end or is all it says), a sentence says more than its ``bare`` words (the product's
+    and determiners: "Sleep set." says nothing), and a word is written only when its
+    sentence can still be finished from it by allowed words within ``limit`` characters of
+    copy, the first sentence within ``limit - reserve`` (the room a CTA needs): a row never
+    walks into a phrase it may not end ("keeps you" before a feel the brief does not list)
+    nor one too long to serve."""
 
     common: Words
     own: Words
@@ -101,60 +135,111 @@ class Vocabulary:
     struck: tuple[tuple[str, ...], ...] = ()  # last words no sentence may end with
     unsaid: frozenset[str] = frozenset()  # lower case
     feels: frozenset[str] = frozenset()
-    _next: dict[tuple[str, str], frozenset[str]] = field(default_factory=dict, repr=False)
+    joins: frozenset[str] = frozenset()  # words a hyphen may follow ("fine-gauge")
+    bare: frozenset[str] = frozenset()  # words that alone make no sentence
+    limit: int = 1_000  # characters of copy a row may write
+    reserve: int = 0  # ... of which its first sentence leaves these to a CTA
+    _next: dict[tuple[Node, bool], dict[str, int]] = field(default_factory=dict, repr=False)
 
     def advance(self, state: State, piece: str) -> State | None:
         """The state once ``piece`` is written, or None when ``piece`` writes a character
         copy never has, ends or starts a word no vocabulary allows, or leaves the phrases.
 
         >>> row = Vocabulary(common_words(), Words.of(frozenset({"midi"})))
-        >>> [row.advance(((START, START), "dre"), p) for p in ("ss", "ss!", "sz", " ")]
-        [(('<s>', '<s>'), 'dress'), (('<s>', '<s>'), ''), None, None]
-        >>> row.advance(OPEN, " mid")[1], row.advance(OPEN, " flabby")
+        >>> [row.advance(State((START, START), "dre"), p)[:4] for p in ("ss", "ss!")]
+        [(('<s>', '<s>'), 'dress', 2, 0), (('<s>', '<s>'), '', 3, 1)]
+        >>> row.advance(OPEN, " mid").word, row.advance(OPEN, " flabby")
         ('mid', None)
-        >>> row.advance(OPEN, " сute")  # a Cyrillic "с"
-        >>> row.advance(OPEN, " EfFort"), row.advance(OPEN, " Effort")[1]  # capitals lead only
+        >>> row.advance(OPEN, " сute"), row.advance(OPEN, " 'cute")  # a Cyrillic "с"; a quote
+        (None, None)
+        >>> row.advance(OPEN, " EfFort"), row.advance(OPEN, " Effort").word  # capitals lead only
         (None, 'Effort')
         """
-        context, word = state
+        context, word, written, sentences, plain = state
         marks = MARKS if self.phrases is None else PHRASE_MARKS
         for char in piece:
             if char in LETTERS or (char == "'" and word):
                 word += char
+                written += 1
                 continue
-            if char not in marks and char != "'":
+            if char not in marks:
                 return None
             if word:
-                if not self._whole(word):
+                lower = word.lower()
+                if not self._whole(word) or not self._capital_fits(context, word):
                     return None
-                phrase_word = self.slots.get(word.lower(), word.lower())
-                if phrase_word in SLOTS and not self._fills(context, word.lower()):
+                phrase_word = self.slots.get(lower, lower)
+                if phrase_word in SLOTS and not self._fills(context, lower):
                     return None
-                if self.phrases is not None and phrase_word not in self.phrases.after(*context):
+                if self.phrases is not None:
+                    opening = sentences == 0 and context == (START, START)
+                    if phrase_word not in self.phrases.after(*context):
+                        return None
+                    if opening and lower in CTA_VERBS:
+                        return None
+                context, word, plain = (context[1], phrase_word), "", plain and lower in self.bare
+                if not self._ends_within((context, plain), written, sentences):
                     return None
-                context, word = (context[1], phrase_word), ""
+            written += 1
+            if self.phrases is not None and not self._phrase_mark(char, context, plain):
+                return None
             if char in PAUSES and self.phrases is not None:
-                if char not in self.phrases.after(*context):
-                    return None
                 context = (context[1], char)
+                if not self._ends_within((context, plain), written, sentences):
+                    return None
             if char in ".!?" and context != (START, START):
-                if self.phrases is not None and END not in self.phrases.after(*context):
+                if self.phrases is not None and written > self._room(sentences):
                     return None
-                if any(context[len(context) - len(e) :] == e for e in self.struck):
-                    return None
-                context = (START, START)
-        if word and not (_cased(word) and self._may_start(context, word.lower())):
-            return None
-        return context, word
+                context, sentences, plain = (START, START), sentences + 1, True
+        if word:
+            before = written - len(word)
+            node = (context, plain)
+            if not (_cased(word) and self._may_start(node, word.lower(), before, sentences)):
+                return None
+            if not self._capital_fits(context, word):
+                return None
+        return State(context, word, written, sentences, plain)
 
     def may_end(self, state: State) -> bool:
         """Whether the turn may end in ``state``."""
-        context, word = state
         if self.phrases is not None:
-            return not word and context == (START, START)
-        return not word or self._whole(word)
+            return not state.word and state.context == (START, START)
+        return not state.word or self._whole(state.word)
 
-    def _fills(self, context: tuple[str, str], word: str) -> bool:
+    def _phrase_mark(self, char: str, context: Context, plain: bool) -> bool:
+        """Whether the shop's phrases have ``char`` after ``context``: a pause where they
+        pause, a stop where a sentence may end (:meth:`_ends`), a hyphen inside a product's
+        name only ("fine-gauge", never "Buy-your"), a line's end after a sentence only."""
+        assert self.phrases is not None
+        if char in PAUSES:
+            return char in self.phrases.after(*context)
+        if char in ".!":
+            return END in self.phrases.after(*context) and self._ends((context, plain))
+        if char == "-":
+            return context[1] in self.joins
+        return char == " " or context == (START, START)
+
+    def _capital_fits(self, context: Context, word: str) -> bool:
+        """Under phrases, a capital leads a sentence only: no "Grab this lounge Set"."""
+        return self.phrases is None or word[:1].islower() or context == (START, START)
+
+    def _room(self, sentences: int) -> int:
+        """The characters a sentence may end within: the first leaves room for a CTA."""
+        return self.limit - (self.reserve if sentences == 0 else 0)
+
+    def _ends(self, node: Node) -> bool:
+        """Whether a sentence may end at ``node``: not bare, not on a struck ending."""
+        context, plain = node
+        return not plain and not any(context[len(context) - len(e) :] == e for e in self.struck)
+
+    def _ends_within(self, node: Node, written: int, sentences: int) -> bool:
+        """Whether the sentence can still end from ``node`` within its room."""
+        if self.phrases is None:
+            return True
+        left = self._finishing.get(node)
+        return left is not None and written + left <= self._room(sentences)
+
+    def _fills(self, context: Context, word: str) -> bool:
         """Whether the brief's ``word`` may fill a slot after ``context``."""
         return context[1] not in FEEL_LEADS or word in self.feels & FEEL_LEADS[context[1]]
 
@@ -162,98 +247,97 @@ class Vocabulary:
         lower = word.lower()
         return lower not in self.unsaid and (lower in self.common.whole or lower in self.own.whole)
 
-    def _may_start(self, context: tuple[str, str], start: str) -> bool:
+    def _words_after(self, context: Context) -> dict[str, str]:
+        """Each word this row may write after ``context`` → its phrase word."""
+        assert self.phrases is not None
+        nexts = self.phrases.after(*context)
+        words = {w: w for w in nexts if w not in SLOTS and w not in self.slots and w not in PAUSES}
+        words |= {
+            w: slot for w, slot in self.slots.items() if slot in nexts and self._fills(context, w)
+        }
+        return {w: pw for w, pw in words.items() if self._whole(w)}
+
+    def _steps(self, node: Node) -> list[tuple[Node, int]]:
+        """The nodes a sentence may move to from ``node``, each with its characters."""
+        (_, last), plain = node
+        assert self.phrases is not None
+        steps = [
+            (((last, phrase_word), plain and word in self.bare), len(word) + 1)
+            for word, phrase_word in self._words_after(node[0]).items()
+        ]
+        pauses = self.phrases.after(*node[0]) & set(PAUSES)
+        return steps + [(((last, pause), plain), 1) for pause in pauses]
+
+    @functools.cached_property
+    def _finishing(self) -> dict[Node, int]:
+        """Per node a sentence can reach, the fewest characters that end it (a stop
+        included) through words this row may write; nodes it cannot end from are absent."""
+        into: dict[Node, list[tuple[Node, int]]] = {}
+        best: dict[Node, int] = {}
+        seen: set[Node] = set()
+        todo: list[Node] = [((START, START), True)]
+        while todo:
+            node = todo.pop()
+            if node in seen:
+                continue
+            seen.add(node)
+            if (
+                self.phrases is not None
+                and END in self.phrases.after(*node[0])
+                and self._ends(node)
+            ):
+                best[node] = 1
+            for target, cost in self._steps(node):
+                into.setdefault(target, []).append((node, cost))
+                todo.append(target)
+        heap = [(cost, node) for node, cost in best.items()]
+        heapq.heapify(heap)
+        while heap:
+            cost, node = heapq.heappop(heap)
+            if cost > best[node]:
+                continue
+            for source, step in into.get(node, ()):
+                if cost + step < best.get(source, cost + step + 1):
+                    best[source] = cost + step
+                    heapq.heappush(heap, (cost + step, source))
+        return best
+
+    def _may_start(self, node: Node, start: str, before: int, sentences: int) -> bool:
+        """Whether a word starting ``start`` may follow ``node`` when ``before``
+        characters were written before it."""
         if not (start in self.common.starts or start in self.own.starts):
             return False
         if self.phrases is None:
             return True
-        if context not in self._next:
-            slot_words: dict[str, set[str]] = {}
-            for word, slot in self.slots.items():
-                slot_words.setdefault(slot, set()).add(word)
-            nexts = self.phrases.after(*context)
-            words = {w for w in nexts if w not in SLOTS and w not in self.slots} - self.unsaid
-            words |= {
-                w
-                for slot in nexts & SLOTS
-                for w in slot_words.get(slot, ())
-                if self._fills(context, w)
-            }
-            self._next[context] = _prefixes(frozenset(words))
-        return start in self._next[context]
-
-
-class WordsOnly(LogitsProcessor):
-    """Leaves finite only the tokens that keep each row's copy in its :class:`Vocabulary`
-    (``rows[i]``); the prompts are ``prompt_length`` long."""
-
-    def __init__(
-        self, pieces: list[str], end: int, rows: list[Vocabulary], prompt_length: int
-    ) -> None:
-        self.pieces, self.end, self.rows = pieces, end, rows
-        self.prompt_length = prompt_length
-        self.states = [OPEN] * len(rows)  # each row's phrase context and word in progress
-
-    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
-        if input_ids.shape[1] > self.prompt_length:
-            for row, token in enumerate(input_ids[:, -1].tolist()):
-                moved = self.rows[row].advance(self.states[row], self._piece(token))
-                self.states[row] = moved or OPEN
-        kept = torch.full_like(scores, -float("inf"))
-        ended = (input_ids[:, -1] == self.end).tolist() if input_ids.shape[1] else []
-        for row in range(scores.shape[0]):
-            if ended and ended[row] and input_ids.shape[1] > self.prompt_length:
-                kept[row] = scores[row]  # its turn is over: generate pads it
-                continue
-            allowed = self._allowed(row, scores[row])
-            if not allowed:  # the turn ends here
-                kept[row, self.end] = 0.0
-                continue
-            index = torch.tensor(allowed, device=scores.device)
-            kept[row, index] = scores[row, index]
-        return kept
-
-    def _allowed(self, row: int, scores: torch.Tensor) -> list[int]:
-        """The allowed tokens among the row's ``TOP_K`` likeliest, or if none, among its
-        ``WIDE_K`` likeliest, or if none, among all (a word's last letters can rank low:
-        after "makes a", the model expects "statement", the shop wrote "an")."""
-        for k in (TOP_K, WIDE_K, scores.shape[0]):
-            top = torch.topk(scores, min(k, scores.shape[0]))
-            finite = top.values > -float("inf")
-            allowed = [t for t in top.indices[finite].tolist() if self._ok(row, t)]
-            if allowed:
-                return allowed
-        return []
-
-    def _piece(self, token: int) -> str:
-        return self.pieces[token] if token < len(self.pieces) else "\ufffd"
-
-    def _ok(self, row: int, token: int) -> bool:
-        if token == self.end:
-            return self.rows[row].may_end(self.states[row])
-        return self.rows[row].advance(self.states[row], self._piece(token)) is not None
+        opening = sentences == 0 and node[0] == (START, START)
+        if (node, opening) not in self._next:
+            (_, last), plain = node
+            totals: dict[str, int] = {}
+            for word, phrase_word in self._words_after(node[0]).items():
+                left = self._finishing.get(((last, phrase_word), plain and word in self.bare))
+                if left is None or (opening and word in CTA_VERBS):
+                    continue
+                for i in range(1, len(word) + 1):
+                    totals[word[:i]] = min(totals.get(word[:i], left + len(word)), left + len(word))
+            self._next[(node, opening)] = totals
+        total = self._next[(node, opening)].get(start)
+        return total is not None and before + total <= self._room(sentences)
 
 
 def struck_endings(style: str) -> tuple[tuple[str, ...], ...]:
-    """The last two phrase words of each ending a CTA of ``style`` may not have
-    (:data:`~adcraft.shared.copy_rules.cta.STRUCK`): sampled, it would only be dropped.
+    """The last two phrase words of each ending a served CTA of ``style`` may not have
+    (:func:`~adcraft.shared.copy_rules.cta.struck_endings`), less those an ending it may
+    have shares ("before the weekend" is urgent, "for the weekend" direct): sampled, it
+    would only be replaced.
 
-    >>> struck_endings("soft")
-    (('today',), ('this', 'season'), ('new', 'collection'))
+    >>> struck_endings("soft")[:4]
+    (('the', 'weekend'), ('everyday', 'style'), ('new', 'collection'), ('your', 'size'))
     """
-    return tuple(tuple(phrase_words(ending)[-2:]) for ending in STRUCK.get(style, ()))
+    kept = [phrase_words(e) for e in STYLES[style][1] if not cta.struck(e, style)]
+    tails = dict.fromkeys(tuple(phrase_words(e)[-2:]) for e in cta.struck_endings(style))
+    return tuple(t for t in tails if not any(k[-len(t) :] == list(t) for k in kept))
 
 
 def _cased(word: str) -> bool:
     """A capital may only lead a word ("Effort", never "EfFort")."""
     return len(word) < 2 or word[1:].islower()
-
-
-def token_pieces(tokenizer: PreTrainedTokenizerBase) -> list[str]:
-    """Each token id's text (special tokens and partial UTF-8 bytes as U+FFFD)."""
-    special = set(tokenizer.all_special_ids)
-    pieces = ["\ufffd"] * len(tokenizer)
-    for token, index in tokenizer.get_vocab().items():
-        if index not in special:
-            pieces[index] = tokenizer.convert_tokens_to_string([token])
-    return pieces

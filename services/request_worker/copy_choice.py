@@ -6,7 +6,6 @@ last fallback). Pure: no Redis, no model."""
 from __future__ import annotations
 
 import hashlib
-from collections import deque
 
 from adcraft.services.experiments.assignment import unit_hash
 from adcraft.shared.contract import copy_pool
@@ -108,7 +107,7 @@ def template(copy_brief: CopyBrief, rules: CopyRules, screen: CopyScreen) -> str
         text = pattern.format(
             attribute=attribute, product=copy_brief.product, highlight=copy_brief.highlight
         )
-        kept, _ = variants(copy_brief, [text], rules, deque(), set(), screen)
+        kept, _ = variants(copy_brief, [text], rules, set(), screen)
         if kept:
             return kept[0].text
     return ""

@@ -72,6 +72,7 @@ OBJECTS = ("yours", "it", "one", "this look")
 # room for one: served, it may then close on its object instead ("See it.").
 OPEN_ENDED = frozenset({"soft"})
 CLOSING_OBJECTS = ("yours", "it", "this look")  # "Soft jacket. Find this jacket." repeats
+CLOSING_VERBS = ("Discover", "Explore", "Try")  # a blind read took "See it." as direct
 PAIR_OBJECTS = ("yours", "a pair", "this pair", "this look")  # "it" and "one" disagree
 VERBS = tuple(sorted({verb for verbs, _ in STYLES.values() for verb in verbs} | {"Don't miss"}))
 _CTA = re.compile(rf"(?:^|(?<=[.!?:]))\s*(({'|'.join(VERBS)})\b[^.!?\n]*[.!?]?)", re.IGNORECASE)
@@ -118,7 +119,7 @@ def compose(
     when no ending fits.
 
     >>> compose("soft", "product-42", limit=14), compose("soft", "product-42", 14, served=True)
-    ('See one today.', 'Discover it.')
+    ('See one today.', 'Explore it.')
     """
     phrases = phrasings(style, product)
     if served:
@@ -126,29 +127,65 @@ def compose(
     fitting = [p for p in phrases if limit is None or len(p) <= limit]
     if not fitting and served and style in OPEN_ENDED:
         objects = [o for o in _objects(product) if o in CLOSING_OBJECTS]
-        closed = (f"{v} {o}." for v in STYLES[style][0] for o in objects)
+        closed = (f"{v} {o}." for v in CLOSING_VERBS for o in objects)
         fitting = [p for p in closed if limit is None or len(p) <= limit]
     fitting = fitting or [min(phrases, key=len)]
     return fitting[zlib.crc32(key.encode()) % len(fitting)]
 
 
+def shortest(style: str, product: str | None = None) -> int:
+    """The length of the shortest CTA of ``style`` that served copy may close with.
+
+    >>> shortest("urgent", "dress"), shortest("soft", "dress")
+    (12, 7)
+    """
+    served = [p for p in phrasings(style, product) if not struck(p, style)]
+    if style in OPEN_ENDED:
+        objects = [o for o in _objects(product) if o in CLOSING_OBJECTS]
+        served += [f"{v} {o}." for v in CLOSING_VERBS for o in objects]
+    return min(len(p) for p in served)
+
+
 def struck(action: str, style: str) -> bool:
-    """Whether ``action`` ends as :data:`STRUCK` says ``style`` may not be served, or with
-    an ending only other styles have.
+    """Whether ``action`` may not close served copy of ``style``: it ends as :data:`STRUCK`
+    says, with an ending only other styles have, or with none of its style's (an
+    :data:`OPEN_ENDED` style may close on one of :data:`CLOSING_OBJECTS`).
 
     >>> struck("Find it today.", "soft"), struck("Find it whenever you're ready.", "soft")
     (True, False)
     >>> struck("Buy it before the weekend.", "direct"), struck("Buy it for the weekend.", "direct")
     (True, False)
+    >>> struck("See this knit top.", "soft"), struck("Try it.", "soft"), struck("See it.", "soft")
+    (True, False, True)
     """
-    return f" {_unmarked(action.lower())}".endswith(_struck_endings(style))
+    said = f" {_unmarked(action.lower())}"
+    if said.endswith(tuple(f" {e}" for e in struck_endings(style))):
+        return True
+    if said.endswith(tuple(f" {e}" for e in _served_endings(style))):
+        return False
+    closing = {f" {v} {o}".lower() for v in CLOSING_VERBS for o in CLOSING_OBJECTS}
+    return not (style in OPEN_ENDED and said in closing)
 
 
 @functools.cache
-def _struck_endings(style: str) -> tuple[str, ...]:
+def _served_endings(style: str) -> tuple[str, ...]:
+    """The endings (unmarked) a served CTA of ``style`` may have."""
+    own = tuple(_unmarked(e) for e in STYLES[style][1])
+    return tuple(e for e in own if e not in struck_endings(style))
+
+
+@functools.cache
+def struck_endings(style: str) -> tuple[str, ...]:
+    """The endings (unmarked) a served CTA of ``style`` may not have: its :data:`STRUCK`
+    ones and those only other styles have.
+
+    >>> struck_endings("direct")
+    ('at your own pace', 'before the weekend', 'for your next favorite outfit', \
+'in the new collection', 'this season', 'this week', "whenever you're ready")
+    """
     own = {_unmarked(e) for e in STYLES[style][1]}
     others = {_unmarked(e) for _, ends in STYLES.values() for e in ends} - own
-    return tuple(f" {e}" for e in sorted(others | {_unmarked(e) for e in STRUCK[style]}))
+    return tuple(sorted(others | {_unmarked(e) for e in STRUCK[style]}))
 
 
 def _unmarked(text: str) -> str:

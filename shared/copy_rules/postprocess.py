@@ -6,12 +6,12 @@ placement's length limit (the body is cut after a sentence, never mid-phrase, th
 kept). A variant is then dropped, never edited into shape, when it is unfinished, too
 long, a bare CTA, uses a banned (compliance) term, fails the ``Screen`` (offensive,
 negative, wrong product, claim) or
-nearly repeats recent copy; each drop is counted by its reason.
+nearly repeats a variant kept before it; each drop is counted by its reason.
 
 >>> rules = CopyRules(limits={"description": 70})
->>> finish("Soft knit that drapes beautifully.Shop now. Buy it.\\nmore", "direct",
+>>> finish("Soft knit that drapes beautifully.Shop now. Buy it now.\\nmore", "direct",
 ...        "description", rules, key="p1")
-'Soft knit that drapes beautifully. Buy it.'
+'Soft knit that drapes beautifully. Buy it now.'
 >>> finish("Soft knit that drapes beautifully and", "direct", "description", rules, key="p1")
 ''
 """
@@ -19,7 +19,7 @@ nearly repeats recent copy; each drop is counted by its reason.
 from __future__ import annotations
 
 import re
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
@@ -167,36 +167,33 @@ def variants(
     brief: CopyBrief,
     generated: list[str],
     rules: CopyRules,
-    recent: deque[str],
     corpus_ngrams: set[tuple[str, ...]],
     screen: Screen = lambda text, brief: None,
 ) -> tuple[list[Variant], Counter[str]]:
     """Finished variants of one brief and why the others were dropped. A variant that is a
-    near-duplicate of recent copy (earlier variants included) is dropped, but the brief
-    keeps its first; ``recent`` remembers what was kept.
+    near-duplicate of one kept before it is dropped: what a brief's pool holds depends on
+    the brief and its candidates only, never on what other briefs were written before.
 
-    >>> from collections import deque
     >>> brief = CopyBrief("dress", "Dresses", ("soft",), "adult", "warm", "direct")
     >>> generated = ["A soft, flowy dress for warm days. Shop now.",
-    ...              "A soft, flowy dress for warm days! Shop now.", "Twirl all summer. Buy it.",
-    ...              "Buy it now.", "A soft, flowy dress for"]
-    >>> kept, dropped = variants(brief, generated, CopyRules(), deque(), set())
+    ...              "A soft, flowy dress for warm days! Shop now.",
+    ...              "Twirl all summer. Buy it now.", "Buy it now.", "A soft, flowy dress for"]
+    >>> kept, dropped = variants(brief, generated, CopyRules(), set())
     >>> [v.text for v in kept], dict(dropped)
-    (['A soft, flowy dress for warm days. Shop now.', 'Twirl all summer. Buy it.'], \
+    (['A soft, flowy dress for warm days. Shop now.', 'Twirl all summer. Buy it now.'], \
 {'duplicate': 1, 'bare_cta': 1, 'unfinished': 1})
     """
     kept: list[Variant] = []
     dropped: Counter[str] = Counter()
-    for text in generated:
-        key = f"{brief.product}|{len(recent)}"
+    for i, text in enumerate(generated):
+        key = f"{brief.product}|{i}"
         final = finish(text, brief.cta_style, brief.placement, rules, key, brief.product)
         reason = _rejection(final, text, brief, rules, screen)
-        if reason is None and kept and is_near_duplicate(final, recent, rules):
+        if reason is None and is_near_duplicate(final, (v.text for v in kept), rules):
             reason = DUPLICATE
         if reason is not None:
             dropped[reason] += 1
             continue
-        recent.append(final)
         kept.append(Variant(final, novelty(final, corpus_ngrams)))
     return kept, dropped
 
@@ -226,9 +223,10 @@ def similarity(a: str, b: str) -> float:
     return len(sa & sb) / len(sa | sb)
 
 
-def is_near_duplicate(text: str, recent: Iterable[str], rules: CopyRules) -> bool:
-    """Whether ``text`` is at least ``rules.duplicate_similarity`` similar to recent copy."""
-    return any(similarity(text, other) >= rules.duplicate_similarity for other in recent)
+def is_near_duplicate(text: str, others: Iterable[str], rules: CopyRules) -> bool:
+    """Whether ``text`` is at least ``rules.duplicate_similarity`` similar to one of
+    ``others``."""
+    return any(similarity(text, other) >= rules.duplicate_similarity for other in others)
 
 
 def word_ngrams(text: str, n: int) -> list[tuple[str, ...]]:

@@ -75,9 +75,11 @@ class CopySettings(Section):
         "this is dropped.",
     )
     duplicate_similarity: float = Field(
-        default=0.8, gt=0, le=1, description="Copy this similar to recent copy is dropped."
+        default=0.8,
+        gt=0,
+        le=1,
+        description="A variant this similar to one its brief kept before it is dropped.",
     )
-    recent_copies: int = Field(default=512, ge=0)
     max_new_tokens: int = Field(default=40, gt=0, le=256)
     temperature: float = Field(default=0.7, gt=0)
     top_p: float = Field(default=0.95, gt=0, le=1)

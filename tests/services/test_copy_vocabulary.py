@@ -2,22 +2,24 @@
 are written, a blocked word never is, and a tuned model's words continue the shop's
 phrases."""
 
+import re
+
 import pytest
 import torch
 
-from adcraft.services.copywriter import base_model
+from adcraft.services.copywriter import base_model, ranking
 from adcraft.services.copywriter.phrases import END, START, Phrases, Shop, phrase_words, slot_of
 from adcraft.services.copywriter.vocabulary import (
     OPEN,
     Vocabulary,
-    WordsOnly,
     brief_words,
     common_words,
+    joins,
     shop_words,
     struck_endings,
-    token_pieces,
 )
 from adcraft.services.copywriter.weights import SHIPPED, CopyPaths
+from adcraft.services.copywriter.words_only import WordsOnly, token_pieces
 from adcraft.shared.contract.copy_contract import CopyBrief
 from adcraft.shared.copy_rules.words import blocked_words, words_of
 from adcraft.shared.runtime.settings import CopySettings
@@ -101,10 +103,10 @@ def _row(phrases=None) -> Vocabulary:
 
 def test_a_word_is_checked_where_it_ends_and_the_briefs_words_count():
     row = _row()
-    assert row.advance(OPEN, " tulle") == ((START, START), "tulle")  # the brief's word
-    assert row.advance(((START, START), "tul"), "le,") == ((START, "tulle"), "")
+    assert row.advance(OPEN, " tulle")[:2] == ((START, START), "tulle")  # the brief's word
+    assert row.advance(OPEN._replace(word="tul"), "le,")[:2] == ((START, "tulle"), "")
     assert row.advance(OPEN, " tullx") is None
-    assert row.advance(((START, START), "flabb"), "y.") is None
+    assert row.advance(OPEN._replace(word="flabb"), "y.") is None
 
 
 def test_a_tuned_models_words_continue_the_shops_phrases_in_any_order_it_wrote(tokenizer):
@@ -118,7 +120,7 @@ def test_a_tuned_models_words_continue_the_shops_phrases_in_any_order_it_wrote(t
     )  # fmt: skip
     assert sum(len(_closed(t)) for t in texts) > 1  # words were written, not none
     for text in texts:
-        *finished, last = text.split(".")
+        *finished, last = re.split(r"[.!]", text)
         for sentence in [*finished, last]:
             words = [START, START, *(w if w != "boho" else "xattr" for w in phrase_words(sentence))]
             trigrams = list(zip(words, words[1:], words[2:], strict=False))
@@ -134,27 +136,40 @@ def test_a_sentence_ends_only_where_the_shops_do_and_the_turn_after_a_sentence()
     phrases = Phrases.of(["this xattr skirt moves. shop it now."])
     row = _row(phrases)
     state = row.advance(OPEN, "This boho skirt ")
-    assert state == (("xattr", "skirt"), "")
+    assert state[:2] == (("xattr", "skirt"), "")
     assert row.advance(state, ".") is None and not row.may_end(state)  # "skirt" ends nothing
     moved = row.advance(state, " moves.")
-    assert moved == ((START, START), "") and row.may_end(moved)
+    assert moved[:2] == ((START, START), "") and row.may_end(moved)
     assert row.advance(OPEN, "This skirt") is None  # "this skirt" is not the shop's
 
 
 def test_a_soft_cta_cannot_end_on_a_time_the_shop_strikes_for_it():
-    phrases = Phrases.of(["shop it today.", "shop it now."])
+    phrases = Phrases.of(["it moves. see it today.", "it moves. see it at your own pace."])
     soft = Vocabulary(common_words(), brief_words(BRIEF), phrases, {}, struck_endings("soft"))
     direct = Vocabulary(common_words(), brief_words(BRIEF), phrases, {}, struck_endings("direct"))
-    assert soft.advance(OPEN, "Shop it today.") is None  # "today." would be dropped as served
-    assert soft.advance(OPEN, "Shop it now.") == (OPEN[0], "")
-    assert direct.advance(OPEN, "Shop it today.") == (OPEN[0], "")
+    body = soft.advance(OPEN, "It moves.")
+    assert soft.advance(body, " See it today.") is None  # "today." would be replaced as served
+    assert soft.advance(body, " See it at your own pace.")[:2] == (OPEN.context, "")
+    assert direct.advance(body, " See it today.")[:2] == (OPEN.context, "")
+    assert direct.advance(body, " See it at your own pace.") is None  # a soft CTA's ending
+
+
+def test_copy_opens_with_no_cta_and_no_sentence_only_names_the_product():
+    phrases = Phrases.of(["shop it now.", "tulle skirt.", "tulle skirt online.", "a xattr skirt."])
+    brief = BRIEF._replace(attributes=("boho",))
+    bare = ranking.bare_words(brief)
+    row = Vocabulary(common_words(), brief_words(brief), phrases, slot_of(brief), bare=bare)
+    assert row.advance(OPEN, "Shop") is None  # a CTA first would be moved, or all there is
+    assert row.advance(OPEN, "Tulle skirt.") is None and row.advance(OPEN, "Tul") is None
+    assert row.advance(OPEN, "A boho skirt. Shop it now.") is not None
+    assert row.advance(OPEN, "A boho skirt. Shop it Now.") is None  # a capital leads only
 
 
 def test_a_feel_the_brief_does_not_list_is_never_written():
     phrases = Phrases.of(["it feels soft. it feels nice."])
     row = Vocabulary(common_words(), brief_words(BRIEF), phrases, {}, (), frozenset({"soft"}))
     assert row.advance(OPEN, "It feels soft.") is None
-    assert row.advance(OPEN, "It feels nice.") == (OPEN[0], "")
+    assert row.advance(OPEN, "It feels nice.")[:2] == (OPEN.context, "")
 
 
 def test_the_shops_phrases_leave_no_room_for_digits_or_symbols():
@@ -182,7 +197,35 @@ def test_a_slot_that_states_a_feel_holds_only_a_feel_the_brief_lists():
     brief = BRIEF._replace(attributes=("pretty", "soft", "cozy"))
     feels = frozenset({"soft", "cozy"})
     row = Vocabulary(common_words(), brief_words(brief), phrases, slot_of(brief), (), feels=feels)
-    assert row.advance(OPEN, "This pretty skirt keeps you cozy all day.") == (OPEN[0], "")
+    assert row.advance(OPEN, "This pretty skirt keeps you cozy all day.")[:2] == (OPEN.context, "")
     assert row.advance(OPEN, "This soft skirt keeps you pretty all day.") is None
     assert row.advance(OPEN, "This cozy skirt keeps you soft all day.") is None  # not that feel
     assert row.advance(OPEN, "This soft skirt keeps you pre") is None  # not even begun
+
+
+def test_a_row_never_starts_a_phrase_it_cannot_end():
+    phrases = Phrases.of(["this xattr skirt keeps you xattr all day.", "this xattr skirt moves."])
+    row = _row(phrases)  # boho: no feel, so "keeps you" leads nowhere
+    assert row.advance(OPEN, "This boho skirt kee") is None
+    assert row.advance(OPEN, "This boho skirt moves.") is not None
+
+
+def test_the_first_sentence_leaves_room_for_a_cta_and_none_runs_past_the_limit():
+    long = "this xattr skirt makes an everyday look special."
+    phrases = Phrases.of([long, "this xattr skirt moves.", "shop it now."])
+    brief = BRIEF._replace(attributes=("boho",))
+    row = Vocabulary(
+        common_words(), brief_words(brief), phrases, slot_of(brief), limit=36, reserve=13
+    )
+    assert row.advance(OPEN, "This boho skirt ma") is None  # 48 characters: no room
+    first = row.advance(OPEN, "This boho skirt moves.")  # 22 + 13 <= 36
+    assert first is not None and row.advance(first, " Shop it now.") is not None  # 35
+    assert row.advance(first, " Shop it now. This") is None  # no second body fits after it
+
+
+def test_a_hyphen_joins_only_the_words_the_brief_hyphenates():
+    phrases = Phrases.of(["this fine gauge sweater moves.", "buy your sweater now."])
+    brief = BRIEF._replace(product="fine-gauge sweater")
+    row = Vocabulary(common_words(), brief_words(brief), phrases, joins=joins(brief))
+    assert row.advance(OPEN, "This fine-gauge sweater moves.") is not None
+    assert row.advance(OPEN, "Buy-your") is None and row.advance(OPEN, "This fine gauge-") is None

@@ -1,7 +1,7 @@
 """The request worker's pure decisions: Thompson fallback propensities, candidates from the
 catalogue, arms, template copy."""
 
-from collections import Counter, deque
+from collections import Counter
 
 import numpy as np
 import pytest
@@ -102,7 +102,7 @@ def test_template_copy_passes_post_processing(tone, cta, highlights):
     rules, screen = CopyRules.from_settings(settings), CopyScreen.from_settings(settings)
     copy_brief = brief(_listing(highlights=highlights), "young", f"{tone}/{cta}")
     text = template(copy_brief, rules, screen)
-    kept, _ = variants(copy_brief, [text], rules, deque(), set(), screen)
+    kept, _ = variants(copy_brief, [text], rules, set(), screen)
     assert text and [v.text for v in kept] == [text]
     assert "dress" in text
 

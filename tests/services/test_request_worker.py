@@ -7,7 +7,7 @@ reviewer's veto holds across restarts.
 from __future__ import annotations
 
 import time
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Iterator
 from functools import partial
 
@@ -88,7 +88,7 @@ def _recommendations(messages) -> dict[str, list[RecommendationPublished]]:
 def _passes_post_processing(listing: AdListed, rec: RecommendationPublished) -> bool:
     text = rec.copy_text["copy"]
     brief = copy_choice.brief(listing, rec.segment, rec.elements["copy"])
-    kept, _ = variants(brief, [text], RULES, deque(), set(), SCREEN)
+    kept, _ = variants(brief, [text], RULES, set(), SCREEN)
     return [v.text for v in kept] == [text]
 
 
