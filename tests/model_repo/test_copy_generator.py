@@ -101,14 +101,11 @@ def tiny_model(tmp_path_factory) -> CopySettings:
 def copy_stack(tiny_model, tmp_path_factory) -> Iterator[Stack]:
     """Triton serving ``copy_generator`` and ``copy_generator_stream`` with the tiny model.
 
-    Post-processing forgets recent copy (``recent_copies=0``; it otherwise drops near
-    duplicates and words inserted CTAs by how much it has written), so a seeded brief's copy
-    depends on the brief and the seed only; one candidate per variant, so the batched model
-    writes a seeded brief's one row as the stream does (with more, it serves the best of
-    them). One torch thread per model: two models and the test share two cores.
+    One candidate per variant, so the batched model writes a seeded brief's one row as the
+    stream does (with more, it serves the best of them). One torch thread per model: two
+    models and the test share two cores.
     """
     env = {
-        "ADCRAFT_COPYWRITER__RECENT_COPIES": "0",
         "ADCRAFT_COPYWRITER__CANDIDATES": "1",
         "OMP_NUM_THREADS": "1",
     }
