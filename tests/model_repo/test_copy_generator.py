@@ -1,4 +1,4 @@
-"""The copy models: request tensors directly, and a tiny trained model served by the real
+"""The copy models: request tensors directly, and the shipped model served by the real
 Triton over gRPC, batched (``copy_generator``) and streamed (``copy_generator_stream``)."""
 
 import asyncio
@@ -18,7 +18,6 @@ from adcraft.services.copywriter import dataset
 from adcraft.services.copywriter.decoding import variant_seeds
 from adcraft.services.copywriter.evaluate import held_out_briefs
 from adcraft.services.copywriter.generate import CopyWriter
-from adcraft.services.copywriter.train import TrainConfig, train
 from adcraft.services.copywriter.weights import CopyPaths
 from adcraft.services.stack import Stack
 from adcraft.shared.adapters.copy_client import CopyClient, WrittenCopy
@@ -89,17 +88,16 @@ def test_the_tensors_module_imports_the_contract_not_the_model_code():
 
 
 @pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory) -> CopySettings:
-    """A two-step training run from the packaged base model, exported to a fresh folder."""
+def shipped_model(tmp_path_factory) -> CopySettings:
+    """The packaged base model with the shipped adapter, from a fresh models folder: what a
+    fresh clone serves."""
     base = CopyPaths.from_settings(CopySettings()).base
-    settings = CopySettings(models_dir=str(tmp_path_factory.mktemp("models")), base_model=str(base))
-    train(settings, TrainConfig(steps=2, batch_size=4, max_products=20), log=lambda _: None)
-    return settings
+    return CopySettings(models_dir=str(tmp_path_factory.mktemp("models")), base_model=str(base))
 
 
 @pytest.fixture(scope="module")
-def copy_stack(tiny_model, tmp_path_factory) -> Iterator[Stack]:
-    """Triton serving ``copy_generator`` and ``copy_generator_stream`` with the tiny model.
+def copy_stack(shipped_model, tmp_path_factory) -> Iterator[Stack]:
+    """Triton serving ``copy_generator`` and ``copy_generator_stream`` with the shipped model.
 
     One candidate per variant, so the batched model writes a seeded brief's one row as the
     stream does (with more, it serves the best of them). One torch thread per model: two
@@ -114,15 +112,15 @@ def copy_stack(tiny_model, tmp_path_factory) -> Iterator[Stack]:
         model_repo=ROOT / "model_repo",
         services=("triton",),
         models=["copy_generator", "copy_generator_stream"],
-        model_env=tiny_model.environment() | env,
+        model_env=shipped_model.environment() | env,
     ) as stack:
         yield stack
 
 
 @pytest.fixture(scope="module")
-def reference_writer(tiny_model, one_thread) -> CopyWriter:
-    """The tiny model in this process: what the served models' code writes, as raw text."""
-    return CopyWriter.load(tiny_model)
+def reference_writer(shipped_model, one_thread) -> CopyWriter:
+    """The shipped model in this process: what the served models' code writes, as raw text."""
+    return CopyWriter.load(shipped_model)
 
 
 @contextlib.asynccontextmanager
@@ -153,8 +151,8 @@ async def _exercise(stack: Stack, briefs: list[CopyBrief]):
         return await client.write(briefs, 3, 32, seeds=list(range(len(briefs))))
 
 
-def test_variants_for_a_batch_of_products_come_back_over_grpc(tiny_model, copy_stack):
-    items = [p for p in dataset.catalogue(tiny_model) if p.held_out]
+def test_variants_for_a_batch_of_products_come_back_over_grpc(shipped_model, copy_stack):
+    items = [p for p in dataset.catalogue(shipped_model) if p.held_out]
     briefs = held_out_briefs(items, 8, seed=3)
     briefs[0] = briefs[0]._replace(placement="headline")
     written = asyncio.run(_exercise(copy_stack, briefs))
