@@ -46,6 +46,7 @@ FEELS = {
     "moves with you": "moves",
     "keeps its shape": "shape",
     "drapes beautifully": "drapes",
+    "everyday comfort": "comfort",
 }
 LISTED_AS: dict[str, tuple[str, ...]] = {
     "soft": ("soft",),
@@ -55,6 +56,7 @@ LISTED_AS: dict[str, tuple[str, ...]] = {
     "moves": ("comfortable", "lightweight", "flowy", "stretchy"),
     "shape": (),
     "drapes": ("flowy",),
+    "comfort": ("comfortable", "soft", "cozy"),
 }
 FEEL_WORDS = frozenset({"soft", "light", "lightweight", "comfortable", "warm", "cozy"})
 
@@ -195,7 +197,7 @@ def unlisted_feels(brief: CopyBrief) -> frozenset[str]:
 
     >>> sorted(unlisted_feels(CopyBrief("dress", "Dresses", ("lightweight",), "adult", "warm",
     ...                                 "direct")))
-    ['comfortable', 'cool', 'drapes', 'shape', 'soft']
+    ['comfort', 'comfortable', 'cool', 'drapes', 'shape', 'soft']
     """
     listed = set(words_of(" ".join(brief.attributes)))
     return frozenset(f for f, names in LISTED_AS.items() if not listed & set(names))

@@ -23,6 +23,9 @@ class WordsOnly(LogitsProcessor):
         self.pieces, self.end, self.rows = pieces, end, rows
         self.prompt_length = prompt_length
         self.states = [OPEN] * len(rows)  # each row's phrase context and word in progress
+        self.by_start: dict[str, list[int]] = {}  # tokens by their first two characters
+        for token, piece in enumerate(pieces):
+            self.by_start.setdefault(piece[:2], []).append(token)
 
     def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
         if input_ids.shape[1] > self.prompt_length:
@@ -47,13 +50,22 @@ class WordsOnly(LogitsProcessor):
         """The allowed tokens among the row's ``TOP_K`` likeliest, or if none, among its
         ``WIDE_K`` likeliest, or if none, among all (a word's last letters can rank low:
         after "makes a", the model expects "statement", the shop wrote "an")."""
-        for k in (TOP_K, WIDE_K, scores.shape[0]):
+        for k in (TOP_K, WIDE_K):
             top = torch.topk(scores, min(k, scores.shape[0]))
             finite = top.values > -float("inf")
             allowed = [t for t in top.indices[finite].tolist() if self._ok(row, t)]
             if allowed:
                 return allowed
-        return []
+        return self._scan(row, scores)
+
+    def _scan(self, row: int, scores: torch.Tensor) -> list[int]:
+        """Every allowed token with a finite score: only tokens whose first two characters
+        the row may write are tried (a piece is allowed only if its start is)."""
+        vocabulary, state = self.rows[row], self.states[row]
+        finite = (scores > -float("inf")).tolist()
+        starts = (ids for start, ids in self.by_start.items() if vocabulary.advance(state, start))
+        tokens = [t for ids in starts for t in ids if t < len(finite)] + [self.end]
+        return [t for t in tokens if finite[t] and self._ok(row, t)]
 
     def _piece(self, token: int) -> str:
         return self.pieces[token] if token < len(self.pieces) else "\ufffd"
