@@ -21,7 +21,7 @@ from adcraft.shared.contract.copy_contract import CopyBrief
 from adcraft.shared.copy_rules.cta import STYLES, split_closing, struck
 from adcraft.shared.copy_rules.words import allowed_garments, words_of
 
-_COMPOUND = re.compile(r"[A-Za-z]+(?:-[A-Za-z]+)+")
+COMPOUND = re.compile(r"[A-Za-z]+(?:-[A-Za-z]+)+")  # a hyphenated word
 _ARTICLE = re.compile(r"\b(?:[Aa] [aeiouAEIOU]|[Aa]n [^aeiouAEIOU\W])")  # "a elegant", "an soft"
 OVERLAP_PENALTY = 2.0  # per unit of bigram overlap (Jaccard) with a kept variant
 
@@ -34,9 +34,10 @@ SINGULAR = frozenset({"a", "an", "this", "that"})
 ENDING_WORDS = frozenset(words_of(" ".join(e for _, ends in STYLES.values() for e in ends)))
 # A benefit that states how the product feels or performs states an attribute: the brief
 # must list it (a sleep set listed as beautiful does not "feel soft against your skin", a
-# jacket listed as pretty is not "made for cool days"; blind reads struck both). Each
-# phrase states a feel, named by the word decoding masks; each feel, the attributes that
-# back it (none backs "keeps its shape all day": no catalogue fact says so).
+# jacket listed as pretty is not "made for cool days"; blind reads struck both), and so
+# must a claim that it suits every occasion ("goes from desk to dinner", "adds polish to
+# any outfit": versatile). Each phrase states a feel, named by the word decoding masks;
+# each feel, the attributes that back it (none backs "keeps its shape all day").
 FEELS = {
     "feels soft": "soft",
     "soft against": "soft",
@@ -47,6 +48,8 @@ FEELS = {
     "keeps its shape": "shape",
     "drapes beautifully": "drapes",
     "everyday comfort": "comfort",
+    "to dinner": "dinner",
+    "adds polish to any": "polish",
 }
 LISTED_AS: dict[str, tuple[str, ...]] = {
     "soft": ("soft",),
@@ -56,7 +59,9 @@ LISTED_AS: dict[str, tuple[str, ...]] = {
     "moves": ("comfortable", "lightweight", "flowy", "stretchy"),
     "shape": (),
     "drapes": ("flowy",),
-    "comfort": ("comfortable", "soft", "cozy"),
+    "comfort": ("comfortable", "cozy"),
+    "dinner": ("versatile",),
+    "polish": ("versatile",),
 }
 FEEL_WORDS = frozenset({"soft", "light", "lightweight", "comfortable", "warm", "cozy"})
 
@@ -197,7 +202,7 @@ def unlisted_feels(brief: CopyBrief) -> frozenset[str]:
 
     >>> sorted(unlisted_feels(CopyBrief("dress", "Dresses", ("lightweight",), "adult", "warm",
     ...                                 "direct")))
-    ['comfort', 'comfortable', 'cool', 'drapes', 'shape', 'soft']
+    ['comfort', 'comfortable', 'cool', 'dinner', 'drapes', 'polish', 'shape', 'soft']
     """
     listed = set(words_of(" ".join(brief.attributes)))
     return frozenset(f for f, names in LISTED_AS.items() if not listed & set(names))
@@ -231,7 +236,7 @@ def flaw(text: str, brief: CopyBrief) -> str | None:
     if repeats_a_word(body) or shares_a_stem(body):
         return "repeated_word"
     own = " ".join(brief.fields()).lower()
-    if any(c.lower() not in own for c in _COMPOUND.findall(text)):
+    if any(c.lower() not in own for c in COMPOUND.findall(text)):
         return "compound"
     return None
 

@@ -23,12 +23,12 @@ from __future__ import annotations
 
 import functools
 import heapq
-import re
 import string
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from adcraft.services.copywriter.phrases import END, PAUSES, SLOTS, START, Phrases, phrase_words
+from adcraft.services.copywriter.ranking import COMPOUND, FEEL_WORDS
 from adcraft.shared.contract.copy_contract import CopyBrief
 from adcraft.shared.copy_rules import cta
 from adcraft.shared.copy_rules.cta import STYLES
@@ -41,10 +41,9 @@ PHRASE_MARKS = frozenset(" \n.,!:;-")  # the shop's phrases: no digits, symbols,
 # xattr all day"): only a feel the brief lists and the lead takes may fill it, never "keeps
 # you pretty" nor "keeps you soft".
 FEEL_LEADS = {
-    "feels": frozenset({"soft", "light", "lightweight", "comfortable", "warm", "cozy"}),
+    "feels": FEEL_WORDS,
     "you": frozenset({"comfortable", "warm", "cozy"}),
 }
-_COMPOUND = re.compile(r"[a-z]+(?:-[a-z]+)+")
 
 
 def _prefixes(words: frozenset[str]) -> frozenset[str]:
@@ -89,7 +88,7 @@ def joins(brief: CopyBrief) -> frozenset[str]:
     >>> sorted(joins(CopyBrief("fine-gauge sweater", "Tops", ("soft",), "adult", "warm", "soft")))
     ['fine']
     """
-    compounds = _COMPOUND.findall(" ".join(brief.fields()).lower())
+    compounds = COMPOUND.findall(" ".join(brief.fields()).lower())
     return frozenset(part for c in compounds for part in c.split("-")[:-1])
 
 
