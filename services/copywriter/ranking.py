@@ -1,16 +1,18 @@
 """Write many, serve the best: which finished variants of a brief are kept.
 
 First, a variant with a flaw a reader would see is not served at all (:func:`flaw`): it
-does not name the product ("Go beautiful. Grab this look now!"), describes it with a word
-the brief does not list ("a friendly sweater", "a dynamic lounge set") or says it feels a
-way the brief does not ("feels soft against your skin" for a set listed as beautiful),
-disagrees in number ("Flexible jackets" for one jacket, "This cute pants", "Grab it" for
-a pair of jeans), repeats a word ("a comfortable bralette that keeps you comfortable"), or
-joins words with a hyphen the brief does not ("Love-lively"). Of the rest, a variant's
-quality is its fluency (mean log-probability per token under the writing model:
-grammatical, ordinary English scores high). Variants are then taken greedily, best first,
-each next one the best quality less a penalty for the word pairs it shares with those
-already taken, so the kept variants say different things.
+does not name the product ("Go beautiful. Grab this look now!"), describes it with a
+word the brief does not list ("a friendly sweater", "a dynamic lounge set") or says it
+feels a way the brief does not ("feels soft against your skin" for a set listed as
+beautiful), disagrees in number ("Flexible jackets" for one jacket, "This cute pants",
+"Grab it" for a pair of jeans), has a subject with no verb ("You'll love how this dress
+for work!"), repeats a word ("a comfortable bralette that keeps you comfortable") or, in
+its CTA, a phrase of the message, or joins words with a hyphen the brief does not
+("Love-lively"). Of the rest, a variant's quality is its fluency (mean log-probability
+per token under the writing model: grammatical, ordinary English scores high). Variants
+are then taken greedily, best first, each next one the best quality less a penalty for
+the word pairs it shares with those already taken, so the kept variants say different
+things.
 """
 
 from __future__ import annotations
@@ -31,6 +33,9 @@ DETERMINERS = frozenset({"a", "an", "the", "this", "that", "our", "your", "these
 # Words the shop's own copy puts before a product besides its attributes.
 SHOP_MODIFIERS = frozenset({"and", "new", "refined", "effortlessly", "pair", "of"})
 SINGULAR = frozenset({"a", "an", "this", "that"})
+SUBJECTS = frozenset({"this", "our"})  # "This soft dress" is a sentence's subject
+# Words that go on describing a product rather than say what it does ("a dress for work").
+DESCRIBING = frozenset({"for", "that", "made", "with", "in"})
 ENDING_WORDS = frozenset(words_of(" ".join(e for _, ends in STYLES.values() for e in ends)))
 # A benefit that states how the product feels or performs states an attribute: the brief
 # must list it (a sleep set listed as beautiful does not "feel soft against your skin", a
@@ -151,6 +156,30 @@ def disagrees_in_number(text: str, brief: CopyBrief) -> bool:
     return False
 
 
+def verbless(text: str, brief: CopyBrief) -> bool:
+    """Whether a sentence with the product as its subject says nothing it does ("You'll
+    love how this dress for busy workdays!"): the shop's phrases join there, since "this
+    dress adds" and "a dress for work" both go on from "dress".
+
+    >>> b = CopyBrief("statement piece", "Tops", ("unique",), "adult", "warm", "direct")
+    >>> [verbless(t, b) for t in ("You'll love how this unique statement piece for work!",
+    ...     "This unique statement piece adds a twist.", "Meet a unique statement piece for work.",
+    ...     "Our unique statement piece.", "Unique statement piece. Buy it.")]
+    [True, False, False, True, False]
+    """
+    head = words_of(brief.product)[-1]
+    for sentence in _SENTENCES.findall(split_closing(text)[0].lower()):
+        words = words_of(sentence)
+        if head not in words:
+            continue
+        i = words.index(head)
+        determiners = [w for w in words[max(0, i - 5) : i] if w in DETERMINERS]
+        subject = bool(determiners) and determiners[-1] in SUBJECTS
+        if subject and (i + 1 == len(words) or words[i + 1] in DESCRIBING):
+            return True
+    return False
+
+
 def repeats_a_word(text: str) -> bool:
     """Whether a word longer than three letters comes twice ("a comfortable bralette that
     keeps you comfortable").
@@ -160,6 +189,22 @@ def repeats_a_word(text: str) -> bool:
     """
     words = [w for w in words_of(text) if len(w) > 3]
     return len(words) != len(set(words))
+
+
+def echoes_the_message(body: str, action: str | None, brief: CopyBrief) -> bool:
+    """Whether the CTA repeats three words of the message, the product's name aside
+    ("Meet the soft lounge set for easy everyday style. Buy it for easy everyday style.").
+
+    >>> b = CopyBrief("pair of jeans", "Bottoms", ("soft",), "adult", "warm", "direct")
+    >>> [echoes_the_message("Soft jeans for easy everyday style.", a, b)
+    ...  for a in ("Buy a pair for easy everyday style.", "Buy yours now.")]
+    [True, False]
+    >>> echoes_the_message("This soft pair of jeans moves.", "Buy this pair of jeans now.", b)
+    False
+    """
+    naming = set(words_of(brief.product)) | DETERMINERS
+    shared = _trigrams(body) & _trigrams(action or "")
+    return any(not set(gram) <= naming for gram in shared)
 
 
 def shares_a_stem(text: str) -> bool:
@@ -233,7 +278,9 @@ def flaw(text: str, brief: CopyBrief) -> str | None:
         return "unlisted_feel"
     if disagrees_in_number(text, brief) or _ARTICLE.search(text):
         return "agreement"
-    if repeats_a_word(body) or shares_a_stem(body):
+    if verbless(text, brief):
+        return "verbless"
+    if repeats_a_word(body) or shares_a_stem(body) or echoes_the_message(body, action, brief):
         return "repeated_word"
     own = " ".join(brief.fields()).lower()
     if any(c.lower() not in own for c in COMPOUND.findall(text)):
@@ -244,6 +291,11 @@ def flaw(text: str, brief: CopyBrief) -> str | None:
 def _bigrams(text: str) -> set[tuple[str, str]]:
     words = words_of(text)
     return set(zip(words, words[1:], strict=False))
+
+
+def _trigrams(text: str) -> set[tuple[str, str, str]]:
+    words = words_of(text)
+    return set(zip(words, words[1:], words[2:], strict=False))
 
 
 def overlap(a: str, b: str) -> float:
