@@ -6,9 +6,10 @@ word the brief does not list ("a friendly sweater", "a dynamic lounge set") or s
 feels a way the brief does not ("feels soft against your skin" for a set listed as
 beautiful), disagrees in number ("Flexible jackets" for one jacket, "This cute pants",
 "Grab it" for a pair of jeans), has a subject with no verb ("You'll love how this dress
-for work!"), repeats a word ("a comfortable bralette that keeps you comfortable") or, in
-its CTA, a phrase of the message, or joins words with a hyphen the brief does not
-("Love-lively"). Of the rest, a variant's quality is its fluency (mean log-probability
+for work!"), repeats a word ("a comfortable bralette that keeps you comfortable", "for
+the weekend. Snag it before the weekend!"), or joins words with a hyphen the brief does
+not ("Love-lively"); a description must also state a benefit ("Say hello to a soft knit
+top!" only presents it). Of the rest, a variant's quality is its fluency (mean log-probability
 per token under the writing model: grammatical, ordinary English scores high). Variants
 are then taken greedily, best first, each next one the best quality less a penalty for
 the word pairs it shares with those already taken, so the kept variants say different
@@ -32,6 +33,7 @@ _SENTENCES = re.compile(r"[^.!?]+")
 DETERMINERS = frozenset({"a", "an", "the", "this", "that", "our", "your", "these", "those"})
 # Words the shop's own copy puts before a product besides its attributes.
 SHOP_MODIFIERS = frozenset({"and", "new", "refined", "effortlessly", "pair", "of"})
+PRESENTING = frozenset({"meet", "say", "hello", "to"})  # "Say hello to a soft dress!"
 SINGULAR = frozenset({"a", "an", "this", "that"})
 SUBJECTS = frozenset({"this", "our"})  # "This soft dress" is a sentence's subject
 # Words that go on describing a product rather than say what it does ("a dress for work").
@@ -41,8 +43,9 @@ ENDING_WORDS = frozenset(words_of(" ".join(e for _, ends in STYLES.values() for 
 # must list it (a sleep set listed as beautiful does not "feel soft against your skin", a
 # jacket listed as pretty is not "made for cool days"; blind reads struck both), and so
 # must a claim that it suits every occasion ("goes from desk to dinner", "adds polish to
-# any outfit": versatile). Each phrase states a feel, named by the word decoding masks;
-# each feel, the attributes that back it (none backs "keeps its shape all day").
+# any outfit": versatile) or that it looks refined (the elegant tone's "A refined, soft
+# dress": elegant). Each phrase states a feel, named by the word decoding masks; each
+# feel, the attributes that back it (none backs "keeps its shape all day").
 FEELS = {
     "feels soft": "soft",
     "soft against": "soft",
@@ -55,6 +58,7 @@ FEELS = {
     "everyday comfort": "comfort",
     "to dinner": "dinner",
     "adds polish to any": "polish",
+    "refined": "refined",
 }
 LISTED_AS: dict[str, tuple[str, ...]] = {
     "soft": ("soft",),
@@ -67,6 +71,7 @@ LISTED_AS: dict[str, tuple[str, ...]] = {
     "comfort": ("comfortable", "cozy"),
     "dinner": ("versatile",),
     "polish": ("versatile",),
+    "refined": ("elegant", "refined", "sophisticated"),
 }
 FEEL_WORDS = frozenset({"soft", "light", "lightweight", "comfortable", "warm", "cozy"})
 
@@ -191,20 +196,33 @@ def repeats_a_word(text: str) -> bool:
     return len(words) != len(set(words))
 
 
-def echoes_the_message(body: str, action: str | None, brief: CopyBrief) -> bool:
-    """Whether the CTA repeats three words of the message, the product's name aside
-    ("Meet the soft lounge set for easy everyday style. Buy it for easy everyday style.").
+def echoes_the_message(body: str, action: str | None) -> bool:
+    """Whether the CTA's ending repeats a word of the message ("Elegant jacket for the
+    weekend. Snag this look before the weekend!").
 
-    >>> b = CopyBrief("pair of jeans", "Bottoms", ("soft",), "adult", "warm", "direct")
-    >>> [echoes_the_message("Soft jeans for easy everyday style.", a, b)
-    ...  for a in ("Buy a pair for easy everyday style.", "Buy yours now.")]
+    >>> [echoes_the_message("A soft dress for easy days.", a)
+    ...  for a in ("Buy it for easy everyday style.", "Buy yours now.")]
     [True, False]
-    >>> echoes_the_message("This soft pair of jeans moves.", "Buy this pair of jeans now.", b)
+    """
+    ending = {w for w in words_of(action or "") if len(w) > 3} & ENDING_WORDS - DETERMINERS
+    return bool(ending & set(words_of(body)))
+
+
+def says_nothing(body: str, brief: CopyBrief) -> bool:
+    """Whether a description only presents the product ("Say hello to a beautiful knit
+    top!", "A refined, cute bralette."): it states no benefit.
+
+    >>> b = CopyBrief("knit top", "Tops", ("pretty",), "adult", "warm", "direct")
+    >>> says_nothing("Say hello to a pretty knit top!", b)
+    True
+    >>> says_nothing("A pretty knit top for work.", b)
+    False
+    >>> says_nothing("Pretty knit top.", b._replace(placement="headline"))
     False
     """
-    naming = set(words_of(brief.product)) | DETERMINERS
-    shared = _trigrams(body) & _trigrams(action or "")
-    return any(not set(gram) <= naming for gram in shared)
+    presenting = set(words_of(" ".join((brief.product, *brief.attributes))))
+    presenting |= DETERMINERS | SHOP_MODIFIERS | PRESENTING
+    return brief.placement == "description" and set(words_of(body)) <= presenting
 
 
 def shares_a_stem(text: str) -> bool:
@@ -247,7 +265,7 @@ def unlisted_feels(brief: CopyBrief) -> frozenset[str]:
 
     >>> sorted(unlisted_feels(CopyBrief("dress", "Dresses", ("lightweight",), "adult", "warm",
     ...                                 "direct")))
-    ['comfort', 'comfortable', 'cool', 'dinner', 'drapes', 'polish', 'shape', 'soft']
+    ['comfort', 'comfortable', 'cool', 'dinner', 'drapes', 'polish', 'refined', 'shape', 'soft']
     """
     listed = set(words_of(" ".join(brief.attributes)))
     return frozenset(f for f, names in LISTED_AS.items() if not listed & set(names))
@@ -256,7 +274,8 @@ def unlisted_feels(brief: CopyBrief) -> frozenset[str]:
 def flaw(text: str, brief: CopyBrief) -> str | None:
     """Why a finished variant reads badly, or None.
 
-    >>> b = CopyBrief("fine-gauge sweater", "Tops", ("soft",), "adult", "warm", "direct")
+    >>> b = CopyBrief("fine-gauge sweater", "Tops", ("soft",), "adult", "warm", "direct",
+    ...               "headline")
     >>> flaw("A soft sweater. Find it today.", b._replace(cta_style="soft"))
     'cta_style'
     >>> print(*(flaw(t, b) for t in ("A soft fine-gauge sweater. Shop now.",
@@ -270,7 +289,7 @@ def flaw(text: str, brief: CopyBrief) -> str | None:
         return "cta_style"
     if not names_the_product(body, brief):  # the CTA's "Grab this sweater" is not copy
         return "off_brief"
-    if set(words_of(body)) <= bare_words(brief):
+    if set(words_of(body)) <= bare_words(brief) or says_nothing(body, brief):
         return "bare"  # "Sweater." names it and says nothing
     if unlisted_attribute(text, brief):
         return "unlisted_attribute"
@@ -280,7 +299,7 @@ def flaw(text: str, brief: CopyBrief) -> str | None:
         return "agreement"
     if verbless(text, brief):
         return "verbless"
-    if repeats_a_word(body) or shares_a_stem(body) or echoes_the_message(body, action, brief):
+    if repeats_a_word(body) or shares_a_stem(body) or echoes_the_message(body, action):
         return "repeated_word"
     own = " ".join(brief.fields()).lower()
     if any(c.lower() not in own for c in COMPOUND.findall(text)):
@@ -291,11 +310,6 @@ def flaw(text: str, brief: CopyBrief) -> str | None:
 def _bigrams(text: str) -> set[tuple[str, str]]:
     words = words_of(text)
     return set(zip(words, words[1:], strict=False))
-
-
-def _trigrams(text: str) -> set[tuple[str, str, str]]:
-    words = words_of(text)
-    return set(zip(words, words[1:], words[2:], strict=False))
 
 
 def overlap(a: str, b: str) -> float:
