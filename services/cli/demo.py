@@ -80,11 +80,10 @@ def _loop(settings: Settings, run_dir: Path, requests: float, seconds: float) ->
     answered = len(job.tally.served)
     typer.echo(f"\nanswered {answered} of {len(job.tally.sent)} requests; request worker stopped")
     end = max((s.received_s for s in job.tally.served.values()), default=0.0)
-    arms = job.settings.experiment.arms
-    last = [s for s in job.tally.window(end - 20, end + 1) if arms[s.arm].copy_source == "model"]
+    last = job.tally.window(end - 20, end + 1)
     typer.echo(
-        f"model copy in the last 20 s: {model_copy_share(last):.0%} of answers with copy "
-        "(arms that serve model copy; the control serves templates)"
+        f"model copy in the last 20 s: {model_copy_share(last, job.settings.experiment):.0%} "
+        "of the answers with copy of arms that serve it (the control serves templates)"
     )
     typer.echo(f"plot    {plot_loop(job.history, run_dir / 'loop.png')}")
     page, result = job.report(run_dir / "experiment.html")

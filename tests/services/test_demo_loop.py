@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import orjson
 import pytest
 
-from adcraft.services.demo.loop import LoopDemo
+from adcraft.services.demo.loop import DEMO_ARMS, LoopDemo
 from adcraft.services.demo.loop_view import (
     LoopPoint,
     best_share,
@@ -61,14 +61,16 @@ def test_the_last_second_the_last_five_and_since_the_start_are_told_apart():
     assert "nan%" in model_copy and copy.endswith("(none yet)")
 
 
-def test_model_copy_is_the_pools_and_fresh_copy_of_answers_with_copy():
+def test_model_copy_is_the_pools_and_fresh_copy_of_the_arms_that_serve_it():
     served = [
         _served(1, text="A", source="pool"),
         _served(2, text="B", source="fresh"),
         _served(3, text="C", source="template"),
         _served(4),  # no copy: not counted
+        _served(5, text="D", source="template", arm="control"),  # templates by design
     ]
-    assert model_copy_share(served) == pytest.approx(2 / 3)
+    experiment = ExperimentSettings(arms=DEMO_ARMS, control="control")
+    assert model_copy_share(served, experiment) == pytest.approx(2 / 3)
 
 
 def test_the_view_reads_out_each_arm_with_users_as_the_unit():
