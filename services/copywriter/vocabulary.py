@@ -42,6 +42,7 @@ PHRASE_MARKS = frozenset(" \n.,!:;-")  # the shop's phrases: no digits, symbols,
 # you pretty" nor "keeps you soft".
 FEEL_LEADS = {
     "feels": FEEL_WORDS,
+    "feel": FEEL_WORDS,
     "you": frozenset({"comfortable", "warm", "cozy"}),
 }
 
@@ -330,9 +331,9 @@ def struck_endings(style: str) -> tuple[tuple[str, ...], ...]:
     would only be replaced.
 
     >>> struck_endings("soft")[:4]
-    (('the', 'weekend'), ('everyday', 'style'), ('new', 'collection'), ('your', 'size'))
+    (('the', 'weekend'), ('your', 'size'), ('now',), ('online',))
     """
-    kept = [phrase_words(e) for e in STYLES[style][1] if not cta.struck(e, style)]
+    kept = [phrase_words(e) for e in STYLES[style][1]]
     tails = dict.fromkeys(tuple(phrase_words(e)[-2:]) for e in cta.struck_endings(style))
     return tuple(t for t in tails if not any(k[-len(t) :] == list(t) for k in kept))
 

@@ -105,7 +105,7 @@ def placement_limits(settings: CopySettings) -> dict[str, int]:
     """The most characters copy may have, per placement.
 
     >>> placement_limits(CopySettings())
-    {'headline': 30, 'description': 90}
+    {'headline': 45, 'description': 90}
     """
     return {
         "headline": settings.headline_max_chars,

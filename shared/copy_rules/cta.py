@@ -14,7 +14,7 @@ model left it out. Urgency comes from the moment ("today!"), never from a scarci
 >>> find_cta("Shoppers see it everywhere.") is None
 True
 >>> compose("soft", "product-42")
-'Try this look at your own pace.'
+'Try one in your own time.'
 >>> compose("urgent", "product-42", limit=14)
 'Claim it now!'
 """
@@ -36,12 +36,9 @@ STYLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "soft": (
         ("Discover", "Explore", "See", "Find", "Try"),
         (
-            "today.",
-            "this season.",
             "at your own pace.",
-            "in the new collection.",
             "whenever you're ready.",
-            "for your next favorite outfit.",
+            "in your own time.",
         ),
     ),
     "direct": (
@@ -52,27 +49,15 @@ STYLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
             "online.",
             "in your size.",
             "for the weekend.",
-            "for easy everyday style.",
         ),
     ),
 }
-# Endings the shipped adapter learned that blind reads struck from served copy: a soft
-# CTA sets no time ("Find it today.", "See it this season."), and no CTA names a
-# collection the catalogue does not. Serving never ends a CTA so, nor with another
-# style's ending ("Buy this look before the weekend." is urgent); the training table keeps
-# them until the adapter is retrained without them.
-_COLLECTION = "in the new collection."
-STRUCK = {
-    "soft": ("today.", "this season.", _COLLECTION),
-    "direct": (_COLLECTION,),
-    "urgent": (_COLLECTION,),
-}
 OBJECTS = ("yours", "it", "one", "this look")
-# A soft CTA sets no time, so every ending is long and a 30-character headline may have no
-# room for one: served, it may then close on its object instead ("See it.").
+# A soft CTA sets no time, so every ending is long and a headline may have no room for
+# one: it may then close on its object instead ("Explore it.").
 OPEN_ENDED = frozenset({"soft"})
 CLOSING_OBJECTS = ("yours", "it", "this look")  # "Soft jacket. Find this jacket." repeats
-CLOSING_VERBS = ("Discover", "Explore", "Try")  # a blind read took "See it." as direct
+CLOSING_VERBS = ("Discover", "Explore")  # blind reads took "See it." and "Try it." as direct
 PAIR_OBJECTS = ("yours", "a pair", "this pair", "this look")  # "it" and "one" disagree
 VERBS = tuple(sorted({verb for verbs, _ in STYLES.values() for verb in verbs} | {"Don't miss"}))
 _CTA = re.compile(rf"(?:^|(?<=[.!?:]))\s*(({'|'.join(VERBS)})\b[^.!?\n]*[.!?]?)", re.IGNORECASE)
@@ -105,87 +90,74 @@ def split_closing(text: str) -> tuple[str, str | None]:
     return text[: -len(found)].rstrip(), found
 
 
-def compose(
-    style: str,
-    key: str,
-    limit: int | None = None,
-    product: str | None = None,
-    served: bool = False,
-) -> str:
+def compose(style: str, key: str, limit: int | None = None, product: str | None = None) -> str:
     """A CTA of ``style`` chosen deterministically by ``key`` among the phrasings within
-    ``limit`` (the object may name ``product``); the shortest phrasing when none fits.
-    ``served`` leaves out the :data:`STRUCK` endings (training targets keep them: the
-    shipped adapter learned them) and lets an :data:`OPEN_ENDED` style close on its object
-    when no ending fits.
+    ``limit`` (the object may name ``product``); an :data:`OPEN_ENDED` style closes on its
+    object when no ending fits, and the shortest phrasing is taken when nothing does.
 
-    >>> compose("soft", "product-42", limit=14), compose("soft", "product-42", 14, served=True)
-    ('See one today.', 'Explore it.')
+    >>> compose("soft", "product-42"), compose("soft", "product-42", limit=14)
+    ('Try one in your own time.', 'Explore it.')
     """
-    phrases = phrasings(style, product)
-    if served:
-        phrases = tuple(p for p in phrases if not struck(p, style))
-    fitting = [p for p in phrases if limit is None or len(p) <= limit]
-    if not fitting and served and style in OPEN_ENDED:
-        objects = [o for o in _objects(product) if o in CLOSING_OBJECTS]
-        closed = (f"{v} {o}." for v in CLOSING_VERBS for o in objects)
-        fitting = [p for p in closed if limit is None or len(p) <= limit]
-    fitting = fitting or [min(phrases, key=len)]
+    fitting = [p for p in phrasings(style, product) if limit is None or len(p) <= limit]
+    if not fitting:
+        fitting = [p for p in closings(style, product) if limit is None or len(p) <= limit]
+    fitting = fitting or [min(phrasings(style, product), key=len)]
     return fitting[zlib.crc32(key.encode()) % len(fitting)]
 
 
+def closings(style: str, product: str | None = None) -> tuple[str, ...]:
+    """The CTAs of an :data:`OPEN_ENDED` ``style`` that close on their object ("Explore
+    it."); none for another style.
+
+    >>> closings("soft", "pair of jeans"), closings("direct")
+    (('Discover yours.', 'Discover this look.', 'Explore yours.', 'Explore this look.'), ())
+    """
+    if style not in OPEN_ENDED:
+        return ()
+    objects = [o for o in _objects(product) if o in CLOSING_OBJECTS]
+    return tuple(f"{v} {o}." for v in CLOSING_VERBS for o in objects)
+
+
 def shortest(style: str, product: str | None = None) -> int:
-    """The length of the shortest CTA of ``style`` that served copy may close with.
+    """The length of the shortest CTA of ``style`` that copy may close with.
 
     >>> shortest("urgent", "dress"), shortest("soft", "dress")
-    (12, 7)
+    (12, 11)
     """
-    served = [p for p in phrasings(style, product) if not struck(p, style)]
-    if style in OPEN_ENDED:
-        objects = [o for o in _objects(product) if o in CLOSING_OBJECTS]
-        served += [f"{v} {o}." for v in CLOSING_VERBS for o in objects]
-    return min(len(p) for p in served)
+    return min(len(p) for p in (*phrasings(style, product), *closings(style, product)))
 
 
 def struck(action: str, style: str) -> bool:
-    """Whether ``action`` may not close served copy of ``style``: it ends as :data:`STRUCK`
-    says, with an ending only other styles have, or with none of its style's (an
-    :data:`OPEN_ENDED` style may close on one of :data:`CLOSING_OBJECTS`).
+    """Whether ``action`` may not close copy of ``style``: it ends with an ending only
+    other styles have, or with none of its style's (an :data:`OPEN_ENDED` style may close
+    on one of :data:`CLOSING_OBJECTS`).
 
     >>> struck("Find it today.", "soft"), struck("Find it whenever you're ready.", "soft")
     (True, False)
     >>> struck("Buy it before the weekend.", "direct"), struck("Buy it for the weekend.", "direct")
     (True, False)
-    >>> struck("See this knit top.", "soft"), struck("Try it.", "soft"), struck("See it.", "soft")
-    (True, False, True)
+    >>> [struck(a, "soft") for a in ("See this knit top.", "Try it.", "Explore it.")]
+    [True, True, False]
     """
     said = f" {_unmarked(action.lower())}"
     if said.endswith(tuple(f" {e}" for e in struck_endings(style))):
         return True
-    if said.endswith(tuple(f" {e}" for e in _served_endings(style))):
+    if said.endswith(tuple(f" {_unmarked(e)}" for e in STYLES[style][1])):
         return False
     closing = {f" {v} {o}".lower() for v in CLOSING_VERBS for o in CLOSING_OBJECTS}
     return not (style in OPEN_ENDED and said in closing)
 
 
 @functools.cache
-def _served_endings(style: str) -> tuple[str, ...]:
-    """The endings (unmarked) a served CTA of ``style`` may have."""
-    own = tuple(_unmarked(e) for e in STYLES[style][1])
-    return tuple(e for e in own if e not in struck_endings(style))
-
-
-@functools.cache
 def struck_endings(style: str) -> tuple[str, ...]:
-    """The endings (unmarked) a served CTA of ``style`` may not have: its :data:`STRUCK`
-    ones and those only other styles have.
+    """The endings (unmarked) only other styles have: a CTA of ``style`` never ends so.
 
     >>> struck_endings("direct")
-    ('at your own pace', 'before the weekend', 'for your next favorite outfit', \
-'in the new collection', 'this season', 'this week', "whenever you're ready")
+    ('at your own pace', 'before the weekend', 'in your own time', 'this week', \
+"whenever you're ready")
     """
     own = {_unmarked(e) for e in STYLES[style][1]}
-    others = {_unmarked(e) for _, ends in STYLES.values() for e in ends} - own
-    return tuple(sorted(others | {_unmarked(e) for e in STRUCK[style]}))
+    return tuple(sorted({_unmarked(e) for _, ends in STYLES.values() for e in ends} - own))
 
 
 def _unmarked(text: str) -> str:

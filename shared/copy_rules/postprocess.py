@@ -139,9 +139,9 @@ def finish(
     if not body:
         return action or ""
     if action is None or len(action) >= limit or struck(action, cta_style):
-        action = compose(cta_style, key, limit - len(body) - 1, product, served=True)
+        action = compose(cta_style, key, limit - len(body) - 1, product)
     if not cut(body, limit - len(action) - 1):  # a shorter CTA may leave room for a sentence
-        action = compose(cta_style, key, limit - len(cut(body, limit)) - 1, product, served=True)
+        action = compose(cta_style, key, limit - len(cut(body, limit)) - 1, product)
     body = cut(body, limit - len(action) - 1).rstrip(" ,;:-–")
     if not body:
         return ""

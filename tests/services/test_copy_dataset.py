@@ -2,7 +2,7 @@
 
 import pytest
 
-from adcraft.services.copywriter import base_model, dataset
+from adcraft.services.copywriter import base_model, dataset, ranking, targets
 from adcraft.services.copywriter.train import collate, encode_copy, encode_text
 from adcraft.services.copywriter.weights import CopyPaths
 from adcraft.shared.contract.copy_contract import placement_limits
@@ -43,6 +43,23 @@ def test_examples_are_written_from_facts_and_end_with_a_cta_of_the_requested_sty
         assert body and (len(body) < 25 or body not in reviews)  # written, not quoted
     bodies = {e.copy.removesuffix(e.cta) for e in examples if e.brief.placement == "description"}
     assert len(bodies) > 0.9 * sum(e.brief.placement == "description" for e in examples)
+
+
+def test_training_copy_states_a_benefit_its_attributes_back(products):
+    examples = dataset.examples(products[:300], per_product=2, limits=LIMITS)
+    flawed = [e.copy for e in examples if ranking.flaw(e.copy, e.brief) is not None]
+    assert len(flawed) < 0.02 * len(examples), flawed[:5]  # headlines a name leaves no room
+    for example in examples:
+        said = example.copy.lower()
+        backing = {a for a in example.brief.attributes if a in targets.BENEFITS} or {"lovely"}
+        promises = {b for a in backing for b in targets.BENEFITS[a]}
+        promises |= {targets.SHORT_BENEFITS[a] for a in backing}
+        stated = [
+            p for p in promises for plural in (True, False) if targets.agreeing(p, plural) in said
+        ]
+        assert stated or example.copy in flawed, example.copy
+    brief = examples[0].brief._replace(attributes=("pretty",), product="dress", cta_style="direct")
+    assert ranking.flaw("This dress moves with you. Buy it now.", brief) == "unlisted_feel"
 
 
 def test_encoded_masks_mark_the_copy_and_its_cta():
