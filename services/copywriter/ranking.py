@@ -213,8 +213,9 @@ def verbless(text: str, brief: CopyBrief) -> bool:
     >>> b = CopyBrief("statement piece", "Tops", ("unique",), "adult", "warm", "direct")
     >>> [verbless(t, b) for t in ("You'll love how this unique statement piece for work!",
     ...     "This unique statement piece adds a twist.", "Meet a unique statement piece for work.",
-    ...     "Our unique statement piece.", "Unique statement piece. Buy it.")]
-    [True, False, False, True, False]
+    ...     "Our unique statement piece.", "Unique statement piece. Buy it.",
+    ...     "This unique statement piece now! Grab it now!")]
+    [True, False, False, True, False, True]
     """
     head = words_of(brief.product)[-1]
     for sentence in _SENTENCES.findall(split_closing(text)[0].lower()):
@@ -224,7 +225,7 @@ def verbless(text: str, brief: CopyBrief) -> bool:
         i = words.index(head)
         determiners = [w for w in words[max(0, i - 5) : i] if w in DETERMINERS]
         subject = bool(determiners) and determiners[-1] in SUBJECTS
-        if subject and (i + 1 == len(words) or words[i + 1] in DESCRIBING):
+        if subject and (i + 1 == len(words) or words[i + 1] in DESCRIBING | ENDING_WORDS):
             return True
     return False
 
