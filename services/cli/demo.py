@@ -82,8 +82,8 @@ def _loop(settings: Settings, run_dir: Path, requests: float, seconds: float) ->
     end = max((s.received_s for s in job.tally.served.values()), default=0.0)
     last = job.tally.window(end - 20, end + 1)
     typer.echo(
-        f"model copy in the last 20 s: {model_copy_share(last, job.settings.experiment):.0%} "
-        "of the answers with copy of arms that serve it (the control serves templates)"
+        f"model copy in the last 20 s: {model_copy_share(last):.0%} of the answers "
+        "(the control's serve templates)"
     )
     typer.echo(f"plot    {plot_loop(job.history, run_dir / 'loop.png')}")
     page, result = job.report(run_dir / "experiment.html")

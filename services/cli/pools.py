@@ -41,6 +41,7 @@ def status(as_json: Json = False) -> None:
     typer.echo(
         f"coverage {figures['coverage']:.0%} of {figures['pools']} pools: {figures['states']}"
     )
+    typer.echo(f"written by {figures['versions'] or 'no model yet'}")
     if as_json:
         typer.echo(orjson.dumps(figures).decode())
 

@@ -51,7 +51,7 @@ from adcraft.services.copywriter.vocabulary import (
     shop_words,
     struck_endings,
 )
-from adcraft.services.copywriter.weights import LATEST, SHIPPED, CopyPaths
+from adcraft.services.copywriter.weights import BASE, LATEST, SHIPPED, CopyPaths, version
 from adcraft.services.copywriter.words_only import WordsOnly, token_pieces
 from adcraft.shared.contract.copy_contract import CopyBrief
 from adcraft.shared.copy_rules import cta, postprocess
@@ -83,8 +83,10 @@ class CopyWriter:
         corpus: list[str] | None = None,
         vocabulary: bool = False,
         phrases: Shop | None = None,
+        version: str = BASE,
     ) -> None:
         self.model, self.tokenizer, self.settings = model, tokenizer, settings
+        self.version = version  # which adapter writes: pools record it
         self.rules = CopyRules.from_settings(settings)
         self.screen = CopyScreen.from_settings(settings)
         self.dropped: Counter[str] = Counter()  # variants dropped since loading, by reason
@@ -117,7 +119,9 @@ class CopyWriter:
             model = PeftModel.from_pretrained(model, adapter).merge_and_unload().eval()
             corpus = (adapter / "corpus.txt").read_text().splitlines()
             phrases = Shop.of((adapter / "phrases.txt").read_text().splitlines())
-        return cls(model, tokenizer, settings, corpus, settings.vocabulary, phrases)
+        return cls(
+            model, tokenizer, settings, corpus, settings.vocabulary, phrases, version(adapter)
+        )
 
     @classmethod
     def for_instance(cls, args: dict, settings: CopySettings) -> CopyWriter:

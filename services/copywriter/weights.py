@@ -3,6 +3,7 @@ adapter shipped in the Triton model repository (served when nothing was trained 
 
 from __future__ import annotations
 
+import hashlib
 import os
 import time
 from dataclasses import dataclass
@@ -14,6 +15,20 @@ LATEST = "latest"
 # ``adcraft train copy`` with its defaults, copied here: a fresh clone serves tuned copy (a
 # Triton model finds it in its own repository folder, wherever adcraft is installed).
 SHIPPED = Path(__file__).resolve().parents[2] / "model_repo" / "copy_generator" / "weights" / "1"
+# What an adapter serves with: its weights and the shop's words and phrases decoding uses.
+SERVED_FILES = ("adapter_config.json", "adapter_model.safetensors", "corpus.txt", "phrases.txt")
+BASE = "base"
+
+
+def version(adapter: Path | None) -> str:
+    """The version of the copy a model serves: ``adapter-`` and a digest of the files it
+    serves with (equal files, equal version, wherever they lie), or ``base``."""
+    if adapter is None:
+        return BASE
+    digest = hashlib.blake2b(digest_size=6)
+    for name in SERVED_FILES:
+        digest.update((adapter / name).read_bytes())
+    return "adapter-" + digest.hexdigest()
 
 
 @dataclass(frozen=True)

@@ -31,10 +31,11 @@ from adcraft.shared.contract import codec, keys, topics
 from adcraft.shared.runtime.experiment_settings import ArmSettings, ExperimentSettings
 from adcraft.shared.runtime.settings import Settings
 
+# The control is a 10 % holdout, as a shop would run one: what it serves without adcraft.
 DEMO_ARMS = {
-    "control": ArmSettings(share=1, policy="default", copy_source="template"),
-    "thompson": ArmSettings(share=1, policy="thompson"),
-    "generator": ArmSettings(share=1, policy="generator"),
+    "control": ArmSettings(share=0.1, policy="default", copy_source="template"),
+    "thompson": ArmSettings(share=0.45, policy="thompson"),
+    "generator": ArmSettings(share=0.45, policy="generator"),
 }
 
 

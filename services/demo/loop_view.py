@@ -38,15 +38,11 @@ def p99(latencies_ms: Sequence[float]) -> float:
     return float(np.percentile(latencies_ms, 99)) if len(latencies_ms) else float("nan")
 
 
-def model_copy_share(served: Sequence[Served], experiment: ExperimentSettings) -> float:
-    """Share of the answers with copy of arms that serve model copy (the control serves
-    templates by design) that carry the model's (a pool's or fresh), NaN for none."""
-    arms = experiment.arms
-    with_copy = [
-        s for s in served if s.copy_text and s.arm in arms and arms[s.arm].copy_source == "model"
-    ]
-    model = sum(s.copy_source in MODEL_COPY for s in with_copy)
-    return model / len(with_copy) if with_copy else float("nan")
+def model_copy_share(served: Sequence[Served]) -> float:
+    """Share of the answers that carry the model's copy (a pool's or fresh), NaN for none;
+    the others carry a template (the control's by design, or a fallback) or no copy."""
+    model = sum(s.copy_source in MODEL_COPY for s in served if s.copy_text)
+    return model / len(served) if served else float("nan")
 
 
 def best_share(served: Sequence[Served]) -> float:
@@ -105,8 +101,8 @@ def render(
         *arm_lines(since, experiment),
         f"  truly best      {point.best_recent:4.0%} of answers in the last {RECENT_S:.0f}s, "
         f"{point.best_total:4.0%} of {len(since)} since the start",
-        f"  model copy      {model_copy_share(recent, experiment):4.0%} of the answers with "
-        f"copy of arms that serve it in the last {RECENT_S:.0f}s (the control: templates)",
+        f"  model copy      {model_copy_share(recent):4.0%} of the answers in the last "
+        f"{RECENT_S:.0f}s (the control's serve templates)",
         f"  {_copy(since)}",
     ]
     return "\n".join(lines), point

@@ -60,12 +60,14 @@ def _row(
 
 
 def summary(found: list[PoolRow]) -> dict:
-    """Coverage (pools that are a hit, of those with a brief) and pools by state."""
+    """Coverage (pools that are a hit, of those with a brief), pools by state and by the
+    model version that wrote them."""
     states = Counter(row.state for row in found)
     briefed = len(found) - states["no_brief"]
     return {
         "pools": len(found),
         "coverage": round(states["hit"] / briefed, 4) if briefed else 0.0,
         "states": dict(sorted(states.items())),
+        "versions": dict(sorted(Counter(row.model for row in found if row.model).items())),
         "rows": [asdict(row) for row in found],
     }

@@ -72,12 +72,17 @@ def pick(servable: list[tuple[str, str]], request_id: str) -> tuple[str, str]:
 
 
 def pooled(
-    found: Pooled, copy_brief: CopyBrief, review_required: bool, minimum: int
+    found: Pooled,
+    copy_brief: CopyBrief,
+    review_required: bool,
+    minimum: int,
+    version: str | None = None,
 ) -> tuple[list[tuple[str, str]], str]:
     """The variants of a pool a request may get, and how the pool stands for its writer:
-    ``hit``, ``thin`` (fewer than ``minimum`` variants not rejected), ``miss`` (none) or
+    ``hit``, ``thin`` (fewer than ``minimum`` variants not rejected), ``miss`` (none),
     ``stale`` (written from other facts: none served, the copy could name what the product
-    no longer is). All but a hit ask for the pool to be written again; variants awaiting
+    no longer is) or ``outdated`` (a hit another model than ``version`` wrote: served until
+    rewritten). All but a hit ask for the pool to be written again; variants awaiting
     review count for the writer, though only approved ones are served while review is
     required.
 
@@ -90,13 +95,18 @@ def pooled(
     ([], 'hit')
     >>> pooled((pool, {}), b._replace(attributes=("linen",)), False, 1)
     ([], 'stale')
+    >>> pooled((pool, {}), b, False, 1, version="m2")
+    ([('v-1', 'A soft dress. Shop now.')], 'outdated')
     """
     pool, decisions = found
     if pool is not None and pool.facts != facts(copy_brief):
         return [], "stale"
     live = len(copy_pool.servable(pool, decisions, review_required=False))
     servable = copy_pool.servable(pool, decisions, review_required)
-    return servable, "hit" if live >= minimum else "thin" if live else "miss"
+    if live < minimum:
+        return servable, "thin" if live else "miss"
+    outdated = pool is not None and version is not None and pool.model != version
+    return servable, "outdated" if outdated else "hit"
 
 
 def template(copy_brief: CopyBrief, rules: CopyRules, screen: CopyScreen) -> str:

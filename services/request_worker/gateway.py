@@ -13,7 +13,7 @@ from adcraft.services.request_worker.breaker import Breaker
 from adcraft.services.request_worker.failures import Failure
 from adcraft.services.request_worker.policy import Choice
 from adcraft.shared.adapters.combination_client import CombinationClient
-from adcraft.shared.adapters.copy_client import CopyClient
+from adcraft.shared.adapters.copy_client import CopyClient, WrittenCopy
 from adcraft.shared.contract.copy_contract import CopyBrief
 from adcraft.shared.contract.posteriors import AdPosterior
 from adcraft.shared.runtime.settings import RequestSettings
@@ -62,21 +62,27 @@ class Gateway:
         return Choice(dict(first.elements), first.probability), proposed.version
 
     async def write(
-        self, briefs: list[CopyBrief], variants: int, seeds: list[int], timeout_s: float
-    ) -> list[list[str]] | Failure:
-        """Finished copy variants per brief, or why there are none."""
+        self,
+        briefs: list[CopyBrief],
+        variants: int,
+        seeds: list[int],
+        timeout_s: float,
+        max_tokens: int = 40,
+    ) -> list[WrittenCopy] | Failure:
+        """Finished copy variants per brief (and the model version that wrote them), or why
+        there are none."""
         breaker = self.breakers["copy"]
         if not breaker.allow():
             return failures.COPY_BREAKER
         started = time.perf_counter()
         try:
-            written = await self.copy.write(briefs, variants, seeds=seeds, timeout_s=timeout_s)
+            written = await self.copy.write(briefs, variants, max_tokens, seeds, timeout_s)
         except Exception as exc:  # as above: the caller falls back
             return self._failed("copy", exc)
         finally:
             self._observe("copy_generator", time.perf_counter() - started)
         breaker.succeeded()
-        return [w.texts for w in written]
+        return written
 
     def _failed(self, model: str, exc: Exception) -> Failure:
         failure = failures.of_triton(model, exc)

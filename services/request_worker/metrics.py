@@ -42,17 +42,7 @@ class RequestMetrics:
             ["model"],
             buckets=(1, 2, 4, 8, 16, 32, 64),
         )
-        self.copy_cache = counter(
-            "adcraft_copy_pool_total",
-            "Copy pool lookups by requests: hit, thin (served, rewrite asked), miss or stale "
-            "(written from other facts: template served, rewrite asked).",
-            ["result"],
-        )
-        self.refills = counter(
-            "adcraft_copy_pool_writes_total",
-            "Pool writes, by outcome (written, failed; dropped: the write queue was full).",
-            ["outcome"],
-        )
+        self._pools(registry)
         self.replays = counter(
             "adcraft_requests_replayed_total",
             "Requests seen again (redelivered) and published the answer already given.",
@@ -74,3 +64,26 @@ class RequestMetrics:
         lag_help = "Requests behind the end of the assigned partitions."
         self.lag = Gauge("adcraft_requests_consumer_lag", lag_help, registry=registry)
         self.lag.set_function(lag)
+
+    def _pools(self, registry: CollectorRegistry) -> None:
+        """The copy pools' instruments: lookups, writes and what the sweep found due."""
+        self.copy_cache = Counter(
+            "adcraft_copy_pool_total",
+            "Copy pool lookups by requests: hit, thin (served, rewrite asked), miss or stale "
+            "(written from other facts: template served, rewrite asked).",
+            ["result"],
+            registry=registry,
+        )
+        self.refills = Counter(
+            "adcraft_copy_pool_writes_total",
+            "Pool writes, by outcome (written, failed; dropped: the write queue was full).",
+            ["outcome"],
+            registry=registry,
+        )
+        self.pools_due = Gauge(
+            "adcraft_copy_pools_due",
+            "Pools the last sweep asked to be written, by why: miss, thin, stale (facts "
+            "changed) or outdated (another model version wrote them; served until rewritten).",
+            ["state"],
+            registry=registry,
+        )

@@ -1,8 +1,11 @@
 """The copy pools' writer, off the request path: copy is written ahead of demand.
 
 Every ``pool_sweep_s`` each listed ad's pools (one per segment and copy style) are read,
-and those missing, thin or stale (written from facts the listing no longer has) are asked
-for; a request that finds its pool so asks too, and goes first. Asking never waits: each
+and those missing, thin, stale (written from facts the listing no longer has) or outdated
+(written by another version of the copy model than it now serves) are asked for; a
+request that finds its pool so asks too, and goes first. Every answer of the copy model
+says its version; with none for ``model_check_s``, the sweep asks it (one token), so a new
+model is noticed even when no pool is due. Asking never waits: each
 (ad, segment, style) has at most one write queued or in flight (more asks coalesce), a
 failed one rests before it is asked again, and past ``refill_queue`` queued jobs an ask is
 dropped and counted, so a slow copy model (copy is written on CPU here, seconds a call)
@@ -21,7 +24,6 @@ from adcraft.services.request_worker import copy_choice, failures
 from adcraft.services.request_worker.failures import Failure
 from adcraft.services.request_worker.parts import Parts
 from adcraft.services.request_worker.responder import Refill
-from adcraft.shared.adapters.copy_client import MODEL
 from adcraft.shared.contract.copy_pool import Pool, facts
 from adcraft.shared.contract.events import COPY_SLOT, AdListed
 from adcraft.shared.contract.segments import SEGMENTS
@@ -43,6 +45,10 @@ class Refiller:
         self.timeout_s = settings.triton.copy_timeout_s
         self.listings, self.store, self.gateway, self.metrics = parts
         self.retry_s = settings.requests.refill_retry_s
+        self.check_s = settings.requests.model_check_s
+        self.version: str | None = None  # the copy model's, as its last answer said
+        self._version_at = -float("inf")  # when (monotonic)
+        self._due: Counter[str] = Counter()  # pools the last sweep asked for, by state
         # (0: a request asked, 1: the sweep did; the order asked, the job): demand first.
         self.queue: asyncio.PriorityQueue[tuple[int, int, Refill]] = asyncio.PriorityQueue(
             settings.requests.refill_queue
@@ -88,20 +94,26 @@ class Refiller:
         """Ask for every listed ad's pools that are not a hit, every ``pool_sweep_s``,
         until cancelled; a Redis error waits for the next sweep."""
         while True:
+            if time.monotonic() - self._version_at > self.check_s:
+                await self._check_version()
             failed: Counter[str] = Counter()
+            due: Counter[str] = Counter()
             for listing in self.listings.all():
                 try:
-                    await self._sweep_ad(listing)
+                    due.update(await self._sweep_ad(listing))
                 except Exception as exc:  # Redis gone, a key of another type: the next ad
                     failed[type(exc).__name__] += 1
             if failed:
                 logs.record(log, logging.WARNING, "pool_sweep_failed", ads=dict(failed))
+            self._report(due)
             await asyncio.sleep(self.sweep_s)
 
-    async def _sweep_ad(self, listing: AdListed) -> None:
+    async def _sweep_ad(self, listing: AdListed) -> Counter[str]:
+        """Ask for the ad's pools that are not a hit; how many, by state."""
+        due: Counter[str] = Counter()
         styles = listing.slots.get(COPY_SLOT, [])
         if not styles:
-            return
+            return due
         found = iter(await self.store.pools(listing.ad_id, list(SEGMENTS), styles))
         for segment in SEGMENTS:
             for style in styles:
@@ -109,10 +121,37 @@ class Refiller:
                 pooled = next(found)
                 if brief is not None:
                     _, result = copy_choice.pooled(
-                        pooled, brief, self.review_required, self.minimum
+                        pooled, brief, self.review_required, self.minimum, self.version
                     )
                     if result != "hit":
+                        due[result] += 1
                         self.ask((listing.ad_id, segment, style), sweep=True)
+        return due
+
+    def _report(self, due: Counter[str]) -> None:
+        """Pools due, by state, in metrics every sweep and in the log when they change."""
+        for state in ("miss", "thin", "stale", "outdated"):
+            self.metrics.pools_due.labels(state).set(due[state])
+        if due != self._due:
+            logs.record(log, logging.INFO, "pools_due", version=self.version, **due)
+        self._due = due
+
+    async def _check_version(self) -> None:
+        """Ask the copy model for one token of some listed ad's copy to learn its version;
+        unanswered, the pools' versions are checked after the next answer."""
+        for listing in self.listings.all():
+            for style in listing.slots.get(COPY_SLOT, []):
+                brief = copy_choice.brief(listing, SEGMENTS[0], style)
+                if brief is not None:
+                    answer = await self.gateway.write([brief], 1, [0], self.timeout_s, 1)
+                    if not isinstance(answer, Failure):
+                        self._answered(answer[0].version)
+                    return
+
+    def _answered(self, version: str) -> None:
+        if version != self.version:
+            logs.record(log, logging.INFO, "copy_model", version=version, was=self.version)
+        self.version, self._version_at = version, time.monotonic()
 
     async def refill(self, job: Refill) -> None:
         """Write the variants of ``job``; a failure is counted and logged, never raised."""
@@ -124,11 +163,16 @@ class Refiller:
                 return
             seed = int(unit_hash("refill", *job, str(self._done)) * 2**62)
             written = await self.gateway.write([brief], self.variants, [seed], self.timeout_s)
-            if isinstance(written, Failure) or not written[0]:
-                self._failed(job, written if isinstance(written, Failure) else failures.ALL_DROPPED)
+            if isinstance(written, Failure):
+                self._failed(job, written)
                 return
-            variants = [(copy_choice.variant_id(text), text) for text in written[0]]
-            pool = Pool(MODEL, facts(brief), int(time.time() * 1000), variants)
+            (copy,) = written
+            self._answered(copy.version)
+            if not copy.texts:
+                self._failed(job, failures.ALL_DROPPED)
+                return
+            variants = [(copy_choice.variant_id(text), text) for text in copy.texts]
+            pool = Pool(copy.version, facts(brief), int(time.time() * 1000), variants)
             await self.store.write_pool(ad_id, segment, style, pool)
             self._done += 1
             self.metrics.refills.labels("written").inc()

@@ -270,8 +270,8 @@ class Responder:
         if self.config.copy_mode == "fresh" and left_ms >= self.config.fresh_min_ms:
             # One variant: the model writes several candidates and returns the best it kept.
             written = await self.gateway.write([brief], 1, [seed], left_ms / 1000)
-            if not isinstance(written, Failure) and written[0]:
-                text = written[0][0]
+            if not isinstance(written, Failure) and written[0].texts:
+                text = written[0].texts[0]
                 variant = copy_choice.variant_id(text)
                 if copy_pool.allowed(variant, decisions, review_required):  # vetoes hold
                     return _Copy(text, variant, "fresh"), refills

@@ -19,19 +19,23 @@ STREAM_MODEL = "copy_generator_stream"
 
 
 class WrittenCopy(NamedTuple):
-    """The variants written for one brief."""
+    """The variants written for one brief, and the version of the model that wrote them."""
 
     texts: list[str]
     novelty: list[float]
     tokens: int
+    version: str
 
 
-def written(texts: np.ndarray, scores: np.ndarray, tokens: np.ndarray) -> WrittenCopy:
-    """One brief's row of COPY, NOVELTY and TOKENS (padding left out)."""
+def written(
+    texts: np.ndarray, scores: np.ndarray, tokens: np.ndarray, version: np.ndarray
+) -> WrittenCopy:
+    """One brief's row of COPY, NOVELTY, TOKENS and VERSION (padding left out)."""
     return WrittenCopy(
         [t.decode() for t in texts if t],
         [float(s) for t, s in zip(texts, scores, strict=True) if t],
         int(tokens[0]),
+        version[0].decode(),
     )
 
 

@@ -21,7 +21,7 @@ import numpy as np
 from adcraft.shared.contract.copy_contract import MAX_VARIANTS, TEXT_INPUTS, CopyBrief, check
 
 INPUTS = (*TEXT_INPUTS, "N_VARIANTS", "MAX_TOKENS", "SEED")
-OUTPUTS = ("COPY", "NOVELTY", "TOKENS")
+OUTPUTS = ("COPY", "NOVELTY", "TOKENS", "VERSION")
 
 
 class CopyRequest(NamedTuple):
@@ -86,10 +86,10 @@ def parse(
 
 
 def pack(
-    variants: Sequence[Sequence[Written]], tokens: list[int]
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """COPY and NOVELTY, one row per brief, padded with empty copy (and NaN novelty), and
-    the tokens generated per brief."""
+    variants: Sequence[Sequence[Written]], tokens: list[int], version: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """COPY and NOVELTY, one row per brief, padded with empty copy (and NaN novelty), the
+    tokens generated per brief and the version of the model that wrote them."""
     width = max((len(row) for row in variants), default=0)
     copy = np.full((len(variants), width), b"", dtype=object)
     novelty = np.full((len(variants), width), np.nan, dtype=np.float32)
@@ -97,4 +97,6 @@ def pack(
         for j, variant in enumerate(row):
             copy[i, j] = variant.text.encode()
             novelty[i, j] = variant.novelty
-    return copy, novelty, np.array(tokens, dtype=np.int32).reshape(-1, 1)
+    rows = len(variants)
+    versions = np.full((rows, 1), version.encode(), dtype=object)
+    return copy, novelty, np.array(tokens, dtype=np.int32).reshape(-1, 1), versions

@@ -169,6 +169,12 @@ class RequestSettings(Section):
         description="How often every listed ad's pools are checked and the missing, thin or "
         "stale ones (facts changed) asked for: copy is written ahead of demand.",
     )
+    model_check_s: float = Field(
+        default=60.0,
+        gt=0,
+        description="With no pool written for this long, the sweep asks the copy model "
+        "which version it serves (one token): pools another version wrote are rewritten.",
+    )
     refill_retry_s: float = Field(
         default=10.0, gt=0, description="A failed refill is not asked again for this long."
     )

@@ -18,7 +18,7 @@ from adcraft.services.copywriter import dataset
 from adcraft.services.copywriter.decoding import variant_seeds
 from adcraft.services.copywriter.evaluate import held_out_briefs
 from adcraft.services.copywriter.generate import CopyWriter
-from adcraft.services.copywriter.weights import CopyPaths
+from adcraft.services.copywriter.weights import CopyPaths, version
 from adcraft.services.stack import Stack
 from adcraft.shared.adapters.copy_client import CopyClient, WrittenCopy
 from adcraft.shared.adapters.triton_client import TritonClient, TritonError
@@ -41,13 +41,15 @@ def test_request_rows_become_briefs_and_outputs_are_padded():
     assert request.variants == [3, 3] and request.budget == 40
     assert request.seeds == [None, None]  # no SEED input: each brief draws its own
     assert parse(brief_inputs([BRIEF] * 2, 1, 8, seeds=[-5, 2**62]), 40).seeds == [-5, 2**62]
-    copy, novelty, tokens = pack(
+    copy, novelty, tokens, versions = pack(
         [[Variant("A. Shop now.", 0.5)], [Variant("B. Buy it.", 1.0), Variant("C. Get one.", 0.0)]],
         [7, 9],
+        "adapter-1",
     )
     assert copy.tolist() == [[b"A. Shop now.", b""], [b"B. Buy it.", b"C. Get one."]]
     assert np.isnan(novelty[0, 1]) and novelty[1].tolist() == [1.0, 0.0]
     assert tokens.tolist() == [[7], [9]]
+    assert versions.tolist() == [[b"adapter-1"], [b"adapter-1"]]
 
 
 @pytest.mark.parametrize(
@@ -162,8 +164,11 @@ def test_variants_for_a_batch_of_products_come_back_over_grpc(shipped_model, cop
     # Post-processing drops every variant it cannot publish (a brief's only ones too), and
     # the two-step model writes much that it cannot: ask for three each, for eight briefs.
     assert any(result.texts for result in written)
+    # Every answer names the adapter that wrote it: the shipped one, by its files.
+    shipped = version(CopyPaths.from_settings(shipped_model).adapter())
+    assert shipped.startswith("adapter-")
     for brief, result in zip(briefs, written, strict=True):
-        assert len(result.texts) <= 3 and result.tokens > 0
+        assert len(result.texts) <= 3 and result.tokens > 0 and result.version == shipped
         for text, novelty in zip(result.texts, result.novelty, strict=True):
             assert 0 < len(text) <= limits[brief.placement], text
             assert find_cta(text) is not None, text

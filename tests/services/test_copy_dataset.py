@@ -46,7 +46,7 @@ def test_examples_are_written_from_facts_and_end_with_a_cta_of_the_requested_sty
 
 
 def test_training_copy_states_a_benefit_its_attributes_back(products):
-    examples = dataset.examples(products[:300], per_product=2, limits=LIMITS)
+    examples = dataset.examples(products[:120], per_product=2, limits=LIMITS)
     flawed = [e.copy for e in examples if ranking.flaw(e.copy, e.brief) is not None]
     assert len(flawed) < 0.02 * len(examples), flawed[:5]  # headlines a name leaves no room
     for example in examples:

@@ -58,19 +58,21 @@ def test_the_last_second_the_last_five_and_since_the_start_are_told_apart():
     assert ctr.split()[3:] == ["generator", "n/a", "thompson", "n/a"]  # one user each
     assert lift.startswith("  lift vs thompso ") and "generator n/a" in lift
     assert best.split()[2] == "18%" and "16% of 95 since the start" in best
-    assert "nan%" in model_copy and copy.endswith("(none yet)")
+    assert " 0% of the answers" in model_copy and copy.endswith("(none yet)")  # none has copy
 
 
-def test_model_copy_is_the_pools_and_fresh_copy_of_the_arms_that_serve_it():
+def test_model_copy_is_the_share_of_all_answers_carrying_a_pools_or_fresh_copy():
     served = [
         _served(1, text="A", source="pool"),
         _served(2, text="B", source="fresh"),
         _served(3, text="C", source="template"),
-        _served(4),  # no copy: not counted
+        _served(4),  # no copy: counted, as an answer without model copy
         _served(5, text="D", source="template", arm="control"),  # templates by design
     ]
-    experiment = ExperimentSettings(arms=DEMO_ARMS, control="control")
-    assert model_copy_share(served, experiment) == pytest.approx(2 / 3)
+    assert model_copy_share(served) == pytest.approx(2 / 5)
+    assert math.isnan(model_copy_share([]))
+    shares = {name: arm.share for name, arm in DEMO_ARMS.items()}
+    assert shares["control"] / sum(shares.values()) == pytest.approx(0.1)  # a holdout
 
 
 def test_the_view_reads_out_each_arm_with_users_as_the_unit():

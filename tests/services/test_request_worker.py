@@ -11,9 +11,11 @@ from collections import Counter
 from collections.abc import Iterator
 from functools import partial
 
+import msgspec
 import orjson
 import pytest
 
+from adcraft.services.copywriter.weights import CopyPaths, version
 from adcraft.services.pools import review, status
 from adcraft.services.pools.store import PoolStore
 from adcraft.services.request_worker import copy_choice
@@ -38,6 +40,7 @@ from tests.support.waiting import wait_until
 from tests.support.workers import launch
 
 WORLD = SyntheticWorld.create(ads=2, copy_styles=3)
+SERVING_VERSION = version(CopyPaths.from_settings(CopySettings()).adapter())
 SCREEN = CopyScreen.from_settings(CopySettings())
 RULES = CopyRules.from_settings(CopySettings())
 
@@ -181,7 +184,27 @@ def test_copy_pools_are_written_ahead_of_demand_and_served(settings, worker):
         pool = read_pool(redis.get(keys.copy_pool("ad1", rec.segment, rec.elements["copy"])))
         assert (rec.copy_variant["copy"], rec.copy_text["copy"]) in pool.variants
     assert 'adcraft_copy_pool_writes_total{outcome="written"}' in worker.get("/metrics")[1]
+    assert pool.model == SERVING_VERSION  # the adapter that wrote it, by its files
     recommendations.close()
+
+
+def test_a_pool_another_model_version_wrote_is_rewritten_in_the_background(settings, worker):
+    redis = redis_client.client(settings.redis)
+    listing = next(x for x in listings(WORLD, 0) if x.ad_id == "ad0")
+    slots = [keys.copy_pool("ad0", "adult", style) for style in listing.slots["copy"]]
+    wait_until(lambda: any(redis.get(k) for k in slots), 240, "a pool of ad0 written")
+    key = next(k for k in slots if redis.get(k))
+    written = read_pool(redis.get(key))
+    assert written.model == SERVING_VERSION
+    # As if an older adapter had written it: still served, rewritten by the sweep.
+    redis.set(key, msgspec.structs.replace(written, model="adapter-retired").encode())
+    wait_until(
+        lambda: read_pool(redis.get(key)).model == SERVING_VERSION, 240, "the pool rewritten"
+    )
+    assert read_pool(redis.get(key)).written_ms > written.written_ms
+    lines = worker.log.read_text().splitlines()
+    due = [orjson.loads(x) for x in lines if x.startswith("{") and '"pools_due"' in x]
+    assert any(line.get("outdated") for line in due), due[-3:]  # progress, in the log
 
 
 def test_copy_mode_fresh_writes_copy_inside_the_deadline(settings, tmp_path):

@@ -50,7 +50,8 @@ class TritonPythonModel:
             start = 0
             for index, r in parsed:
                 end = start + len(r.briefs)
-                outputs = zip(OUTPUTS, pack(written[start:end], tokens[start:end]), strict=True)
+                packed = pack(written[start:end], tokens[start:end], self.writer.version)
+                outputs = zip(OUTPUTS, packed, strict=True)
                 start = end
                 if requests[index].is_cancelled():
                     responses[index] = self._cancelled()

@@ -48,7 +48,7 @@ class TritonPythonModel:
             asked.seeds,
             TextDeltas(self.writer.tokenizer, send),
         )
-        outputs = zip(OUTPUTS, pack(written, tokens), strict=True)
+        outputs = zip(OUTPUTS, pack(written, tokens, self.writer.version), strict=True)
         return pb_utils.InferenceResponse(
             output_tensors=[pb_utils.Tensor(name, array) for name, array in outputs]
         )
