@@ -29,12 +29,28 @@ WRITES_COPY |= {"test_demo_loop", "test_copy_evaluate"}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Marks each test's tier, and puts the longest work first so that, under xdist, the
+    short tests fill in at the end: the modules that write copy (one long scope), then
+    modules by their slowest tier (system, integration, fast), each in collection order."""
     for item in items:
         used = set(getattr(item, "fixturenames", ()))
         if used & SYSTEM:
             item.add_marker(pytest.mark.system)
         elif used & STARTS_SERVICES:
             item.add_marker(pytest.mark.integration)
+    rank: dict[Path, int] = {}
+    for item in items:
+        rank[item.path] = min(rank.get(item.path, 3), _rank(item))
+    items.sort(key=lambda item: rank[item.path])
+
+
+def _rank(item: pytest.Item) -> int:
+    """0 for a module that writes copy; else 1, 2 or 3 for a system, integration or fast
+    test."""
+    if item.path.stem in WRITES_COPY:
+        return 0
+    tiers = ("system", "integration")
+    return next((i + 1 for i, t in enumerate(tiers) if item.get_closest_marker(t)), 3)
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -42,6 +58,8 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     """Under xdist, a module's tests run in one process (its stacks start once), and the
     modules that write copy one after another, in one process."""
     from xdist.scheduler import LoadScopeScheduling
+
+    config.option.loadscopereorder = False  # keep the order above, not "most tests first"
 
     class ByModule(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:

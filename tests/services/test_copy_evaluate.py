@@ -70,7 +70,7 @@ def test_a_seeded_training_run_is_reproduced_bit_for_bit(tmp_path, study):
     weights = []
     for name in ("first", "second"):
         settings = CopySettings(models_dir=str(tmp_path / name), base_model=str(base))
-        config = TrainConfig(steps=2, batch_size=4, max_products=20, seed=3)
+        config = TrainConfig(steps=1, batch_size=4, max_products=20, seed=3, sample_every=1)
         run = train(settings, config, log=lambda _: None)
         weights.append(load_file(str(run / "adapter_model.safetensors")))
         assert (run / "corpus.txt").read_text()
