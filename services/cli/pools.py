@@ -38,10 +38,11 @@ def status(as_json: Json = False) -> None:
             f"{row.ad_id[:11]:<12}{row.segment:<9}{row.style:<16}{row.state:<9}"
             f"{row.servable:>7}{row.rejected:>7}  {age}"
         )
+    states = pool_status.counted(figures["states"])
+    typer.echo(f"coverage {figures['coverage']:.0%} of {figures['pools']} pools ({states})")
     typer.echo(
-        f"coverage {figures['coverage']:.0%} of {figures['pools']} pools: {figures['states']}"
+        f"pools by the model version that wrote them: {pool_status.counted(figures['versions'])}"
     )
-    typer.echo(f"written by {figures['versions'] or 'no model yet'}")
     if as_json:
         typer.echo(orjson.dumps(figures).decode())
 

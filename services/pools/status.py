@@ -71,3 +71,14 @@ def summary(found: list[PoolRow]) -> dict:
         "versions": dict(sorted(Counter(row.model for row in found if row.model).items())),
         "rows": [asdict(row) for row in found],
     }
+
+
+def counted(counts: dict[str, int]) -> str:
+    """``counts`` as a reader would say them.
+
+    >>> counted({"hit": 17, "miss": 1})
+    'hit 17, miss 1'
+    >>> counted({})
+    'none'
+    """
+    return ", ".join(f"{name} {n}" for name, n in counts.items()) or "none"
