@@ -83,7 +83,7 @@ def _loop(settings: Settings, run_dir: Path, requests: float, seconds: float) ->
     last = job.tally.window(end - 20, end + 1)
     typer.echo(
         f"model copy in the last 20 s: {model_copy_share(last):.0%} of the answers "
-        "(the control's serve templates)"
+        "(the control's answers carry templates)"
     )
     typer.echo(f"plot    {plot_loop(job.history, run_dir / 'loop.png')}")
     page, result = job.report(run_dir / "experiment.html")

@@ -102,7 +102,7 @@ def render(
         f"  truly best      {point.best_recent:4.0%} of answers in the last {RECENT_S:.0f}s, "
         f"{point.best_total:4.0%} of {len(since)} since the start",
         f"  model copy      {model_copy_share(recent):4.0%} of the answers in the last "
-        f"{RECENT_S:.0f}s (the control's serve templates)",
+        f"{RECENT_S:.0f}s (the control's answers carry templates)",
         f"  {_copy(since)}",
     ]
     return "\n".join(lines), point
